@@ -1,0 +1,9 @@
+"""Grounded question answering over news articles, with verified citations."""
+
+from . import _offline  # noqa: F401  (must run before tiktoken, chromadb or gradio are imported)
+from .assistant import Assistant
+from .errors import QAError
+from .settings import Settings
+from .types import Answer, Citation, Filters, IngestReport, Passage
+
+__all__ = ["Answer", "Assistant", "Citation", "Filters", "IngestReport", "Passage", "QAError", "Settings"]

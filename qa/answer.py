@@ -1,0 +1,268 @@
+"""From passages to a short answer in which every sentence cites, and is verified against, its source."""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import prompts
+from .embed import Embedder
+from .llm import LLM
+from .settings import Settings
+from .text import detect_lang, fold, numbers, sentences as split_sentences, terms
+from .types import Answer, AnswerSentence, Citation, Passage, Sentence
+from .verify import MARKER, Verifier, months, names, strip_markers
+
+_WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
+_WANTS_DATE = re.compile(r"\b(when|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|also|what about|how about|y|e|tambi[eé]n|qu[eé] hay de|y qu[eé])\b|\b(it|its|they|them|their|there|that|those|this|he|she|his|her|"
+    r"ello|ella|ellos|ellas|eso|esa|ese|esos|esas|all[ií]|su|sus)\b",
+    re.I,
+)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}(st|nd|rd|th)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence
+    vector: np.ndarray
+    passage_index: int  # 1-based position in the passage list
+    similarity: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before verification: sentences with markers that refer to passage positions (1-based)."""
+
+    sentences: list[tuple[str, tuple[int, ...]]]
+    prefix: list[str | None]  # attribution shown before a sentence, not part of what is verified
+    note: str | None = None
+
+
+def refusal_text(lang: str) -> str:
+    return prompts.load(f"refusal.{lang if lang in ('en', 'es') else 'en'}").render()
+
+
+def is_follow_up(question: str) -> bool:
+    return bool(_FOLLOW_UP.search(question)) or len(terms(question)) <= 2
+
+
+def condense(question: str, history: list[dict] | None, llm: LLM | None = None) -> str:
+    """Make a follow-up standalone: the LLM rewrites it when there is one, else the last user turn is prepended."""
+    previous = [m["content"] for m in (history or []) if m.get("role") == "user" and str(m.get("content", "")).strip()]
+    if not previous or not is_follow_up(question):
+        return question
+    if llm is not None:
+        turns = "\n".join(f"{m['role']}: {m['content']}" for m in (history or [])[-6:])
+        rewritten = llm.complete(prompts.load("condense").render(history=turns, question=question), max_tokens=64).strip()
+        if rewritten and len(rewritten) < 400:
+            return rewritten.splitlines()[0].strip()
+    return f"{previous[-1].strip()} {question.strip()}"
+
+
+def wants(question: str) -> tuple[bool, bool]:
+    return bool(_WANTS_NUMBER.search(question)), bool(_WANTS_DATE.search(question))
+
+
+def has_date(text: str) -> bool:
+    return bool(months(text) or _YEAR.search(text))
+
+
+def key_terms(question: str) -> set[str]:
+    return names(question) | numbers(question)
+
+
+def coverage(question: str, text: str) -> float:
+    keys = key_terms(question)
+    if not keys:
+        return 1.0
+    hay = set(terms(text)) | {fold(w) for w in re.findall(r"\w+", text)} | numbers(text)
+    found = sum(1 for k in keys if k in hay or any(len(k) >= 5 and w.startswith(k[: max(4, len(k) - 3)]) for w in hay))
+    return found / len(keys)
+
+
+class Composer:
+    """Shared machinery: candidate sentences, citations, verification and refusal for every backend."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, verifier: Verifier, llm: LLM | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.verifier = verifier
+        self.llm = llm
+        self.name = llm.name if llm else "extractive"
+
+    # --- candidates ----------------------------------------------------------------------
+
+    def candidates(self, question: str, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]]) -> list[Candidate]:
+        index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
+        qterms = set(terms(question))
+        want_num, want_date = wants(question)
+        q_lang = detect_lang(question)
+        out = []
+        for s, vec in sents:
+            if s.chunk_id not in index:
+                continue
+            p = passages[index[s.chunk_id] - 1]
+            sim = float(vec @ qvec)
+            overlap = len(qterms & set(terms(s.text))) / len(qterms) if qterms else 0.0
+            score = sim + 0.05 * overlap
+            if want_num and not numbers(s.text):
+                score -= 0.05
+            if want_date and not has_date(s.text):
+                score -= 0.05
+            if p.lang == q_lang and coverage(question, p.text) < self.settings.min_coverage:
+                score -= 0.05
+            out.append(Candidate(s, vec, index[s.chunk_id], sim, score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def answerable(self, question: str, cands: list[Candidate]) -> bool:
+        return bool(cands) and cands[0].score >= self.settings.min_support
+
+    # --- extractive ----------------------------------------------------------------------
+
+    def extract(self, question: str, lang: str, passages: list[Passage], cands: list[Candidate]) -> Draft:
+        best = cands[0].score
+        chosen: list[Candidate] = []
+        for c in cands:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            if c.score < max(self.settings.min_support, best - 0.04):
+                break
+            if any(float(c.vector @ o.vector) > 0.95 for o in chosen):
+                continue  # the same fact said twice (often by two articles)
+            chosen.append(c)
+        # Keep each article's sentences together and in reading order, best article first.
+        order = {}
+        for c in chosen:
+            order.setdefault(c.sentence.article_id, len(order))
+        chosen.sort(key=lambda c: (order[c.sentence.article_id], c.sentence.start))
+        sentences, prefixes = [], []
+        seen_articles = set()
+        for c in chosen:
+            p = passages[c.passage_index - 1]
+            prefix = None
+            if p.article_id not in seen_articles:
+                seen_articles.add(p.article_id)
+                prefix = prompts.load(f"attribution.{lang}").render(source=_attribution(p))
+                if p.lang != lang:
+                    prefix += " " + prompts.load(f"crosslingual.{lang}").render()
+            sentences.append((c.sentence.text, (c.passage_index,)))
+            prefixes.append(prefix)
+        note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen) else None
+        return Draft(sentences, prefixes, note)
+
+    # --- generative ----------------------------------------------------------------------
+
+    def generation_prompt(self, question: str, lang: str, passages: list[Passage]) -> str:
+        sources = "\n\n".join(
+            f"[{i}] {_attribution(p)} ({p.date or 'undated'}): {' '.join(p.text.split())}" for i, p in enumerate(passages, 1)
+        )
+        return prompts.load("answer").render(question=question, sources=sources, language="Spanish" if lang == "es" else "English")
+
+    @staticmethod
+    def parse_generated(text: str) -> Draft:
+        """Split generated text into sentences and the passage numbers each cites (invalid ones dropped later)."""
+        if "NOT_IN_SOURCES" in text:
+            return Draft([], [])
+        out = []
+        for span in split_sentences(text.strip()):
+            marks = tuple(int(m) for m in MARKER.findall(span.text))
+            body = strip_markers(span.text)
+            if not body:
+                if out and marks:  # markers split off into their own "sentence" belong to the previous one
+                    prev, prev_marks = out[-1]
+                    out[-1] = (prev, prev_marks + marks)
+                continue
+            out.append((body, marks))
+        return Draft(out, [None] * len(out))
+
+    # --- finishing -----------------------------------------------------------------------
+
+    def finish(self, question: str, standalone: str, lang: str, passages: list[Passage], draft: Draft,
+               sents: list[tuple[Sentence, np.ndarray]]) -> Answer:
+        """Drop invented markers, verify each sentence, renumber citations 1..n and refuse when nothing holds."""
+        by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]] = {}
+        for s, v in sents:
+            by_chunk.setdefault(s.chunk_id, []).append((s, v))
+        verdicts: list[AnswerSentence] = []
+        kept: list[tuple[str, list[int], str | None]] = []
+        support_for: dict[int, list[Sentence]] = {}
+        for (body, marks), prefix in zip(draft.sentences, draft.prefix):
+            valid = [m for m in dict.fromkeys(marks) if 1 <= m <= len(passages)]
+            cited = [passages[m - 1] for m in valid]
+            texts = [f"{p.title}. {p.source or ''}. {p.text}" for p in cited]
+            vecs = [v for p in cited for _, v in by_chunk.get(p.chunk_id, [])]
+            check = self.verifier.check(body, texts, np.array(vecs) if vecs else None)
+            verdicts.append(AnswerSentence(body, tuple(valid), check.supported, check.support, check.reason))
+            if not check.supported:
+                continue
+            kept.append((body, valid, prefix))
+            for m in valid:
+                support_for.setdefault(m, []).extend(self._supporting(body, by_chunk.get(passages[m - 1].chunk_id, [])))
+        if not kept:
+            return Answer(text=refusal_text(lang), citations=[], refused=True, passages=passages, question=question,
+                          standalone_question=standalone, lang=lang, sentences=verdicts, backend=self.name)
+        renumber: dict[int, int] = {}
+        parts = []
+        for body, valid, prefix in kept:
+            for m in valid:
+                renumber.setdefault(m, len(renumber) + 1)
+            marks = "".join(f"[{renumber[m]}]" for m in valid)
+            parts.append(f"{prefix + ' ' if prefix else ''}{body} {marks}")
+        if draft.note and len({passages[m - 1].article_id for m in renumber}) > 1:
+            parts.append(draft.note)
+        citations = []
+        for old, new in sorted(renumber.items(), key=lambda kv: kv[1]):
+            p = passages[old - 1]
+            quote, start, end = self._quote(p, support_for.get(old, []))
+            citations.append(Citation(n=new, article_id=p.article_id, title=p.title, date=p.date, source=p.source, lang=p.lang,
+                                      quote=quote, start=start, end=end, supported=True))
+        renumbered = [replace(v, citations=tuple(renumber[m] for m in v.citations if m in renumber)) if v.supported else v for v in verdicts]
+        return Answer(text=" ".join(parts), citations=citations, refused=False, passages=passages, question=question,
+                      standalone_question=standalone, lang=lang, sentences=renumbered, backend=self.name)
+
+    def _supporting(self, body: str, chunk_sents: list[tuple[Sentence, np.ndarray]]) -> list[Sentence]:
+        """The passage sentences that carry a claim: exact matches, else the closest by meaning."""
+        exact = [s for s, _ in chunk_sents if fold(body).strip(" .") in fold(s.text) or fold(s.text).strip(" .") in fold(body)]
+        if exact or not chunk_sents:
+            return exact
+        vec = self.embedder.embed_passages([body])[0]
+        best = max(chunk_sents, key=lambda sv: float(sv[1] @ vec))
+        return [best[0]]
+
+    @staticmethod
+    def _quote(p: Passage, support: list[Sentence]) -> tuple[str, int, int]:
+        if not support:
+            return p.text, p.start, p.end
+        start = min(s.start for s in support)
+        end = max(s.end for s in support)
+        # Both ends lie inside this passage, so the quote can be cut from its text.
+        if p.start <= start and end <= p.end:
+            return p.text[start - p.start : end - p.start], start, end
+        return p.text, p.start, p.end
+
+
+def _attribution(p: Passage) -> str:
+    who = p.source or f"“{p.title}”"
+    return f"{who} ({p.date})" if p.date else who
+
+
+def _conflicting(chosen: list[Candidate]) -> bool:
+    """Two articles giving the same kind of fact with different numbers or dates."""
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1 :]:
+            if a.sentence.article_id == b.sentence.article_id:
+                continue
+            na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
+            ma, mb = months(a.sentence.text), months(b.sentence.text)
+            if float(a.vector @ b.vector) > 0.82 and ((na and nb and na != nb) or (ma and mb and na != nb)):
+                return True
+    return False
+
+
+def stream_generated(composer: Composer, question: str, lang: str, passages: list[Passage]) -> Iterator[str]:
+    assert composer.llm is not None
+    yield from composer.llm.stream(composer.generation_prompt(question, lang, passages))

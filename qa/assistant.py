@@ -1,0 +1,129 @@
+"""The public API: one object that ingests, retrieves, answers and verifies."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .answer import Composer, condense, refusal_text, stream_generated
+from .embed import E5Embedder, Embedder
+from .errors import InvalidQuestion
+from .indexer import ingest_paths
+from .llm import LLM, build_llm
+from .retrieve import Retriever
+from .settings import Settings
+from .store import Store, StoredArticle
+from .text import detect_lang
+from .types import Answer, Filters, IngestReport, Timings
+from .verify import Verifier
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        llm: LLM | None = None,
+        auto_ingest: bool = True,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or E5Embedder(self.settings.embed_model, self.settings.embed_threads)
+        self.store = store or Store(self.settings, self.embedder)
+        self.retriever = Retriever(self.settings, self.store, self.embedder)
+        self.llm = llm if llm is not None else build_llm(self.settings)
+        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm)
+        self._auto_ingest = auto_ingest
+        self._seed_checked = False
+
+    # --- documents -----------------------------------------------------------------------
+
+    def ingest(self, paths: list[str | Path]) -> IngestReport:
+        report = ingest_paths(list(paths), self.store, self.settings)
+        self.retriever.invalidate()
+        return report
+
+    def articles(self) -> list[StoredArticle]:
+        self._ensure_seeded()
+        return sorted(self.store.manifest().values(), key=lambda a: a.id)
+
+    def article_text(self, article_id: str) -> str | None:
+        return self.store.article_text(article_id)
+
+    def _ensure_seeded(self) -> None:
+        """Index the seed articles on first use of an empty store, so `Assistant()` just works."""
+        if self._seed_checked or not self._auto_ingest:
+            return
+        if self.store.articles.count() == 0 and self.settings.seeds_dir.is_dir():
+            self.ingest([self.settings.seeds_dir])
+        self._seed_checked = True
+
+    # --- questions -----------------------------------------------------------------------
+
+    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
+        answer = None
+        for event in self.stream(question, history=history, filters=filters):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as they are produced, then the final verified Answer."""
+        question = self._clean(question)
+        t0 = time.perf_counter()
+        self._ensure_seeded()
+        lang = detect_lang(question)
+        standalone = condense(question, history, self.llm)
+        passages = self.retriever.retrieve(standalone, filters)
+        t_retrieve = time.perf_counter() - t0
+        sents = self.store.sentences_for([p.chunk_id for p in passages])
+        qvec = self.embedder.embed_queries([standalone])[0]
+        cands = self.composer.candidates(standalone, qvec, passages, sents)
+        first_token = None
+        if not self.composer.answerable(standalone, cands):
+            text = refusal_text(lang)
+            first_token = time.perf_counter() - t0
+            yield text
+            total = time.perf_counter() - t0
+            yield Answer(text=text, citations=[], refused=True, passages=passages, question=question, standalone_question=standalone,
+                         lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token))
+            return
+        t1 = time.perf_counter()
+        if self.llm is None:
+            draft = self.composer.extract(standalone, lang, passages, cands)
+        else:
+            chunks = []
+            for delta in stream_generated(self.composer, standalone, lang, passages):
+                if first_token is None:
+                    first_token = time.perf_counter() - t0
+                chunks.append(delta)
+                yield delta
+            draft = self.composer.parse_generated("".join(chunks))
+        t2 = time.perf_counter()
+        answer = self.composer.finish(question, standalone, lang, passages, draft, sents)
+        t3 = time.perf_counter()
+        if self.llm is None:
+            # The extractive answer is ready at once; stream it sentence by sentence.
+            first_token = time.perf_counter() - t0
+            for piece in answer.text.split(" "):
+                yield piece + " "
+        timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
+                          total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
+        yield _with_timings(answer, timings)
+
+    def _clean(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion("the question must be text")
+        cleaned = "".join(c for c in question if c.isprintable() or c in " \t\n").strip()
+        if not cleaned or not any(c.isalnum() for c in cleaned):
+            raise InvalidQuestion("the question is empty: type a question about the articles")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise InvalidQuestion(f"the question is too long ({len(cleaned):,} characters; the limit is {self.settings.max_question_chars:,})")
+        return cleaned
+
+
+def _with_timings(answer: Answer, timings: Timings) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, timings=timings)

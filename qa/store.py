@@ -1,0 +1,245 @@
+"""Chroma-backed storage: chunks (via llama-index's ChromaVectorStore), sentence vectors and an article manifest.
+
+The manifest record of an article is written last and removed first, so it marks a committed
+article: an ingest killed midway leaves no half-article visible, and the next run redoes it.
+"""
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .embed import Embedder
+from .errors import StoreCorrupted, StoreUnavailable
+from .settings import Settings
+from .types import Article, Chunk, Sentence
+
+# The manifest stores no vectors of use; Chroma still wants one per record.
+_NO_VECTOR = [1.0]
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+    path: str
+    sha256: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    chunk: Chunk
+    embedding: np.ndarray | None = None
+
+
+def _date_int(date: str | None) -> int:
+    return int(date.replace("-", "")) if date else 0
+
+
+def open_client(settings: Settings):
+    """A Chroma client for the configured store, with failures turned into the project's errors."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+        return client
+    path = settings.chroma_path
+    _check_local_store(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreCorrupted(f"the local store at {path} cannot be opened ({exc}); move it aside and run `qa ingest` again") from exc
+
+
+def _check_local_store(path: Path) -> None:
+    """Detect a damaged store before Chroma does something worse than fail."""
+    db = path / "chroma.sqlite3"
+    if not db.exists():
+        return
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+            conn.execute("SELECT count(*) FROM collections").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorrupted(f"the local store at {path} is corrupted ({exc}); move it aside and run `qa ingest` again") from exc
+    if not result or result[0] != "ok":
+        raise StoreCorrupted(f"the local store at {path} failed its integrity check ({result}); move it aside and run `qa ingest` again")
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder: Embedder, client=None) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.embedder = embedder
+        self._lock = threading.RLock()
+        self.client = client if client is not None else open_client(settings)
+        base = f"{settings.collection}-{embedder.name}"
+        try:
+            self.chunks = self.client.get_or_create_collection(f"{base}-chunks", embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self.sentences = self.client.get_or_create_collection(f"{base}-sentences", embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self.articles = self.client.get_or_create_collection(f"{base}-articles", embedding_function=None)
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+
+    def _wrap(self, exc: Exception) -> Exception:
+        if isinstance(exc, (StoreUnavailable, StoreCorrupted)):
+            return exc
+        where = self.settings.chroma_url or str(self.settings.chroma_path)
+        if self.settings.chroma_url:
+            return StoreUnavailable(f"the Chroma server at {where} is not answering ({type(exc).__name__}: {exc})")
+        return StoreCorrupted(f"the local store at {where} failed ({type(exc).__name__}: {exc})")
+
+    # --- reads -------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, StoredArticle]:
+        try:
+            got = self.articles.get(include=["metadatas"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        out = {}
+        for aid, meta in zip(got["ids"], got["metadatas"] or []):
+            out[aid] = StoredArticle(
+                id=aid,
+                title=meta["title"],
+                date=meta.get("date") or None,
+                source=meta.get("source") or None,
+                lang=meta["lang"],
+                path=meta.get("path", ""),
+                sha256=meta["sha256"],
+                chunks=int(meta.get("chunks", 0)),
+            )
+        return out
+
+    def article_text(self, article_id: str) -> str | None:
+        try:
+            got = self.articles.get(ids=[article_id], include=["documents"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        docs = got.get("documents") or []
+        return docs[0] if docs else None
+
+    def count_chunks(self) -> int:
+        try:
+            return self.chunks.count()
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+    def all_chunks(self) -> list[Chunk]:
+        try:
+            got = self.chunks.get(include=["documents", "metadatas"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return [
+            Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
+            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
+
+    def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        query = VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=k)
+        kwargs = {"where": where} if where else {}
+        try:
+            result = self.vector_store.query(query, **kwargs)
+        except Exception as exc:
+            if "no" in str(exc).lower() and "element" in str(exc).lower():
+                return []
+            raise self._wrap(exc) from exc
+        out = []
+        for node, sim in zip(result.nodes or [], result.similarities or []):
+            m = node.metadata
+            out.append((Chunk(id=node.node_id, article_id=m["article_id"], text=node.get_content(), start=int(m["start"]), end=int(m["end"])), float(sim)))
+        return out
+
+    def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
+        if not chunk_ids:
+            return []
+        try:
+            got = self.sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        out = []
+        for sid, doc, m, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            out.append((Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"])), np.asarray(emb, dtype=np.float32)))
+        return out
+
+    # --- writes ------------------------------------------------------------------------
+
+    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence]) -> None:
+        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry."""
+        from llama_index.core.schema import TextNode
+
+        chunk_vecs = self.embedder.embed_passages([c.text for c in chunks])
+        sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
+        meta = {
+            "article_id": article.id,
+            "title": article.title,
+            "date": article.date or "",
+            "date_int": _date_int(article.date),
+            "source": article.source or "",
+            "lang": article.lang,
+        }
+        nodes = [
+            TextNode(id_=c.id, text=c.text, embedding=vec.tolist(), metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
+            for c, vec in zip(chunks, chunk_vecs)
+        ]
+        for node in nodes:
+            node.relationships = {}
+            node.excluded_embed_metadata_keys = list(node.metadata)
+            node.excluded_llm_metadata_keys = list(node.metadata)
+            node.metadata["document_id"] = article.id
+        with self._lock:
+            try:
+                self._delete_records(article.id)
+                if nodes:
+                    self.vector_store.add(nodes)
+                if sentences:
+                    self.sentences.add(
+                        ids=[s.id for s in sentences],
+                        documents=[s.text for s in sentences],
+                        embeddings=sent_vecs.tolist(),
+                        metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end} for s in sentences],
+                    )
+                self.articles.upsert(
+                    ids=[article.id],
+                    documents=[article.text],
+                    embeddings=[_NO_VECTOR],
+                    metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks)}],
+                )
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def remove_article(self, article_id: str) -> None:
+        with self._lock:
+            try:
+                self.articles.delete(ids=[article_id])
+                self._delete_records(article_id)
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def _delete_records(self, article_id: str) -> None:
+        self.chunks.delete(where={"article_id": article_id})
+        self.sentences.delete(where={"article_id": article_id})

@@ -1,0 +1,108 @@
+"""Language-aware text helpers shared by every stage: sentences with offsets, terms, numbers."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_STOP_EN = frozenset(
+    """a about after all also an and any are as at be been but by can could did do does
+    for from had has have he her his how i if in into is it its made many may more most much
+    my no not of on one or other our out over said she so some than that the their them then
+    there these they this those to too under up was we were what when where which who whom
+    whose why will with would you your""".split()
+)
+_STOP_ES = frozenset(
+    """a al algo ante antes como con contra cual cuales cuando cuanto cuantos cuantas de del
+    desde donde dos durante e el ella ellas ellos en entre era eran es esa ese eso esta estaba
+    este esto fue fueron ha han hasta hay la las le les lo los mas muy ni no nos o para pero
+    por porque que quien quienes se segun ser si sin sobre su sus tambien tiene un una uno
+    unos unas y ya""".split()
+)
+STOPWORDS = _STOP_EN | _STOP_ES
+
+_WORD = re.compile(r"[^\W_]+(?:[’'\-][^\W_]+)*", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,.]\d{3})+(?![\d])|(?<![\w.])\d+(?:[.,]\d+)?(?![\d])")
+_ABBREV = frozenset(
+    "mr mrs ms dr prof sr sra st no vs jan feb mar apr jun jul aug sep sept oct nov dec gen gov lt col sgt rep sen ee uu".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents so 'Azerbaiyán' matches 'azerbaiyan'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def terms(text: str) -> list[str]:
+    """Folded content words (stopwords removed) with a light plural stem; used by BM25 and coverage."""
+    out = []
+    for w in words(fold(text)):
+        if w in STOPWORDS or len(w) < 2 and not w.isdigit():
+            continue
+        if len(w) > 4 and w.endswith("es") and not w.endswith("ies"):
+            w = w[:-2]
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers normalised to digits only ('1,275' and '1275' are the same number)."""
+    return {re.sub(r"[,.](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
+
+
+def detect_lang(text: str) -> str:
+    """English or Spanish by stopword share; ties and unknown text count as English."""
+    ws = [w for w in words(fold(text))]
+    if not ws:
+        return "en"
+    es_only = _STOP_ES - _STOP_EN
+    en_only = _STOP_EN - _STOP_ES
+    es = sum(w in es_only for w in ws)
+    en = sum(w in en_only for w in ws)
+    if any(c in text for c in "¿¡ñ"):
+        es += 2
+    return "es" if es > en else "en"
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    start: int
+    end: int
+
+
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”»’)]*\s+|\n\s*\n|\n(?=\s*[A-Z¿¡“\"])")
+
+
+def sentences(text: str, offset: int = 0) -> list[Span]:
+    """Split into sentences, keeping each sentence's character offsets into the original text."""
+    spans: list[Span] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.start()
+        piece = text[start:end]
+        last = piece.rstrip().rsplit(None, 1)[-1] if piece.strip() else ""
+        token = fold(last.rstrip(".")).strip("([\"“")
+        # Do not split after abbreviations ("Nov.", "Sept.") or single initials ("U.S.", "J.").
+        if m.group(0).strip() == "" and "\n" not in m.group(0) and (token in _ABBREV or len(token) == 1):
+            continue
+        _add(spans, text, start, end, offset)
+        start = m.end()
+    _add(spans, text, start, len(text), offset)
+    return spans
+
+
+def _add(spans: list[Span], text: str, start: int, end: int, offset: int) -> None:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    piece = piece.strip()
+    if len(words(piece)) == 0:
+        return
+    s = start + lead
+    spans.append(Span(piece, offset + s, offset + s + len(piece)))

@@ -1,0 +1,147 @@
+"""Typed values passed between stages (frozen, so a stage cannot alter another's result)."""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+    text: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article, with its offsets, used for extractive answers and verification."""
+
+    id: str
+    article_id: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    article_id: str
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+    text: str
+    start: int
+    end: int
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+    quote: str
+    start: int
+    end: int
+    supported: bool | None = None
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer, the citation numbers it carries and the verifier's verdict."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool | None
+    support: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve: float = 0.0
+    compose: float = 0.0
+    verify: float = 0.0
+    total: float = 0.0
+    first_token: float | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: list[Citation]
+    refused: bool
+    passages: list[Passage]
+    question: str = ""
+    standalone_question: str = ""
+    lang: str = "en"
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    backend: str = ""
+    timings: Timings = field(default_factory=Timings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        parts = [
+            f"added {len(self.added)}",
+            f"updated {len(self.updated)}",
+            f"unchanged {len(self.unchanged)}",
+            f"removed {len(self.removed)}",
+            f"rejected {len(self.rejected)}",
+        ]
+        return ", ".join(parts) + f" ({self.chunks} chunks in {self.seconds:.1f} s)"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some articles, one language or a date range (ISO dates, inclusive)."""
+
+    article_ids: tuple[str, ...] | None = None
+    lang: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.article_ids or self.lang or self.date_from or self.date_to)
