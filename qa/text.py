@@ -90,7 +90,7 @@ def sentences(text: str, offset: int = 0) -> list[Span]:
         last = piece.rstrip().rsplit(None, 1)[-1] if piece.strip() else ""
         token = fold(last.rstrip(".")).strip("([\"“")
         # Do not split after abbreviations ("Nov.", "Sept.") or single initials ("U.S.", "J.").
-        if m.group(0).strip() == "" and "\n" not in m.group(0) and (token in _ABBREV or len(token) == 1):
+        if m.group(0).strip() == "" and "\n" not in m.group(0) and (token in _ABBREV or len(token) == 1 or re.fullmatch(r"(\w\.)+\w", token)):
             continue
         _add(spans, text, start, end, offset)
         start = m.end()

@@ -1,0 +1,33 @@
+import pytest
+
+from qa.articles import parse_file
+from qa.ingest import chunk_article, count_tokens, sentences_of
+from tests.conftest import SEEDS
+
+
+@pytest.mark.parametrize("path", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("size", [48, 128, 300])
+def test_chunk_offsets_round_trip_and_respect_size(path, size):
+    article = parse_file(path, 10**6)
+    chunks = chunk_article(article, size, 16)
+    assert chunks
+    for c in chunks:
+        assert article.text[c.start : c.end] == c.text
+        assert count_tokens(c.text) <= size
+    # Every word of the article is in some chunk (nothing lost between chunks).
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    uncovered = "".join(ch for i, ch in enumerate(article.text) if i not in covered)
+    assert uncovered.strip() == ""
+
+
+def test_sentences_round_trip_and_belong_to_their_chunk():
+    article = parse_file(SEEDS / "003_4e2d7c02eb82f3b3.txt", 10**6)
+    chunks = chunk_article(article, 128, 16)
+    by_id = {c.id: c for c in chunks}
+    sents = sentences_of(article, chunks)
+    assert len(sents) > 20
+    for s in sents:
+        assert article.text[s.start : s.end] == s.text
+        assert by_id[s.chunk_id].start <= s.start < by_id[s.chunk_id].end
