@@ -1,7 +1,7 @@
 """The only place answer backends are built: an OpenAI-compatible chat server (Ollama, vLLM, llama.cpp, OpenAI)."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 import httpx
@@ -18,15 +18,41 @@ class LLM(Protocol):
     def complete(self, prompt: str, max_tokens: int | None = None) -> str: ...
 
 
+def sse_deltas(lines: Iterable[str]) -> Iterator[str]:
+    """Text deltas of a chat-completions event stream; an error event or a garbled one is raised, never skipped,
+    so a failing server cannot pass for a model that said nothing."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # blank separators, ": keep-alive" comments, event:/id: fields
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise BackendError(f"the LLM server sent an unreadable event: {data[:200]!r}") from exc
+        if not isinstance(event, dict):
+            raise BackendError(f"the LLM server sent an unexpected event: {data[:200]!r}")
+        if "error" in event:
+            error = event["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise BackendError(f"the LLM server failed while answering: {message}")
+        for choice in event.get("choices") or []:  # a final usage-only event has no choices
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                yield content
+
+
 class OpenAICompatLLM:
     """Streams chat completions over HTTP; no SDK, so nothing but httpx is needed."""
 
-    def __init__(self, base_url: str, model: str, api_key: str, timeout: float, max_tokens: int) -> None:
+    def __init__(self, base_url: str, model: str, api_key: str, timeout: float, max_tokens: int,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_tokens = max_tokens
         self.name = f"openai:{model}"
-        self._client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {api_key}"})
+        self._client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {api_key}"}, transport=transport)
 
     def stream(self, prompt: str, max_tokens: int | None = None) -> Iterator[str]:
         body = {
@@ -41,18 +67,7 @@ class OpenAICompatLLM:
                 if resp.status_code != 200:
                     resp.read()
                     raise BackendError(f"the LLM server answered HTTP {resp.status_code}: {resp.text[:300]}")
-                for line in resp.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    try:
-                        delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                    except (KeyError, IndexError, json.JSONDecodeError):
-                        continue
-                    if delta:
-                        yield delta
+                yield from sse_deltas(resp.iter_lines())
         except httpx.HTTPError as exc:
             raise BackendError(f"the LLM server at {self.base_url} failed: {type(exc).__name__}: {exc}") from exc
 

@@ -9,7 +9,7 @@ import numpy as np
 from .embed import Embedder
 from .settings import Settings
 from .store import Store, StoredArticle
-from .text import terms
+from .text import detect_lang, terms
 from .types import Chunk, Filters, Passage
 
 
@@ -79,6 +79,7 @@ class _Snapshot:
     def __init__(self, key: tuple[int, int], manifest: dict[str, StoredArticle], chunks: list[Chunk]) -> None:
         self.key = key
         self.manifest = manifest
+        self.langs = sorted({a.lang for a in manifest.values()})
         self.chunks = [c for c in chunks if c.article_id in manifest]
         self.bm25 = BM25([terms(c.text) for c in self.chunks])
 
@@ -103,36 +104,60 @@ class Retriever:
                 self._snap = _Snapshot(key, self.store.manifest(), self.store.all_chunks())
             return self._snap
 
+    def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[Chunk, float, float]]:
+        """Vector search per language; same-language hits pay a small penalty.
+
+        multilingual-e5 scores same-language pairs higher whatever they say; without the penalty a
+        Spanish question finds the Spanish article before the English one that answers it.
+        """
+        base = filters or Filters()
+        hits = []
+        for lang in [base.lang] if base.lang else snap.langs:
+            penalty = self.settings.same_language_penalty if lang == q_lang else 0.0
+            where = chroma_where(Filters(base.article_ids, lang, base.date_from, base.date_to))
+            for c, s in self.store.dense_search(qvec, self.settings.dense_k, where):
+                if c.article_id in snap.manifest:
+                    hits.append((c, s - penalty, s))
+        hits.sort(key=lambda h: -h[1])
+        return hits[: self.settings.dense_k]
+
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
         k = k or self.settings.top_k
         snap = self.snapshot()
         if not snap.chunks:
             return []
         qvec = self.embedder.embed_queries([question])[0]
-        dense = [
-            (c, s)
-            for c, s in self.store.dense_search(qvec, self.settings.dense_k, chroma_where(filters))
-            if c.article_id in snap.manifest
-        ]
+        q_lang = detect_lang(question)
+        dense = self._dense(qvec, q_lang, filters, snap)
         raw = snap.bm25.scores(terms(question))
         allowed = np.array([allows(filters, snap.manifest[c.article_id]) for c in snap.chunks]) if filters and not filters.is_empty() else None
         if allowed is not None:
             raw = np.where(allowed, raw, 0.0)
         top = [int(i) for i in np.argsort(-raw)[: self.settings.bm25_k] if raw[i] > 0]
-        sparse = [(snap.chunks[i], float(raw[i])) for i in top]
-
+        sparse = [(snap.chunks[i], float(raw[i])) for i in top if snap.manifest[snap.chunks[i].article_id].lang == q_lang]
         fused: dict[str, float] = defaultdict(float)
         by_id: dict[str, Chunk] = {}
         dense_score: dict[str, float] = {}
+        centred: dict[str, float] = {}
         bm25_score: dict[str, float] = {}
-        for rank, (c, s) in enumerate(dense):
+        for rank, (c, adjusted, cosine) in enumerate(dense):
             fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
-            by_id[c.id], dense_score[c.id] = c, s
-        for rank, (c, s) in enumerate(sparse):
-            fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
+            by_id[c.id], dense_score[c.id], centred[c.id] = c, cosine, adjusted
+        # BM25 can only match text in the question's language; to stay fair, chunks in other languages
+        # get their lexical-list credit from their dense rank within their own language.
+        lexical: dict[str, list[str]] = defaultdict(list)
+        lexical[q_lang] = [c.id for c, _ in sparse]
+        for c, _, _ in dense:
+            lang = snap.manifest[c.article_id].lang
+            if lang != q_lang:
+                lexical[lang].append(c.id)
+        for c, s in sparse:
             by_id.setdefault(c.id, c)
             bm25_score[c.id] = s
-        ranked = sorted(fused, key=lambda cid: (-fused[cid], -dense_score.get(cid, 0.0)))[:k]
+        for ids in lexical.values():
+            for rank, cid in enumerate(ids):
+                fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], -centred.get(cid, -1.0)))[:k]
         out = []
         for cid in ranked:
             c = by_id[cid]

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
     dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")
     bm25_k: int = Field(20, ge=1, description="Candidates taken from BM25 before fusion.")
+    bm25_weight: float = Field(
+        1.0, ge=0.0, le=2.0,
+        description="Weight of the lexical list in reciprocal-rank fusion (dense counts 1).",
+    )
+    same_language_penalty: float = Field(
+        0.02, ge=0.0, le=0.2,
+        description="Cosine subtracted from same-language hits so cross-lingual matches are not drowned by e5's same-language bias.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")

@@ -1,0 +1,85 @@
+"""Citation handling with the generative path (fake LLM) and the extractive composer (fake embedder)."""
+
+import pytest
+
+from qa import Assistant
+from qa.answer import Composer, condense, is_follow_up
+from tests.conftest import KHOJALY
+from tests.fakes import FakeEmbedder, FakeLLM
+
+
+def bot_with(settings, reply=None, **kw):
+    bot = Assistant(settings.model_copy(update={"min_support": -1.0, **kw}), embedder=FakeEmbedder(), llm=FakeLLM(reply))
+    bot.articles()  # seed the store before the tests look at raw retrieval
+    return bot
+
+
+def test_parse_generated_markers():
+    draft = Composer.parse_generated("First claim [2]. Second [1][3]. [4]")
+    assert draft.sentences == [("First claim.", (2,)), ("Second.", (1, 3, 4))]
+    assert Composer.parse_generated("NOT_IN_SOURCES").sentences == []
+
+
+def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings):
+    bot = bot_with(settings)
+    passages = bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
+    hostage = next(i for i, p in enumerate(passages, 1) if "1275" in p.text)
+    other = next(i for i, p in enumerate(passages, 1) if i != hostage)
+    bot.llm.reply = f"1275 people were taken hostage [{hostage}][{hostage}][99]. Nothing else [0]."
+    ans = bot.ask("How many people were taken hostage in Khojaly?")
+    assert not ans.refused
+    assert [c.n for c in ans.citations] == [1]
+    assert ans.citations[0].article_id == KHOJALY and "1275" in ans.citations[0].quote
+    assert "[99]" not in ans.text and "[1]" in ans.text and "[0]" not in ans.text
+    article = bot.article_text(KHOJALY)
+    c = ans.citations[0]
+    assert article[c.start : c.end] == c.quote
+    # the marker-less sentence cites nothing and is dropped by the verifier
+    dropped = [s for s in ans.sentences if not s.supported]
+    assert dropped and dropped[0].reason == "cites nothing"
+    assert other != hostage
+
+
+def test_unsupported_generated_claim_is_removed(settings):
+    bot = bot_with(settings)
+    passages = bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
+    n = next(i for i, p in enumerate(passages, 1) if "1275" in p.text)
+    bot.llm.reply = f"1275 people were taken hostage [{n}]. 9000 soldiers from Bolivia were there [{n}]."
+    ans = bot.ask("How many people were taken hostage in Khojaly?")
+    assert "9000" not in ans.text and "1275" in ans.text
+    bad = [s for s in ans.sentences if not s.supported]
+    assert len(bad) == 1 and "9000" in bad[0].reason
+
+
+def test_all_claims_unsupported_means_refusal(settings):
+    bot = bot_with(settings, reply="Bolivia sent 9000 soldiers to Lima [1].")
+    ans = bot.ask("How many people were taken hostage in Khojaly?")
+    assert ans.refused and ans.citations == [] and "do not contain" in ans.text
+
+
+def test_model_saying_not_in_sources_is_a_refusal_in_spanish(settings):
+    bot = bot_with(settings, reply="NOT_IN_SOURCES")
+    ans = bot.ask("¿Quién ganó el mundial de fútbol?")
+    assert ans.refused and ans.text.startswith("Los artículos")
+
+
+def test_stream_yields_deltas_then_answer(settings):
+    bot = bot_with(settings)
+    events = list(bot.stream("How many people were taken hostage in Khojaly?"))
+    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
+    assert events[-1].__class__.__name__ == "Answer"
+
+
+@pytest.mark.parametrize("q, follow", [("And how many were hostages?", True), ("y cuántos rehenes?", True),
+                                       ("How many people were taken hostage in Khojaly?", False)])
+def test_follow_up_detection(q, follow):
+    assert is_follow_up(q) is follow
+
+
+def test_condense_uses_history_and_llm():
+    history = [{"role": "user", "content": "What happened in Khojaly in 1992?"}, {"role": "assistant", "content": "..."}]
+    assert condense("And how many were hostages?", history) == "What happened in Khojaly in 1992? And how many were hostages?"
+    assert condense("How long did the Moscow talks last?", history) == "How long did the Moscow talks last?"
+    llm = FakeLLM(condensed="How many people were taken hostage in Khojaly in 1992?")
+    assert condense("And how many were hostages?", history, llm) == "How many people were taken hostage in Khojaly in 1992?"
+    assert "Last question: And how many were hostages?" in llm.prompts[0]

@@ -1,0 +1,39 @@
+import numpy as np
+
+from qa.verify import Verifier, names, strict_check, strip_markers
+from tests.fakes import FakeEmbedder
+
+SOURCE = "As a result of unprecedented events, 613 people were killed. 1275 people were taken hostage in Khojaly on February 26, 1992."
+
+
+def test_strict_check_accepts_supported_claims():
+    assert strict_check("According to the statement, 1,275 people were taken hostage in Khojaly [1].", SOURCE) is None
+
+
+def test_strict_check_catches_invented_numbers_dates_and_names():
+    assert "1300" in strict_check("1300 people were taken hostage [1].", SOURCE)
+    assert "march" in strict_check("It happened on 26 March 1992 [1].", SOURCE)
+    assert "baku" in strict_check("The hostages were taken to Baku [1].", SOURCE)
+
+
+def test_cross_language_names_and_months_match():
+    es = "El 9 de noviembre de 2020, Putin, Aliyev y Pashinyan firmaron en Moscú una declaración."
+    assert strict_check("On 9 November 2020 Putin and Aliyev signed a statement in Moscow [1].", es) is None
+
+
+def test_markers_are_not_numbers():
+    assert strip_markers("Text [1][2] more [3].") == "Text more."
+    assert strict_check("613 people were killed [2].", SOURCE) is None
+
+
+def test_names_skip_function_words_and_months():
+    assert names("According to Azernews, the Peruvian Congress met in February.") == {"azernews", "peruvian", "congress"}
+
+
+def test_verifier_semantic_support():
+    v = Verifier(FakeEmbedder(), min_similarity=0.5)
+    exact = v.check("613 people were killed [1].", [SOURCE])
+    assert exact.supported and exact.support == 1.0
+    unrelated = v.check("they grow bananas quickly in warm weather [1].", [SOURCE], np.array(FakeEmbedder().embed_passages([SOURCE])))
+    assert not unrelated.supported and "meaning" in unrelated.reason
+    assert not v.check("613 people were killed.", []).supported
