@@ -1,7 +1,7 @@
 """From passages to a short answer in which every sentence cites, and is verified against, its source."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,6 +31,7 @@ class Candidate:
     passage_index: int  # 1-based position in the passage list
     similarity: float
     score: float
+    coverage: float
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,30 @@ def has_date(text: str) -> bool:
     return bool(months(text) or _YEAR.search(text))
 
 
-def key_terms(question: str) -> set[str]:
-    return names(question) | numbers(question)
+def _found(term: str, hay: set[str]) -> bool:
+    """Exact, or the same 5-letter stem (hostage/hostages, Azerbaijan/Azerbaiyán)."""
+    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) for w in hay))
 
 
-def coverage(question: str, text: str) -> float:
-    keys = key_terms(question)
-    if not keys:
-        return 1.0
-    hay = set(terms(text)) | {fold(w) for w in re.findall(r"\w+", text)} | numbers(text)
-    found = sum(1 for k in keys if k in hay or any(len(k) >= 5 and w.startswith(k[: max(4, len(k) - 3)]) for w in hay))
-    return found / len(keys)
+def _found_name(term: str, hay: set[str]) -> bool:
+    """Names across languages share less: Moscow/Moscú, Khojaly/Jojalí."""
+    return _found(term, hay) or (len(term) >= 5 and any(len(w) >= 5 and w[:4] == term[:4] for w in hay))
+
+
+def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> float:
+    """How much of what the question asks about the passage mentions.
+
+    Same language: IDF-weighted share of the question's content words, so a rare word the articles
+    never use ("population", "Bolivia") weighs most. Across languages only names and numbers can match.
+    """
+    if passage.lang == detect_lang(question):
+        qterms = set(terms(question))
+        hay = set(terms(f"{passage.title} {passage.text}"))
+        total = sum(idf(t) for t in qterms)
+        return sum(idf(t) for t in qterms if _found(t, hay)) / total if total else 1.0
+    keys = names(question) | numbers(question)
+    hay = set(terms(passage.text)) | numbers(passage.text)
+    return sum(_found_name(k, hay) for k in keys) / len(keys) if keys else 1.0
 
 
 class Composer:
@@ -96,44 +110,53 @@ class Composer:
 
     # --- candidates ----------------------------------------------------------------------
 
-    def candidates(self, question: str, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]]) -> list[Candidate]:
+    def candidates(self, question: str, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
+                   idf: Callable[[str], float]) -> list[Candidate]:
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
-        qterms = set(terms(question))
         want_num, want_date = wants(question)
         q_lang = detect_lang(question)
+        cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
         out = []
         for s, vec in sents:
             if s.chunk_id not in index:
                 continue
             p = passages[index[s.chunk_id] - 1]
-            sim = float(vec @ qvec)
-            overlap = len(qterms & set(terms(s.text))) / len(qterms) if qterms else 0.0
-            score = sim + 0.05 * overlap
+            # Same-language pairs score higher in e5 whatever they say (see Retriever._dense).
+            sim = float(vec @ qvec) - (self.settings.same_language_penalty if p.lang == q_lang else 0.0)
+            score = sim + 0.03 * cov[p.chunk_id]
             if want_num and not numbers(s.text):
                 score -= 0.05
+            elif want_num and p.lang == q_lang and not counts_asked_thing(question, s.text):
+                score -= 0.03
             if want_date and not has_date(s.text):
                 score -= 0.05
-            if p.lang == q_lang and coverage(question, p.text) < self.settings.min_coverage:
-                score -= 0.05
-            out.append(Candidate(s, vec, index[s.chunk_id], sim, score))
+            out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)
 
-    def answerable(self, question: str, cands: list[Candidate]) -> bool:
-        return bool(cands) and cands[0].score >= self.settings.min_support
+    def answerable(self, cands: list[Candidate]) -> bool:
+        """A very close sentence, or a close one in a passage that covers what the question names."""
+        if not cands:
+            return False
+        best = cands[0]
+        return best.similarity >= self.settings.strong_support or (
+            best.similarity >= self.settings.min_support and best.coverage >= self.settings.min_coverage
+        )
 
     # --- extractive ----------------------------------------------------------------------
 
     def extract(self, question: str, lang: str, passages: list[Passage], cands: list[Candidate]) -> Draft:
-        best = cands[0].score
-        chosen: list[Candidate] = []
-        for c in cands:
+        """The best sentence, plus near-equals that add something (or report a conflicting figure)."""
+        best = cands[0]
+        chosen = [best]
+        for c in cands[1:]:
             if len(chosen) >= self.settings.max_sentences:
-                break
-            if c.score < max(self.settings.min_support, best - 0.04):
                 break
             if any(float(c.vector @ o.vector) > 0.95 for o in chosen):
                 continue  # the same fact said twice (often by two articles)
-            chosen.append(c)
+            close = c.score >= best.score - self.settings.sentence_margin
+            rival = c.score >= best.score - 0.04 and _conflicting([best, c])
+            if close or rival:
+                chosen.append(c)
         # Keep each article's sentences together and in reading order, best article first.
         order = {}
         for c in chosen:
@@ -251,15 +274,26 @@ def _attribution(p: Passage) -> str:
 
 
 def _conflicting(chosen: list[Candidate]) -> bool:
-    """Two articles giving the same kind of fact with different numbers or dates."""
+    """Two articles dating the same kind of event differently (9 vs 10 November), or counting it differently."""
     for i, a in enumerate(chosen):
         for b in chosen[i + 1 :]:
             if a.sentence.article_id == b.sentence.article_id:
                 continue
             na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
-            ma, mb = months(a.sentence.text), months(b.sentence.text)
-            if float(a.vector @ b.vector) > 0.82 and ((na and nb and na != nb) or (ma and mb and na != nb)):
+            if not na or not nb or na == nb:
+                continue
+            if months(a.sentence.text) & months(b.sentence.text) or float(a.vector @ b.vector) > 0.9:
                 return True
+    return False
+
+
+def counts_asked_thing(question: str, sentence: str) -> bool:
+    """For 'how many X': a number in the sentence is followed closely by a word of the question."""
+    qstems = {t[:5] for t in terms(question)}
+    tokens = re.findall(r"[\w,.]+", fold(sentence))
+    for i, tok in enumerate(tokens):
+        if numbers(tok) and any(t[:5] in qstems for w in tokens[i + 1 : i + 6] for t in terms(w)):
+            return True
     return False
 
 

@@ -79,9 +79,9 @@ class Assistant:
         t_retrieve = time.perf_counter() - t0
         sents = self.store.sentences_for([p.chunk_id for p in passages])
         qvec = self.embedder.embed_queries([standalone])[0]
-        cands = self.composer.candidates(standalone, qvec, passages, sents)
+        cands = self.composer.candidates(standalone, qvec, passages, sents, self.retriever.snapshot().bm25.idf)
         first_token = None
-        if not self.composer.answerable(standalone, cands):
+        if not self.composer.answerable(cands):
             text = refusal_text(lang)
             first_token = time.perf_counter() - t0
             yield text

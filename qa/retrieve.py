@@ -31,14 +31,17 @@ class BM25:
             for t, p in postings.items()
         }
 
+    def idf(self, term: str) -> float:
+        df = len(self.index[term][0]) if term in self.index else 0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)
         for t in set(query_terms):
             if t not in self.index:
                 continue
             ids, tf = self.index[t]
-            idf = math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
-            out[ids] += idf * tf * (self.k1 + 1) / (tf + self.norm[ids])
+            out[ids] += self.idf(t) * tf * (self.k1 + 1) / (tf + self.norm[ids])
         return out
 
 

@@ -44,14 +44,22 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
-    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
+    strong_support: float = Field(
+        0.84,
+        description="Question/sentence similarity (e5 cosine, after the same-language penalty) that alone makes a sentence an answer.",
+    )
     min_support: float = Field(
         0.80,
-        description="Least question/sentence similarity (e5 cosine) for a sentence to count as an answer; below it the bot refuses.",
+        description="Least question/sentence similarity for an answer; between this and strong_support the passage must also cover the question.",
     )
     min_coverage: float = Field(
-        0.5,
-        description="Least share of the question's key terms (names, numbers) a same-language answer must contain.",
+        0.4,
+        description="Least IDF-weighted share of the question's words (names and numbers across languages) the answering passage must contain.",
+    )
+    sentence_margin: float = Field(
+        0.015,
+        description="Further sentences join the answer only when they score within this margin of the best one.",
     )
     backend: Literal["extractive", "openai"] = Field(
         "extractive",

@@ -1,0 +1,540 @@
+"""The Gradio chat: streamed answers whose [n] markers open the source with the quoted span highlighted.
+
+Only the public API (`Assistant` and the types) is used here. Every piece of article or answer
+text is HTML-escaped before it is put into HTML, so an article containing tags renders as text.
+"""
+
+import argparse
+import html
+import json
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .assistant import Assistant
+from .errors import InvalidQuestion, QAError, StoreUnavailable
+from .settings import Settings
+from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "How many people were taken hostage in Khojaly?",
+    "What did Blinken ask the president of Azerbaijan?",
+    "¿Cuánto duró la reunión trilateral en el Kremlin?",
+    "¿Qué valora Moscú en sus relaciones con Azerbaiyán y Armenia?",
+]
+UPLOAD_SUFFIXES = (".txt", ".md")
+_MARKER = re.compile(r"\[(\d+)\]")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_REFUSAL_HINT = {
+    "en": "Nothing in the articles answers this. Try rephrasing, or widen the filters.",
+    "es": "Nada en los artículos responde a esto. Prueba a reformular la pregunta o amplía los filtros.",
+}
+
+# The [n] links live inside the chat, a component Python cannot listen to; one document-level
+# listener turns a click on any "#cite-<turn>-<n>" link into a click event of the sources panel.
+SOURCES_JS = """
+window.__qaSelectCitation = (turn, n) => trigger('click', {turn: turn, n: n});
+if (!window.__qaCiteListener) {
+  window.__qaCiteListener = true;
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest ? event.target.closest('a[href^="#cite-"]') : null;
+    if (!link) return;
+    const m = link.getAttribute('href').match(/^#cite-(\\d+)-(\\d+)$/);
+    if (!m) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.__qaSelectCitation(Number(m[1]), Number(m[2]));
+  }, true);
+}
+watch('value', () => {
+  const mark = element.querySelector('mark.qa-quote');
+  const box = element.querySelector('.qa-article-text');
+  if (mark && box) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 48);
+  if (mark) element.scrollIntoView({block: 'nearest'});
+});
+"""
+
+CSS = """
+#qa-title h1 { margin-bottom: 0; }
+#qa-title p { margin-top: 0.25rem; color: var(--body-text-color-subdued); }
+.qa-answer p { margin: 0 0 0.5em 0; }
+a.qa-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); cursor: pointer;
+  padding: 0 2px; border-radius: 4px; }
+a.qa-cite:hover { background: var(--color-accent-soft); }
+a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
+.qa-streaming { opacity: 0.75; }
+.qa-refusal { border-left: 4px solid #9ca3af; padding: 0.25em 0.75em; font-style: italic; }
+.qa-refusal .qa-hint { font-style: normal; font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 0.25em; }
+.qa-removed { margin-top: 0.6em; font-size: 0.85em; border-top: 1px dashed #d97706; padding-top: 0.4em; }
+.qa-removed-label { color: #b45309; font-weight: 600; }
+.qa-removed s { color: var(--body-text-color-subdued); }
+.qa-unsupported { background: #fde68a; color: #78350f; border-radius: 3px; padding: 0 3px; font-size: 0.8em; }
+.qa-notice { border-radius: 8px; padding: 0.6em 0.9em; margin-bottom: 0.5em; }
+.qa-notice-error { background: #fee2e2; color: #7f1d1d; border: 1px solid #fca5a5; }
+.qa-notice-info { background: #e0f2fe; color: #0c4a6e; border: 1px solid #7dd3fc; }
+.qa-sources h3, .qa-passages h3 { margin: 0.2em 0 0.4em 0; font-size: 1.05em; }
+.qa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.7em; margin-bottom: 0.5em; }
+.qa-source-title { font-weight: 600; }
+.qa-meta { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.qa-lang { text-transform: uppercase; font-size: 0.75em; border: 1px solid var(--border-color-primary);
+  border-radius: 4px; padding: 0 4px; }
+.qa-source-quote { font-size: 0.88em; margin: 0.3em 0 0 0; }
+.qa-article { border: 1px solid var(--color-accent); border-radius: 8px; padding: 0.6em 0.8em; margin-top: 0.6em; }
+.qa-article-text { white-space: pre-wrap; max-height: 420px; overflow-y: auto; font-size: 0.9em; line-height: 1.5; }
+mark.qa-quote { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px; }
+.qa-passage { font-size: 0.85em; border-bottom: 1px solid var(--border-color-primary); padding: 0.4em 0; }
+.qa-scores { font-family: var(--font-mono); font-size: 0.8em; color: var(--body-text-color-subdued); }
+.qa-report ul { margin: 0.2em 0 0.2em 1.2em; }
+"""
+
+
+# --- session state ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer
+
+
+@dataclass
+class Session:
+    """One browser tab's conversation; the chat shows HTML, so the plain text is kept for follow-ups."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def history(self) -> list[dict]:
+        out: list[dict] = []
+        for t in self.turns:
+            out += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.text}]
+        return out
+
+    def messages(self) -> list[dict]:
+        out: list[dict] = []
+        for i, t in enumerate(self.turns):
+            out += [{"role": "user", "content": render_question(t.question)}, {"role": "assistant", "content": render_answer(t.answer, i)}]
+        return out
+
+
+# --- rendering (pure functions: everything from articles or answers is escaped) -----------------
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def render_question(question: str) -> str:
+    return f"<p>{esc(question)}</p>"
+
+
+def cite_link(turn: int, n: int, selected: bool = False) -> str:
+    cls = "qa-cite qa-selected" if selected else "qa-cite"
+    return f'<a class="{cls}" href="#cite-{turn}-{n}" title="Show source {n}">[{n}]</a>'
+
+
+def linkify(text: str, turn: int, known: set[int]) -> str:
+    """Escape the answer text, then turn the markers of known citations into links."""
+
+    def sub(m: re.Match) -> str:
+        n = int(m.group(1))
+        return cite_link(turn, n) if n in known else m.group(0)
+
+    return _MARKER.sub(sub, esc(text))
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    if answer.refused:
+        hint = _REFUSAL_HINT.get(answer.lang, _REFUSAL_HINT["en"])
+        return f'<div class="qa-refusal"><p>{esc(answer.text)}</p><div class="qa-hint">{esc(hint)}</div></div>'
+    known = {c.n for c in answer.citations}
+    body = "".join(f"<p>{linkify(par, turn, known)}</p>" for par in answer.text.split("\n") if par.strip())
+    unsupported = [c.n for c in answer.citations if c.supported is False]
+    if unsupported:
+        marks = ", ".join(f"[{n}]" for n in unsupported)
+        body += f'<p><span class="qa-unsupported">not supported by its source: {esc(marks)}</span></p>'
+    removed = [s for s in answer.sentences if s.supported is False]
+    if removed:
+        items = "".join(
+            f'<li><s>{esc(s.text)}</s>{f" <small>({esc(s.reason)})</small>" if s.reason else ""}</li>' for s in removed
+        )
+        body += (
+            f'<div class="qa-removed"><span class="qa-removed-label">⚠ Removed: not supported by the sources</span>'
+            f"<ul>{items}</ul></div>"
+        )
+    return f'<div class="qa-answer">{body}</div>'
+
+
+def render_streaming(partial: str) -> str:
+    return f'<div class="qa-streaming"><p>{esc(partial)}▍</p></div>'
+
+
+def highlight(text: str, start: int, end: int) -> str:
+    """The article text, escaped, with [start:end] inside <mark>; offsets outside the text are clamped."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    return f'{esc(text[:start])}<mark class="qa-quote">{esc(text[start:end])}</mark>{esc(text[end:])}'
+
+
+def _meta(date_: str | None, source: str | None, lang: str) -> str:
+    return (
+        f'<span class="qa-meta">{esc(date_ or "undated")} · {esc(source or "outlet unknown")}</span> '
+        f'<span class="qa-lang">{esc(lang)}</span>'
+    )
+
+
+def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: int, selected: int | None = None) -> str:
+    """Cited articles (title, date, outlet, language) with their quotes; the selected citation's article below."""
+    if answer is None or not answer.citations:
+        msg = "No sources: the articles do not answer this." if answer is not None and answer.refused else (
+            "Ask a question: the articles each answer cites appear here. Click a [n] marker to read the quoted passage in its article."
+        )
+        return f'<div class="qa-sources"><h3>Sources</h3><p class="qa-empty">{esc(msg)}</p></div>'
+    by_article: dict[str, list[Citation]] = {}
+    for c in answer.citations:
+        by_article.setdefault(c.article_id, []).append(c)
+    cards = []
+    for cites in by_article.values():
+        first = cites[0]
+        quotes = "".join(
+            f'<p class="qa-source-quote">{cite_link(turn, c.n, c.n == selected)} “{esc(_clip(c.quote, 220))}”</p>' for c in cites
+        )
+        cards.append(
+            f'<div class="qa-source" data-article="{esc(first.article_id)}"><div class="qa-source-title">{esc(first.title)}</div>'
+            f"<div>{_meta(first.date, first.source, first.lang)}</div>{quotes}</div>"
+        )
+    article = ""
+    chosen = next((c for c in answer.citations if c.n == selected), None)
+    if chosen is not None:
+        text = texts.get(chosen.article_id)
+        shown = highlight(text, chosen.start, chosen.end) if text is not None else '<span class="qa-empty">The article text is no longer available.</span>'
+        article = (
+            f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
+            f"<div>{_meta(chosen.date, chosen.source, chosen.lang)}</div>"
+            f'<div class="qa-article-text">{shown}</div></div>'
+        )
+    else:
+        article = '<p class="qa-empty">Click a [n] marker to read the article with the quoted passage highlighted.</p>'
+    header = f'<h3>Sources for “{esc(_clip(answer.question, 80))}”</h3>' if answer.question else "<h3>Sources</h3>"
+    return f'<div class="qa-sources">{header}{"".join(cards)}{article}</div>'
+
+
+def is_cited(passage: Passage, citations: list[Citation]) -> bool:
+    return any(c.article_id == passage.article_id and c.start < passage.end and passage.start < c.end for c in citations)
+
+
+def _score(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def render_passages(answer: Answer | None) -> str:
+    """Retrieved passages that no citation points into, with their fused, dense and BM25 scores."""
+    if answer is None:
+        return '<div class="qa-passages"><p class="qa-empty">Passages retrieved but not cited will be listed here.</p></div>'
+    uncited = [p for p in answer.passages if not is_cited(p, answer.citations)]
+    if not uncited:
+        return '<div class="qa-passages"><p class="qa-empty">Every retrieved passage was cited.</p></div>'
+    rows = "".join(
+        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang)}</div>'
+        f'<div class="qa-scores">fused {_score(p.score)} · dense {_score(p.dense_score)} · bm25 {_score(p.bm25_score)}</div>'
+        f"<div>{esc(_clip(p.text, 300))}</div></div>"
+        for p in uncited
+    )
+    return f'<div class="qa-passages"><h3>{len(uncited)} retrieved but not cited</h3>{rows}</div>'
+
+
+def render_notice(message: str, kind: str = "error") -> str:
+    icon = "⚠" if kind == "error" else "ℹ"
+    return f'<div class="qa-notice qa-notice-{kind}" role="{"alert" if kind == "error" else "status"}">{icon} {esc(message)}</div>'
+
+
+def error_message(exc: Exception) -> str:
+    if isinstance(exc, StoreUnavailable):
+        return f"The article store is unavailable right now, so nothing can be answered: {exc}. Try again in a moment."
+    if isinstance(exc, InvalidQuestion):
+        return f"Please check your question: {exc}."
+    if isinstance(exc, QAError):
+        return f"The question could not be answered: {exc}."
+    return f"Something went wrong while answering ({type(exc).__name__}). The error was logged; please try again."
+
+
+def render_report(report: IngestReport) -> str:
+    def ids(label: str, items: list[str]) -> str:
+        return f"<li>{label}: {esc(', '.join(items))}</li>" if items else ""
+
+    rejected = "".join(f"<li>rejected {esc(Path(r.path).name)}: {esc(r.reason)}</li>" for r in report.rejected)
+    return (
+        f'<div class="qa-report"><b>Upload:</b> {esc(report.summary())}'
+        f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{rejected}</ul></div>"
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+# --- inputs: filters, uploads, feedback ---------------------------------------------------------
+
+
+def to_filters(article_ids: list[str] | None, lang: str | None, date_from: str | None, date_to: str | None) -> Filters | None:
+    """The filter widgets as `Filters`; a malformed date raises ValueError with a message for the notice."""
+    dates = []
+    for label, value in (("from", date_from), ("to", date_to)):
+        value = (value or "").strip()
+        if value:
+            try:
+                if not _ISO_DATE.fullmatch(value):
+                    raise ValueError
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"the date '{label}' must be a real date written YYYY-MM-DD, not '{value}'") from None
+        dates.append(value or None)
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise ValueError(f"the date range is empty: {dates[0]} is after {dates[1]}")
+    filters = Filters(article_ids=tuple(article_ids) if article_ids else None, lang=lang or None, date_from=dates[0], date_to=dates[1])
+    return None if filters.is_empty() else filters
+
+
+def safe_upload_name(name: str) -> str | None:
+    """Only the base name, in a safe alphabet, so '../../x.txt' lands as 'x.txt' inside the uploads folder."""
+    base = re.split(r"[\\/]", name)[-1]
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", base).lstrip("._-")[:120]
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot or not stem.strip("._-") or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
+        return None
+    return cleaned
+
+
+def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[Rejected]]:
+    """Copy uploaded files into uploads_dir under sanitised names; unusable names are rejected, not copied."""
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    root = uploads_dir.resolve()
+    saved: list[Path] = []
+    rejected: list[Rejected] = []
+    for p in paths:
+        name = safe_upload_name(Path(p).name if Path(p).name else str(p))
+        if name is None:
+            rejected.append(Rejected(Path(p).name, "only .txt and .md files with a usable name are accepted"))
+            continue
+        dest = (root / name).resolve()
+        if dest.parent != root:
+            rejected.append(Rejected(Path(p).name, "unusable file name"))
+            continue
+        shutil.copyfile(p, dest)
+        saved.append(dest)
+    return saved, rejected
+
+
+_feedback_lock = threading.Lock()
+
+
+def record_feedback(path: Path, turn: Turn, liked: bool) -> dict[str, Any]:
+    """Append one JSON line: the question, the answer text and its citations, and the verdict."""
+    entry = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rating": "up" if liked else "down",
+        "question": turn.question,
+        "answer": turn.answer.text,
+        "refused": turn.answer.refused,
+        "citations": [asdict(c) for c in turn.answer.citations],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _feedback_lock, path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    return entry
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+class ChatHandlers:
+    """The event handlers, kept apart from the layout so tests can call them without a browser."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.settings: Settings = assistant.settings
+        self._ingest_lock = threading.Lock()
+
+    def article_choices(self) -> list[tuple[str, str]]:
+        return [(f"{_clip(a.title, 60)} · {a.date or 'undated'} · {a.lang}", a.id) for a in self.assistant.articles()]
+
+    def texts_for(self, answer: Answer) -> dict[str, str | None]:
+        return {aid: self.assistant.article_text(aid) for aid in dict.fromkeys(c.article_id for c in answer.citations)}
+
+    def respond(
+        self, question: str, session: Session, article_ids: list[str] | None, lang: str | None, date_from: str | None, date_to: str | None
+    ) -> Iterator[tuple]:
+        """Stream one answer: (chat messages, question box, sources, passages, notice, session) at every step."""
+        session = session or Session()
+        shown = session.messages()
+        pending = [*shown, {"role": "user", "content": render_question(question or "")}]
+        try:
+            filters = to_filters(article_ids, lang, date_from, date_to)
+            if (question or "").strip():
+                yield pending + [{"role": "assistant", "content": render_streaming("")}], "", gr.skip(), gr.skip(), "", session
+            partial = ""
+            answer = None
+            for event in self.assistant.stream(question, history=session.history(), filters=filters):
+                if isinstance(event, Answer):
+                    answer = event
+                    break
+                partial += event
+                yield pending + [{"role": "assistant", "content": render_streaming(partial)}], "", gr.skip(), gr.skip(), "", session
+        except (QAError, ValueError) as exc:
+            yield shown, question, gr.skip(), gr.skip(), render_notice(error_message(exc) if isinstance(exc, QAError) else f"Please check the filters: {exc}."), session
+            return
+        except Exception as exc:  # the edge of the app: log the bug, keep the page usable
+            log.exception("answering %r failed", question)
+            yield shown, question, gr.skip(), gr.skip(), render_notice(error_message(exc)), session
+            return
+        assert answer is not None
+        session = Session([*session.turns, Turn(answer.question or question, answer)])
+        turn = len(session.turns) - 1
+        yield session.messages(), "", render_sources(answer, self.texts_for(answer), turn), render_passages(answer), "", session
+
+    def select_citation(self, session: Session, evt: gr.EventData) -> str:
+        data = evt._data if isinstance(evt._data, dict) else {}
+        try:
+            turn, n = int(data["turn"]), int(data["n"])
+            answer = session.turns[turn].answer
+        except (KeyError, TypeError, ValueError, IndexError):
+            return gr.skip()
+        return render_sources(answer, self.texts_for(answer), turn, selected=n)
+
+    def feedback(self, session: Session, evt: gr.LikeData) -> str:
+        index = evt.index if isinstance(evt.index, int) else evt.index[0]
+        if index % 2 != 1 or index // 2 >= len(session.turns) or evt.liked not in (True, False):
+            return ""
+        record_feedback(self.settings.feedback_path, session.turns[index // 2], bool(evt.liked))
+        return render_notice("Thank you: your feedback was saved with the question, the answer and its citations.", "info")
+
+    def upload(self, paths: list[str] | None) -> tuple[str, Any, Any]:
+        """Copy, ingest and report; refresh the article filter so new articles can be chosen."""
+        if not paths:
+            return "", gr.skip(), gr.skip()
+        with self._ingest_lock:
+            try:
+                saved, rejected = save_uploads(list(paths), self.settings.uploads_dir)
+                report = self.assistant.ingest(saved) if saved else IngestReport()
+            except QAError as exc:
+                return render_notice(error_message(exc)), None, gr.skip()
+        report = replace(report, rejected=[*rejected, *report.rejected])
+        try:
+            choices = gr.update(choices=self.article_choices())
+        except QAError:
+            choices = gr.skip()
+        return render_report(report), None, choices
+
+    def ask_api(self, question: str) -> dict[str, Any]:
+        """The whole Answer as JSON, for programs calling the app (gradio_client)."""
+        try:
+            return self.assistant.ask(question).to_dict()
+        except QAError as exc:
+            raise gr.Error(error_message(exc)) from exc
+
+    def clear(self) -> tuple:
+        return [], "", render_sources(None, {}, 0), render_passages(None), "", Session()
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    h = ChatHandlers(assistant)
+    startup_notice = ""
+    try:
+        choices = h.article_choices()
+    except QAError as exc:
+        choices = []
+        startup_notice = render_notice(error_message(exc))
+    with gr.Blocks(title="News Q&A") as app:
+        session = gr.State(Session())
+        gr.Markdown(
+            "# News Q&A\nAnswers come only from the news articles, and every claim cites its article. "
+            "Click a [n] marker to read the quoted passage in its article. English and Spanish.",
+            elem_id="qa-title",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                notice = gr.HTML(startup_notice, elem_id="qa-notice", js_on_load=None)
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat",
+                    height=560,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    buttons=["copy"],
+                    placeholder="Ask about the articles (English or Spanish). Answers cite their sources as [1], [2] …",
+                    show_label=False,
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="Ask a question… / Haz una pregunta…",
+                        show_label=False,
+                        scale=6,
+                        elem_id="qa-question",
+                        autofocus=True,
+                        max_length=assistant.settings.max_question_chars,
+                    )
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
+                    clear = gr.Button("Clear chat", scale=1, min_width=100, elem_id="qa-clear")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples / Ejemplos")
+            with gr.Column(scale=2):
+                sources = gr.HTML(render_sources(None, {}, 0), elem_id="qa-sources", js_on_load=SOURCES_JS)
+                with gr.Accordion("Retrieved but not cited", open=False, elem_id="qa-passages-box"):
+                    passages = gr.HTML(render_passages(None), elem_id="qa-passages", js_on_load=None)
+                with gr.Accordion("Filters", open=False, elem_id="qa-filters"):
+                    article_filter = gr.Dropdown(choices=choices, multiselect=True, label="Only these articles", elem_id="qa-filter-articles")
+                    lang_filter = gr.Radio([("Any", ""), ("English", "en"), ("Español", "es")], value="", label="Language", elem_id="qa-filter-lang")
+                    with gr.Row():
+                        date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-date-from")
+                        date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-date-to")
+                with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="qa-upload-box"):
+                    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="Articles", elem_id="qa-upload")
+                    report = gr.HTML("", elem_id="qa-report", js_on_load=None)
+
+        chat_inputs = [question, session, article_filter, lang_filter, date_from, date_to]
+        chat_outputs = [chatbot, question, sources, passages, notice, session]
+        question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", show_progress="hidden")
+        ask.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden")
+        clear.click(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
+        sources.click(h.select_citation, [session], [sources], api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        chatbot.like(h.feedback, [session], [notice], api_visibility="private", concurrency_limit=None)
+        files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1)
+        gr.api(h.ask_api, api_name="ask")
+    app.queue(default_concurrency_limit=assistant.settings.concurrency)
+    return app
+
+
+def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file_bytes: int | None = None) -> None:
+    """Serve on host:port only: no share link, no server-side rendering, the app's own CSS."""
+    app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        footer_links=["api", "settings"],
+        max_file_size=max_file_bytes,
+        css=CSS,
+        quiet=not block,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    app = build_app(Assistant(settings))
+    print(f"qa chat on http://{host}:{port}", flush=True)
+    launch(app, host, port, max_file_bytes=settings.max_file_bytes)
+    return 0
