@@ -199,7 +199,7 @@ def issues(r: Record) -> list[str]:
     sc = r.score
     if not r.answerable:
         if not r.refused:
-            out.append(f"answered an {r.type.replace('_', ' ')} question")
+            out.append(f"answered {'a false-premise' if r.type == 'false_premise' else 'an unanswerable'} question")
         return out + [f"strict: {f}" for f in r.strict_failures]
     if r.refused:
         out.append(f"wrong refusal (source at rank {sc.rank})" if sc.rank else "wrong refusal (no source retrieved)")
@@ -220,7 +220,7 @@ def issues(r: Record) -> list[str]:
 def group_scores(records: list[Record]) -> dict[str, dict[str, float | None]]:
     groups: dict[str, list[Record]] = {"overall": records}
     for key in ("lang", "type"):
-        for value in sorted({getattr(r, key) for r in records}, key=lambda v: TYPES.index(v) if v in TYPES else -1):
+        for value in sorted({getattr(r, key) for r in records}, key=lambda v: (TYPES.index(v) if v in TYPES else -1, v)):
             groups[f"{key}.{value}"] = [r for r in records if getattr(r, key) == value]
     return {name: metrics.summarize([r.score for r in rs]) for name, rs in groups.items()}
 
@@ -255,8 +255,10 @@ def run_meta(settings: Settings) -> dict:
             return None
 
     # Every knob that changes an answer; not paths, addresses, secrets or server limits.
-    ignore = {"data_dir", "seeds_dir", "chroma_url", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
+    ignore = {"data_dir", "seeds_dir", "chroma_url", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
               "max_question_chars", "max_file_bytes", "host", "port", "concurrency"}
+    if settings.backend == "extractive":
+        ignore |= {"llm_model", "llm_max_tokens"}
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": git("rev-parse", "--short", "HEAD"),
@@ -273,6 +275,8 @@ def fmt(value: float | None, metric: str = "") -> str:
         return "–"
     if metric.startswith("latency"):
         return f"{value:.2f}"
+    if metric == "pct":
+        return f"{value:.1f}"
     if metric == "n":
         return str(int(value))
     return f"{value:.3f}"
@@ -330,7 +334,7 @@ def render_markdown(report: Report, title: str) -> str:
         lines.append(
             f"| {'✗' if r.failed else '✓'} | {r.id} | {r.type} | {r.lang} | {sc.rank or '–'} | {facts} | "
             f"{', '.join(a[:3] for a in r.cited_articles) or '–'} | {sc.supported}/{sc.sentences} | {sc.strict_ok}/{sc.shown} | "
-            f"{sc.latency:.2f} | {cell('; '.join(r.issues))} | {cell(r.answer, 220)} |"
+            f"{sc.latency:.2f} | {cell('; '.join(r.issues))} | {cell(r.answer, 320)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -373,8 +377,7 @@ def plot(report: Report, path: Path) -> None:
     names = list(report.groups)
     grid = np.array([[np.nan if report.groups[g][x] is None else report.groups[g][x] for x in quality] for g in names], dtype=float)
     fig, (ax, lat) = plt.subplots(1, 2, figsize=(17, 0.45 * len(names) + 2.5), gridspec_kw={"width_ratios": [4, 1]})
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#dddddd")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(quality)), [SHORT[x] for x in quality], rotation=40, ha="right")
     ax.set_yticks(range(len(names)), [f"{g} (n={int(report.groups[g]['n'])})" for g in names])
