@@ -34,8 +34,9 @@ EXAMPLES = [
 ]
 UPLOAD_SUFFIXES = (".txt", ".md")
 _MARKER = re.compile(r"\[(\d+)\]")
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BLANK_RUN = re.compile(r"\n(?:[ \t\u00a0]*\n){2,}")
 _REFUSAL_HINT = {
     "en": "Nothing in the articles answers this. Try rephrasing, or widen the filters.",
     "es": "Nada en los artículos responde a esto. Prueba a reformular la pregunta o amplía los filtros.",
@@ -180,11 +181,16 @@ def render_streaming(partial: str) -> str:
     return f'<div class="qa-streaming"><p>{esc(partial)}▍</p></div>'
 
 
+def _squeeze(text: str) -> str:
+    """Runs of blank lines (some articles have many) shown as one; never applied inside the quote."""
+    return _BLANK_RUN.sub("\n\n", text)
+
+
 def highlight(text: str, start: int, end: int) -> str:
-    """The article text, escaped, with [start:end] inside <mark>; offsets outside the text are clamped."""
+    """The article text, escaped, with exactly [start:end] inside <mark>; offsets outside the text are clamped."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
-    return f'{esc(text[:start])}<mark class="qa-quote">{esc(text[start:end])}</mark>{esc(text[end:])}'
+    return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{esc(text[start:end])}</mark>{esc(_squeeze(text[end:]))}'
 
 
 def _meta(date_: str | None, source: str | None, lang: str) -> str:
@@ -263,7 +269,8 @@ def error_message(exc: Exception) -> str:
     if isinstance(exc, StoreUnavailable):
         return f"The article store is unavailable right now, so nothing can be answered: {exc}. Try again in a moment."
     if isinstance(exc, InvalidQuestion):
-        return f"Please check your question: {exc}."
+        text = str(exc)
+        return f"{text[:1].upper()}{text[1:]}."
     if isinstance(exc, QAError):
         return f"The question could not be answered: {exc}."
     return f"Something went wrong while answering ({type(exc).__name__}). The error was logged; please try again."
@@ -309,12 +316,11 @@ def to_filters(article_ids: list[str] | None, lang: str | None, date_from: str |
 
 def safe_upload_name(name: str) -> str | None:
     """Only the base name, in a safe alphabet, so '../../x.txt' lands as 'x.txt' inside the uploads folder."""
-    base = re.split(r"[\\/]", name)[-1]
-    cleaned = _UNSAFE_NAME_CHARS.sub("_", base).lstrip("._-")[:120]
-    stem, dot, suffix = cleaned.rpartition(".")
-    if not dot or not stem.strip("._-") or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
+    stem, dot, suffix = re.split(r"[\\/]", name)[-1].rpartition(".")
+    stem = _UNSAFE_NAME_CHARS.sub("_", stem).strip("._-")[:100]
+    if not dot or not stem or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
         return None
-    return cleaned
+    return f"{stem}.{suffix}"
 
 
 def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[Rejected]]:
@@ -324,13 +330,10 @@ def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[
     saved: list[Path] = []
     rejected: list[Rejected] = []
     for p in paths:
-        name = safe_upload_name(Path(p).name if Path(p).name else str(p))
-        if name is None:
+        name = safe_upload_name(Path(p).name)
+        dest = (root / name).resolve() if name else None
+        if dest is None or dest.parent != root:
             rejected.append(Rejected(Path(p).name, "only .txt and .md files with a usable name are accepted"))
-            continue
-        dest = (root / name).resolve()
-        if dest.parent != root:
-            rejected.append(Rejected(Path(p).name, "unusable file name"))
             continue
         shutil.copyfile(p, dest)
         saved.append(dest)
@@ -340,7 +343,7 @@ def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[
 _feedback_lock = threading.Lock()
 
 
-def record_feedback(path: Path, turn: Turn, liked: bool) -> dict[str, Any]:
+def record_feedback(path: Path, turn: Turn, liked: bool) -> None:
     """Append one JSON line: the question, the answer text and its citations, and the verdict."""
     entry = {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -353,7 +356,6 @@ def record_feedback(path: Path, turn: Turn, liked: bool) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _feedback_lock, path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    return entry
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -365,7 +367,6 @@ class ChatHandlers:
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
         self.settings: Settings = assistant.settings
-        self._ingest_lock = threading.Lock()
 
     def article_choices(self) -> list[tuple[str, str]]:
         return [(f"{_clip(a.title, 60)} · {a.date or 'undated'} · {a.lang}", a.id) for a in self.assistant.articles()]
@@ -382,6 +383,10 @@ class ChatHandlers:
         pending = [*shown, {"role": "user", "content": render_question(question or "")}]
         try:
             filters = to_filters(article_ids, lang, date_from, date_to)
+        except ValueError as exc:
+            yield shown, question, gr.skip(), gr.skip(), render_notice(f"Please check the filters: {exc}."), session
+            return
+        try:
             if (question or "").strip():
                 yield pending + [{"role": "assistant", "content": render_streaming("")}], "", gr.skip(), gr.skip(), "", session
             partial = ""
@@ -392,11 +397,9 @@ class ChatHandlers:
                     break
                 partial += event
                 yield pending + [{"role": "assistant", "content": render_streaming(partial)}], "", gr.skip(), gr.skip(), "", session
-        except (QAError, ValueError) as exc:
-            yield shown, question, gr.skip(), gr.skip(), render_notice(error_message(exc) if isinstance(exc, QAError) else f"Please check the filters: {exc}."), session
-            return
-        except Exception as exc:  # the edge of the app: log the bug, keep the page usable
-            log.exception("answering %r failed", question)
+        except Exception as exc:  # the edge of the app: explain, log what is a bug, keep the page usable
+            if not isinstance(exc, QAError):
+                log.exception("answering %r failed", question)
             yield shown, question, gr.skip(), gr.skip(), render_notice(error_message(exc)), session
             return
         assert answer is not None
@@ -421,15 +424,14 @@ class ChatHandlers:
         return render_notice("Thank you: your feedback was saved with the question, the answer and its citations.", "info")
 
     def upload(self, paths: list[str] | None) -> tuple[str, Any, Any]:
-        """Copy, ingest and report; refresh the article filter so new articles can be chosen."""
+        """Copy, ingest and report; refresh the article filter so new articles can be chosen (one upload at a time)."""
         if not paths:
             return "", gr.skip(), gr.skip()
-        with self._ingest_lock:
-            try:
-                saved, rejected = save_uploads(list(paths), self.settings.uploads_dir)
-                report = self.assistant.ingest(saved) if saved else IngestReport()
-            except QAError as exc:
-                return render_notice(error_message(exc)), None, gr.skip()
+        try:
+            saved, rejected = save_uploads(list(paths), self.settings.uploads_dir)
+            report = self.assistant.ingest(saved) if saved else IngestReport()
+        except QAError as exc:
+            return render_notice(error_message(exc)), None, gr.skip()
         report = replace(report, rejected=[*rejected, *report.rejected])
         try:
             choices = gr.update(choices=self.article_choices())
@@ -485,8 +487,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         max_length=assistant.settings.max_question_chars,
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
-                    clear = gr.Button("Clear chat", scale=1, min_width=100, elem_id="qa-clear")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples / Ejemplos")
+                    clear = gr.Button("Clear", scale=1, min_width=80, elem_id="qa-clear")
+                examples = gr.Examples(EXAMPLES, inputs=question, label="Examples / Ejemplos (click to ask)")
             with gr.Column(scale=2):
                 sources = gr.HTML(render_sources(None, {}, 0), elem_id="qa-sources", js_on_load=SOURCES_JS)
                 with gr.Accordion("Retrieved but not cited", open=False, elem_id="qa-passages-box"):
@@ -505,7 +507,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         chat_outputs = [chatbot, question, sources, passages, notice, session]
         question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", show_progress="hidden")
         ask.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden")
+        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden")
         clear.click(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
+        chatbot.clear(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
         sources.click(h.select_citation, [session], [sources], api_visibility="private", concurrency_limit=None, show_progress="hidden")
         chatbot.like(h.feedback, [session], [notice], api_visibility="private", concurrency_limit=None)
         files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1)
