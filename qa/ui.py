@@ -505,15 +505,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         chat_inputs = [question, session, article_filter, lang_filter, date_from, date_to]
         chat_outputs = [chatbot, question, sources, passages, notice, session]
-        question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", show_progress="hidden")
-        ask.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden")
-        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden")
+        # Every way of asking shares one concurrency group, so settings.concurrency bounds the answers computed at once.
+        question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", show_progress="hidden", concurrency_id="answer")
+        ask.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden", concurrency_id="answer")
+        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden",
+                                       concurrency_id="answer")
         clear.click(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
         chatbot.clear(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
         sources.click(h.select_citation, [session], [sources], api_visibility="private", concurrency_limit=None, show_progress="hidden")
         chatbot.like(h.feedback, [session], [notice], api_visibility="private", concurrency_limit=None)
         files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1)
-        gr.api(h.ask_api, api_name="ask")
+        gr.api(h.ask_api, api_name="ask", concurrency_id="answer")
     app.queue(default_concurrency_limit=assistant.settings.concurrency)
     return app
 

@@ -250,6 +250,8 @@ def test_app_is_built_with_the_queue_and_api(fake_bot):
     assert app._queue.default_concurrency_limit == fake_bot.settings.concurrency
     names = {d.api_name for d in app.fns.values() if d.api_visibility == "public"}
     assert {"chat", "ask"} <= names
+    answering = [d for d in app.fns.values() if d.name in ("respond", "ask_api")]
+    assert len(answering) == 4 and {d.concurrency_id for d in answering} == {"answer"}
 
 
 def test_run_falls_back_to_settings_and_loopback(monkeypatch, fake_bot):

@@ -157,6 +157,12 @@ def test_gradio_client_asks_like_an_outside_program(server):
     assert len(steps) >= 3 and "1275" in str(steps[-1][0])  # streamed: pending, deltas, final
     with pytest.raises(Exception, match="question is empty"):
         client.predict("   ", api_name="/ask")
+    # the filter widgets reach retrieval in the order the page sends them: articles, language, date from, date to
+    for filters in (([], "es", "", ""), ([], "", "", "2021-01-01"), (["002_80680643ca28e344"], "", "", "")):
+        sources = client.predict(QUESTION, *filters, api_name="/chat")[2]
+        assert "Azernews" not in sources and "001_0fce656212b9b58a" not in sources
+    notice = client.predict(QUESTION, [], "", "2021-13-01", "", api_name="/chat")[4]
+    assert "YYYY-MM-DD" in notice
 
 
 def test_answer_streams_and_citation_highlights_the_quote(page, server):
