@@ -378,14 +378,16 @@ def plot(report: Report, path: Path) -> None:
     grid = np.array([[np.nan if report.groups[g][x] is None else report.groups[g][x] for x in quality] for g in names], dtype=float)
     fig, (ax, lat) = plt.subplots(1, 2, figsize=(17, 0.45 * len(names) + 2.5), gridspec_kw={"width_ratios": [4, 1]})
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
-    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    colour = grid.copy()
+    colour[:, quality.index("wrong_refusals")] = 1 - colour[:, quality.index("wrong_refusals")]  # green = good everywhere
+    ax.imshow(np.ma.masked_invalid(colour), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(quality)), [SHORT[x] for x in quality], rotation=40, ha="right")
     ax.set_yticks(range(len(names)), [f"{g} (n={int(report.groups[g]['n'])})" for g in names])
     for i in range(len(names)):
         for j in range(len(quality)):
             if not np.isnan(grid[i, j]):
                 ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7)
-    ax.set_title("Quality by group (wrong refusals: lower is better)")
+    ax.set_title("Quality by group (green is good; for wrong refusals lower is better)")
     y = np.arange(len(names))
     p50 = [report.groups[g]["latency_p50"] or 0 for g in names]
     p95 = [report.groups[g]["latency_p95"] or 0 for g in names]

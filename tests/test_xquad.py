@@ -82,6 +82,22 @@ def test_check_reads_the_xquad_section(run):
     assert code == 1  # en-en hit@1 of 1.0 passes, an EM above 100 cannot
 
 
+def test_query_cache_embeds_each_text_once():
+    calls = []
+
+    class Counting(FakeEmbedder):
+        def embed_queries(self, texts):
+            calls.append(list(texts))
+            return super().embed_queries(texts)
+
+    cache = xquad.QueryCache(Counting())
+    first = cache.embed_queries(["a b", "c"])
+    again = cache.embed_queries(["c", "a b", "c"])
+    assert calls == [["a b", "c"]]
+    assert (again[1] == first[0]).all() and (again[0] == again[2]).all()
+    assert cache.embed_queries([]).shape == (0, cache.dim)
+
+
 def test_sample_is_seeded_and_shared():
     corpus_questions = [xquad.XQuestion(f"q{i}", i // 3, {"en": "", "es": ""}, {"en": ("a",), "es": ("a",)}) for i in range(30)]
     a, b = xquad.sample(corpus_questions, 10, 1), xquad.sample(corpus_questions, 10, 1)
