@@ -64,8 +64,34 @@ def condense(question: str, history: list[dict] | None, llm: LLM | None = None) 
     return f"{previous[-1].strip()} {question.strip()}"
 
 
+_PARTS = re.compile(
+    r",?\s+(?:and|y|e)\s+(?=(?:how|what|who|whom|when|which|where|why|c[uú]ant[oa]s?|qu[eé]|qui[eé]n(?:es)?|cu[aá]ndo|cu[aá]l(?:es)?|d[oó]nde)\b)",
+    re.I,
+)
+
+
+def split_question(question: str) -> list[str]:
+    """'How many X, and how long Y?' becomes two questions, each retrieved and answered on its own."""
+    parts = [p.strip(" ,") for p in _PARTS.split(question) if p and p.strip(" ,")]
+    if len(parts) < 2:
+        return [question]
+    lead = "¿" if question.lstrip().startswith("¿") else ""
+    return [(lead + p.lstrip("¿") if lead and not p.startswith("¿") else p).rstrip("?") + "?" for p in parts]
+
+
 def wants(question: str) -> tuple[bool, bool]:
     return bool(_WANTS_NUMBER.search(question)), bool(_WANTS_DATE.search(question))
+
+
+_NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds
+    thousand thousands million dozen dozens uno una dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte
+    treinta cien cientos mil miles millon millones docena""".split()
+)
+
+
+def has_quantity(text: str) -> bool:
+    return bool(numbers(text)) or any(w in _NUMBER_WORDS for w in re.findall(r"\w+", fold(text)))
 
 
 def has_date(text: str) -> bool:
@@ -124,12 +150,14 @@ class Composer:
             # Same-language pairs score higher in e5 whatever they say (see Retriever._dense).
             sim = float(vec @ qvec) - (self.settings.same_language_penalty if p.lang == q_lang else 0.0)
             score = sim + 0.03 * cov[p.chunk_id]
-            if want_num and not numbers(s.text):
-                score -= 0.05
-            elif want_num and p.lang == q_lang and not counts_asked_thing(question, s.text):
+            # A "how many" question needs a quantity and a "when" question a date: without one the
+            # sentence cannot be the answer, however close its meaning.
+            if want_num and not has_quantity(s.text):
+                continue
+            if want_num and p.lang == q_lang and not counts_asked_thing(question, s.text):
                 score -= 0.03
             if want_date and not has_date(s.text):
-                score -= 0.05
+                continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)
 
@@ -144,7 +172,7 @@ class Composer:
 
     # --- extractive ----------------------------------------------------------------------
 
-    def extract(self, question: str, lang: str, passages: list[Passage], cands: list[Candidate]) -> Draft:
+    def choose(self, cands: list[Candidate]) -> list[Candidate]:
         """The best sentence, plus near-equals that add something (or report a conflicting figure)."""
         best = cands[0]
         chosen = [best]
@@ -157,6 +185,11 @@ class Composer:
             rival = c.score >= best.score - 0.04 and _conflicting([best, c])
             if close or rival:
                 chosen.append(c)
+        return chosen
+
+    def extract(self, lang: str, passages: list[Passage], chosen: list[Candidate]) -> Draft:
+        """Quote the chosen sentences, attributed to their article, in reading order."""
+        chosen = list({c.sentence.id: c for c in chosen}.values())
         # Keep each article's sentences together and in reading order, best article first.
         order = {}
         for c in chosen:
@@ -292,7 +325,7 @@ def counts_asked_thing(question: str, sentence: str) -> bool:
     qstems = {t[:5] for t in terms(question)}
     tokens = re.findall(r"[\w,.]+", fold(sentence))
     for i, tok in enumerate(tokens):
-        if numbers(tok) and any(t[:5] in qstems for w in tokens[i + 1 : i + 6] for t in terms(w)):
+        if (numbers(tok) or tok.strip(",.") in _NUMBER_WORDS) and any(t[:5] in qstems for w in tokens[i + 1 : i + 6] for t in terms(w)):
             return True
     return False
 

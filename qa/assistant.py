@@ -4,7 +4,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .answer import Composer, condense, refusal_text, stream_generated
+from .answer import Composer, condense, refusal_text, split_question, stream_generated
 from .embed import E5Embedder, Embedder
 from .errors import InvalidQuestion
 from .indexer import ingest_paths
@@ -13,7 +13,7 @@ from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang
-from .types import Answer, Filters, IngestReport, Timings
+from .types import Answer, Filters, IngestReport, Passage, Timings
 from .verify import Verifier
 
 
@@ -75,13 +75,19 @@ class Assistant:
         self._ensure_seeded()
         lang = detect_lang(question)
         standalone = condense(question, history, self.llm)
-        passages = self.retriever.retrieve(standalone, filters)
+        parts = split_question(standalone)
+        passages: list[Passage] = []
+        for part in parts:
+            seen = {p.chunk_id for p in passages}
+            passages.extend(p for p in self.retriever.retrieve(part, filters) if p.chunk_id not in seen)
         t_retrieve = time.perf_counter() - t0
         sents = self.store.sentences_for([p.chunk_id for p in passages])
-        qvec = self.embedder.embed_queries([standalone])[0]
-        cands = self.composer.candidates(standalone, qvec, passages, sents, self.retriever.snapshot().bm25.idf)
+        idf = self.retriever.snapshot().bm25.idf
+        qvecs = self.embedder.embed_queries(parts)
+        per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
+        answerable = [c for c in per_part if self.composer.answerable(c)]
         first_token = None
-        if not self.composer.answerable(cands):
+        if not answerable:
             text = refusal_text(lang)
             first_token = time.perf_counter() - t0
             yield text
@@ -91,7 +97,7 @@ class Assistant:
             return
         t1 = time.perf_counter()
         if self.llm is None:
-            draft = self.composer.extract(standalone, lang, passages, cands)
+            draft = self.composer.extract(lang, passages, [c for cands in answerable for c in self.composer.choose(cands)])
         else:
             chunks = []
             for delta in stream_generated(self.composer, standalone, lang, passages):

@@ -83,6 +83,25 @@ class OpenAICompatLLM:
         return "".join(self.stream(prompt, max_tokens))
 
 
+class Transcript:
+    """Wraps an LLM and keeps each prompt with the model's whole reply: what tests, benchmarks and debugging inspect."""
+
+    def __init__(self, inner: LLM) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[tuple[str, str]] = []
+
+    def stream(self, prompt: str, max_tokens: int | None = None) -> Iterator[str]:
+        out: list[str] = []
+        for delta in self.inner.stream(prompt, max_tokens):
+            out.append(delta)
+            yield delta
+        self.calls.append((prompt, "".join(out)))
+
+    def complete(self, prompt: str, max_tokens: int | None = None) -> str:
+        return "".join(self.stream(prompt, max_tokens))
+
+
 def build_llm(settings: Settings) -> LLM | None:
     if settings.backend != "openai":
         return None
@@ -126,27 +145,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LocalLlamaServer:
-    """llama-cpp-python's OpenAI-compatible server as a child process on 127.0.0.1, stopped on exit.
+class ServerProcess:
+    """A child process serving an OpenAI-compatible API on 127.0.0.1; ready once `{base_url}/models` answers,
+    always stopped on exit, so no test or benchmark leaves a server behind."""
 
-    Used by the server tests and the backend benchmark; `base_url` goes into QA_LLM_BASE_URL.
-    """
-
-    def __init__(self, model_path: Path, alias: str, *, threads: int = 2, n_ctx: int = 4096, startup_timeout: float = 180.0) -> None:
-        self.model_path = model_path
-        self.alias = alias
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
-                      "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-                      "--n_threads_batch", str(threads), "--verbose", "False"]
-        self._startup_timeout = startup_timeout
+    def __init__(self, args: list[str], base_url: str, startup_timeout: float = 180.0) -> None:
+        self.args = args
+        self.base_url = base_url
+        self.startup_timeout = startup_timeout
         self._log = tempfile.TemporaryFile()
         self._proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "LocalLlamaServer":
+    def __enter__(self) -> "ServerProcess":
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        self._proc = subprocess.Popen(self._args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        self._proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         try:
             self._wait_ready()
         except BaseException:
@@ -157,18 +169,23 @@ class LocalLlamaServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self._startup_timeout
+        deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise BackendError(f"the llama.cpp server exited with code {self._proc.returncode}: {self.log_tail()}")
+            if not self.running:
+                code = self._proc.returncode if self._proc else None
+                raise BackendError(f"the LLM server exited with code {code} while starting: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
-        raise BackendError(f"the llama.cpp server did not answer on {self.base_url} within {self._startup_timeout:.0f} s: {self.log_tail()}")
+            time.sleep(0.25)
+        raise BackendError(f"the LLM server did not answer on {self.base_url} within {self.startup_timeout:.0f} s: {self.log_tail()}")
 
     def log_tail(self, chars: int = 2000) -> str:
         self._log.seek(0)
@@ -185,3 +202,12 @@ class LocalLlamaServer:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+
+
+def llama_server(model_path: Path, alias: str, *, threads: int = 2, n_ctx: int = 4096, startup_timeout: float = 180.0) -> ServerProcess:
+    """llama-cpp-python's OpenAI-compatible server on a free 127.0.0.1 port, serving `model_path` as `alias`."""
+    port = free_port()
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+            "--n_threads_batch", str(threads), "--verbose", "False"]
+    return ServerProcess(args, f"http://127.0.0.1:{port}/v1", startup_timeout)
