@@ -46,15 +46,15 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
     strong_support: float = Field(
-        0.84,
+        0.83,
         description="Question/sentence similarity (e5 cosine, after the same-language penalty) that alone makes a sentence an answer.",
     )
     min_support: float = Field(
-        0.80,
+        0.78,
         description="Least question/sentence similarity for an answer; between this and strong_support the passage must also cover the question.",
     )
     min_coverage: float = Field(
-        0.4,
+        0.7,
         description="Least IDF-weighted share of the question's words (names and numbers across languages) the answering passage must contain.",
     )
     sentence_margin: float = Field(
