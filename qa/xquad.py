@@ -10,7 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -266,8 +266,11 @@ def execute(args: argparse.Namespace, bot) -> int:
     }
     out = args.out or (EVAL_DIR / "xquad" if args.full else EVAL_DIR / "report" / "xquad")
     out.mkdir(parents=True, exist_ok=True)
-    data = {"meta": meta, "metrics": table, "published": PUBLISHED, "results": [asdict(r) for r in results]}
-    (out / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    # Scores per question, not texts: the full run's 4,760 predictions would make a multi-megabyte file to commit.
+    lean = [{"qid": r.qid, "direction": r.direction, "rank": r.rank, "refused": r.refused, "em": r.em, "f1": round(r.f1, 4),
+             "contains": r.contains, "latency": round(r.latency, 3)} for r in results]
+    data = {"meta": meta, "metrics": table, "published": PUBLISHED, "results": lean}
+    (out / "report.json").write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(meta, table, results), encoding="utf-8")
     for d, row in table.items():
         print(f"{d}: hit@1 {fmt(row['hit_at_1'])} hit@5 {fmt(row['hit_at_5'])} MRR {fmt(row['mrr'])}"
