@@ -154,20 +154,19 @@ class Composer:
             # sentence cannot be the answer, however close its meaning.
             if want_num and not has_quantity(s.text):
                 continue
-            if want_num and p.lang == q_lang and not counts_asked_thing(question, s.text):
-                score -= 0.03
+            if want_num and not counts_asked_thing(question, s.text):
+                score -= 0.06
             if want_date and not has_date(s.text):
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)
 
     def answerable(self, cands: list[Candidate]) -> bool:
-        """A very close sentence, or a close one in a passage that covers what the question names."""
-        if not cands:
-            return False
-        best = cands[0]
-        return best.similarity >= self.settings.strong_support or (
-            best.similarity >= self.settings.min_support and best.coverage >= self.settings.min_coverage
+        """One of the leading sentences is very close, or close in a passage that covers what the question names."""
+        return any(
+            c.similarity >= self.settings.strong_support
+            or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            for c in cands[:3]
         )
 
     # --- extractive ----------------------------------------------------------------------
@@ -320,9 +319,20 @@ def _conflicting(chosen: list[Candidate]) -> bool:
     return False
 
 
+# Counted things, both ways, so "¿cuántas personas ... rehenes?" can be checked against "1275 people ... hostage".
+_COUNTED = {
+    "persona": "people", "rehen": "hostage", "muerto": "dead", "murieron": "dead", "muertos": "killed", "soldado": "soldier",
+    "militare": "military", "hora": "hour", "año": "year", "ano": "year", "dia": "day", "semana": "week", "niño": "children",
+    "nino": "children", "mujer": "women", "prisionero": "prisoner", "herido": "injured", "civile": "civilian",
+    "desaparecido": "unknown", "ancianos": "old", "anciano": "old", "tropa": "troops", "victima": "victim",
+}
+_COUNTED.update({en: es for es, en in list(_COUNTED.items())})
+
+
 def counts_asked_thing(question: str, sentence: str) -> bool:
-    """For 'how many X': a number in the sentence is followed closely by a word of the question."""
-    qstems = {t[:5] for t in terms(question)}
+    """For 'how many X': a number in the sentence is followed closely by a word of the question (or its translation)."""
+    qterms = terms(question)
+    qstems = {t[:5] for t in qterms} | {_COUNTED[t][:5] for t in qterms if t in _COUNTED}
     tokens = re.findall(r"[\w,.]+", fold(sentence))
     for i, tok in enumerate(tokens):
         if (numbers(tok) or tok.strip(",.") in _NUMBER_WORDS) and any(t[:5] in qstems for w in tokens[i + 1 : i + 6] for t in terms(w)):

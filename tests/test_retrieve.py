@@ -1,0 +1,55 @@
+import pytest
+
+from qa.retrieve import BM25, allows, chroma_where
+from qa.store import StoredArticle
+from qa.types import Filters
+from tests.conftest import KHOJALY, SPANISH
+
+
+def test_bm25_prefers_rare_matching_terms():
+    bm = BM25([["khojaly", "hostage"], ["ceasefire", "moscow"], ["hostage", "hostage", "baku"]])
+    scores = bm.scores(["khojaly", "hostage"])
+    assert scores.argmax() == 0 and scores[1] == 0
+    assert bm.idf("khojaly") > bm.idf("hostage") > 0
+
+
+def test_filters_translate_to_chroma_and_python_alike():
+    f = Filters(article_ids=("a",), lang="en", date_from="2021-01-01", date_to="2022-12-31")
+    where = chroma_where(f)
+    assert {"article_id": {"$in": ["a"]}} in where["$and"] and {"date_int": {"$gte": 20210101}} in where["$and"]
+    art = StoredArticle("a", "t", "2021-10-08", None, "en", "", "x", 1)
+    assert allows(f, art)
+    assert not allows(Filters(date_to="2020-01-01"), art)
+    assert not allows(Filters(date_from="2020-01-01"), StoredArticle("b", "t", None, None, "es", "", "x", 1))
+    assert chroma_where(Filters()) is None
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "question, article",
+    [
+        ("How many people were taken hostage in Khojaly?", KHOJALY),
+        ("¿Cuántas personas fueron tomadas como rehenes en Khojaly?", KHOJALY),  # Spanish -> English article
+        ("How long did the trilateral talks in the Kremlin last?", SPANISH),  # English -> Spanish article
+        ("¿Cuánto duraron las conversaciones trilaterales en Moscú?", SPANISH),
+        ("¿Cuántos militares armenios murieron según Pashinyan?", "003_4e2d7c02eb82f3b3"),
+        ("¿Con quién se reunió el embajador de México?", "004_332e190914e64a60"),
+        ("Which organization did Azerbaijan chair?", "000_fbefe321117536a3"),
+    ],
+)
+def test_real_model_finds_the_right_article(real_bot, question, article):
+    passages = real_bot.retriever.retrieve(question)
+    assert passages[0].article_id == article
+    p = passages[0]
+    assert real_bot.article_text(p.article_id)[p.start : p.end] == p.text
+    assert p.dense_score is not None and p.score > 0
+
+
+@pytest.mark.model
+def test_real_model_filters(real_bot):
+    only_es = real_bot.retriever.retrieve("How many people were taken hostage in Khojaly?", Filters(lang="es"))
+    assert only_es and {p.article_id for p in only_es} == {SPANISH}
+    dated = real_bot.retriever.retrieve("ceasefire", Filters(date_from="2022-01-01"))
+    assert dated and all(p.date and p.date >= "2022-01-01" for p in dated)
+    one = real_bot.retriever.retrieve("ceasefire", Filters(article_ids=(KHOJALY,)))
+    assert {p.article_id for p in one} == {KHOJALY}
