@@ -262,7 +262,7 @@ def run_meta(settings: Settings) -> dict:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes_in_qa": bool(git("status", "--porcelain", "--", "qa", "prompts")),
+        "uncommitted": [line[3:] for line in (git("status", "--porcelain", "--", "qa", "prompts") or "").splitlines()],
         "settings": settings.model_dump(mode="json", exclude=ignore),
     }
 
@@ -290,6 +290,11 @@ def cell(text: str, limit: int = 0) -> str:
 SHOWN = metrics.METRICS
 
 
+def provenance(meta: dict) -> str:
+    """The uncommitted files a figure depends on, so a reader knows the commit alone does not reproduce it."""
+    return f" + uncommitted changes to {', '.join(meta['uncommitted'])}" if meta["uncommitted"] else ""
+
+
 def render_markdown(report: Report, title: str) -> str:
     m, g = report.meta, report.groups
     langs = [k for k in g if k.startswith("lang.")]
@@ -297,7 +302,7 @@ def render_markdown(report: Report, title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        f"{m['date']} · commit `{m['commit']}`{' + uncommitted changes in qa/ or prompts/' if m['uncommitted_changes_in_qa'] else ''}"
+        f"{m['date']} · commit `{m['commit']}`{provenance(m)}"
         f" · backend `{m['backend']}` · {m['questions']} questions ({m['answerable']} answerable,"
         f" {m['questions'] - m['answerable']} unanswerable or false-premise) · {m['seconds']} s",
         "",

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import metrics
 from .embed import E5Embedder, Embedder
-from .evaluate import EVAL_DIR, cell, check, fmt, progress_printer, run_meta
+from .evaluate import EVAL_DIR, cell, check, fmt, progress_printer, provenance, run_meta
 from .settings import PROJECT_ROOT, Settings
 from .types import Filters
 
@@ -180,7 +180,7 @@ def render_markdown(meta: dict, table: dict[str, dict[str, float | None]], resul
     lines = [
         f"# XQuAD benchmark ({meta['mode']})",
         "",
-        f"{meta['date']} · commit `{meta['commit']}`{' + uncommitted changes in qa/ or prompts/' if meta['uncommitted_changes_in_qa'] else ''}"
+        f"{meta['date']} · commit `{meta['commit']}`{provenance(meta)}"
         f" · backend `{meta['backend']}` · {meta['seconds']} s for the questions (indexing: {meta['ingest']})",
         "",
         "Settings: " + ", ".join(f"`{k}={v}`" for k, v in meta["settings"].items()),
