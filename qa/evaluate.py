@@ -262,7 +262,7 @@ def run_meta(settings: Settings) -> dict:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted": [line[3:] for line in (git("status", "--porcelain", "--", "qa", "prompts") or "").splitlines()],
+        "uncommitted": [line.split(maxsplit=1)[-1] for line in (git("status", "--porcelain", "--", "qa", "prompts") or "").splitlines()],
         "settings": settings.model_dump(mode="json", exclude=ignore),
     }
 
