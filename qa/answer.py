@@ -12,7 +12,7 @@ from .llm import LLM
 from .settings import Settings
 from .text import detect_lang, fold, numbers, sentences as split_sentences, terms
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
-from .verify import MARKER, Verifier, months, names, strip_markers
+from .verify import MARKER, Check, Verifier, months, names, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
 _WANTS_DATE = re.compile(r"\b(when|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
@@ -247,10 +247,11 @@ class Composer:
         support_for: dict[int, list[Sentence]] = {}
         for (body, marks), prefix in zip(draft.sentences, draft.prefix):
             valid = [m for m in dict.fromkeys(marks) if 1 <= m <= len(passages)]
-            cited = [passages[m - 1] for m in valid]
-            texts = [f"{p.title}. {p.source or ''}. {p.text}" for p in cited]
-            vecs = [v for p in cited for _, v in by_chunk.get(p.chunk_id, [])]
-            check = self.verifier.check(body, texts, np.array(vecs) if vecs else None)
+            if valid:
+                check = self._check(body, [passages[m - 1] for m in valid], by_chunk)
+            else:
+                # Small models often state a sourced fact without its marker: cite the passage that verifies it.
+                valid, check = self._attribute(body, passages, by_chunk)
             verdicts.append(AnswerSentence(body, tuple(valid), check.supported, check.support, check.reason))
             if not check.supported:
                 continue
@@ -278,6 +279,19 @@ class Composer:
         renumbered = [replace(v, citations=tuple(renumber[m] for m in v.citations if m in renumber)) if v.supported else v for v in verdicts]
         return Answer(text=" ".join(parts), citations=citations, refused=False, passages=passages, question=question,
                       standalone_question=standalone, lang=lang, sentences=renumbered, backend=self.name)
+
+    def _check(self, body: str, cited: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> Check:
+        texts = [f"{p.title}. {p.source or ''}. {p.text}" for p in cited]
+        vecs = [v for p in cited for _, v in by_chunk.get(p.chunk_id, [])]
+        return self.verifier.check(body, texts, np.array(vecs) if vecs else None)
+
+    def _attribute(self, body: str, passages: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> tuple[list[int], Check]:
+        checks = [(i, self._check(body, [p], by_chunk)) for i, p in enumerate(passages, 1)]
+        supported = [(i, c) for i, c in checks if c.supported]
+        if not supported:
+            return [], Check(False, False, max((c.support for _, c in checks), default=0.0), "cites nothing and no passage supports it")
+        i, check = max(supported, key=lambda ic: ic[1].support)
+        return [i], check
 
     def _supporting(self, body: str, chunk_sents: list[tuple[Sentence, np.ndarray]]) -> list[Sentence]:
         """The passage sentences that carry a claim: exact matches, else the closest by meaning."""

@@ -399,7 +399,7 @@ def plot(report: Report, path: Path) -> None:
     lat.barh(y + 0.2, p50, height=0.4, label="p50")
     lat.barh(y - 0.2, p95, height=0.4, label="p95")
     lat.set_yticks(y, [])
-    lat.invert_yaxis()
+    lat.set_ylim(len(names) - 0.5, -0.5)  # the heatmap's rows, top to bottom
     lat.set_xlabel("seconds")
     lat.set_title("Latency")
     lat.legend(loc="lower right")

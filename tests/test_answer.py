@@ -36,7 +36,7 @@ def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings)
     assert article[c.start : c.end] == c.quote
     # the marker-less sentence cites nothing and is dropped by the verifier
     dropped = [s for s in ans.sentences if not s.supported]
-    assert dropped and dropped[0].reason == "cites nothing"
+    assert dropped and dropped[0].reason.startswith("cites nothing")
     assert other != hostage
 
 
@@ -49,6 +49,13 @@ def test_unsupported_generated_claim_is_removed(settings):
     assert "9000" not in ans.text and "1275" in ans.text
     bad = [s for s in ans.sentences if not s.supported]
     assert len(bad) == 1 and "9000" in bad[0].reason
+
+
+def test_unmarked_sentence_is_cited_by_the_passage_that_verifies_it(settings):
+    bot = bot_with(settings, reply="1275 people were taken hostage.")
+    ans = bot.ask("How many people were taken hostage in Khojaly?")
+    assert not ans.refused and ans.text.endswith("[1]")
+    assert ans.citations[0].article_id == KHOJALY and "1275" in ans.citations[0].quote
 
 
 def test_all_claims_unsupported_means_refusal(settings):

@@ -103,9 +103,6 @@ def test_the_models_text_is_parsed_and_only_valid_citations_are_kept(bot):
     assert not out_of_range & {c.n for c in ans.citations}
 
 
-@pytest.mark.xfail(strict=True, reason="SmolLM2-135M writes the right answer without source markers, so every sentence "
-                   "'cites nothing' and the bot refuses; passes once answer.py cites unmarked sentences by verification "
-                   "(see eval/backends.md). Strict: when it passes, drop this mark.")
 def test_the_models_right_answer_is_kept(bot):
     ans = bot.ask(MINES)
     raw = bot.llm.calls[-1][1]
