@@ -10,7 +10,7 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import detect_lang, fold, numbers, sentences as split_sentences, terms
+from .text import detect_lang, fold, is_directive, numbers, sentences as split_sentences, terms, without_directives
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, strip_markers
 
@@ -53,12 +53,13 @@ def is_follow_up(question: str) -> bool:
 
 def condense(question: str, history: list[dict] | None, llm: LLM | None = None) -> str:
     """Make a follow-up standalone: the LLM rewrites it when there is one, else the last user turn is prepended."""
-    previous = [m["content"] for m in (history or []) if m.get("role") == "user" and str(m.get("content", "")).strip()]
+    turns = [(str(m.get("role", "")), str(m.get("content") or "").strip()) for m in history or []]
+    previous = [text for role, text in turns if role == "user" and text]
     if not previous or not is_follow_up(question):
         return question
     if llm is not None:
-        turns = "\n".join(f"{m['role']}: {m['content']}" for m in (history or [])[-6:])
-        rewritten = llm.complete(prompts.load("condense").render(history=turns, question=question), max_tokens=64).strip()
+        shown = "\n".join(f"{role}: {text}" for role, text in turns[-6:] if text)
+        rewritten = llm.complete(prompts.load("condense").render(history=shown, question=question), max_tokens=64).strip()
         if rewritten and len(rewritten) < 400:
             return rewritten.splitlines()[0].strip()
     return f"{previous[-1].strip()} {question.strip()}"
@@ -144,7 +145,7 @@ class Composer:
         cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
         out = []
         for s, vec in sents:
-            if s.chunk_id not in index:
+            if s.chunk_id not in index or is_directive(s.text):
                 continue
             p = passages[index[s.chunk_id] - 1]
             # Same-language pairs score higher in e5 whatever they say (see Retriever._dense).
@@ -213,7 +214,7 @@ class Composer:
 
     def generation_prompt(self, question: str, lang: str, passages: list[Passage]) -> str:
         sources = "\n\n".join(
-            f"[{i}] {_attribution(p)} ({p.date or 'undated'}): {' '.join(p.text.split())}" for i, p in enumerate(passages, 1)
+            f"[{i}] {_attribution(p)} ({p.date or 'undated'}): {' '.join(without_directives(p.text).split())}" for i, p in enumerate(passages, 1)
         )
         return prompts.load("answer").render(question=question, sources=sources, language="Spanish" if lang == "es" else "English")
 
@@ -281,8 +282,8 @@ class Composer:
                       standalone_question=standalone, lang=lang, sentences=renumbered, backend=self.name)
 
     def _check(self, body: str, cited: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> Check:
-        texts = [f"{p.title}. {p.source or ''}. {p.text}" for p in cited]
-        vecs = [v for p in cited for _, v in by_chunk.get(p.chunk_id, [])]
+        texts = [f"{p.title}. {p.source or ''}. {without_directives(p.text)}" for p in cited]
+        vecs = [v for p in cited for s, v in by_chunk.get(p.chunk_id, []) if not is_directive(s.text)]
         return self.verifier.check(body, texts, np.array(vecs) if vecs else None)
 
     def _attribute(self, body: str, passages: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> tuple[list[int], Check]:
@@ -295,6 +296,7 @@ class Composer:
 
     def _supporting(self, body: str, chunk_sents: list[tuple[Sentence, np.ndarray]]) -> list[Sentence]:
         """The passage sentences that carry a claim: exact matches, else the closest by meaning."""
+        chunk_sents = [(s, v) for s, v in chunk_sents if not is_directive(s.text)]
         exact = [s for s, _ in chunk_sents if fold(body).strip(" .") in fold(s.text) or fold(s.text).strip(" .") in fold(body)]
         if exact or not chunk_sents:
             return exact

@@ -81,7 +81,8 @@ def core_version() -> str:
     def git(*cmd: str) -> str:
         return subprocess.run(["git", *cmd], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain", "qa") else "")
+    head = git("rev-parse", "--short", "HEAD")
+    return head + ("-dirty" if git("status", "--porcelain", "qa") else "") if head else f"unversioned copy at {PROJECT_ROOT}"
 
 
 def loadavg() -> list[float]:
@@ -279,11 +280,13 @@ class TimedEmbedder:
         self.dim = inner.dim
         self.seconds = 0.0
         self.texts = 0
+        self.calls: list[float] = []  # Store.put_article embeds an article's chunks, then its sentences
 
     def embed_passages(self, texts):
         t0 = time.perf_counter()
         out = self.inner.embed_passages(texts)
-        self.seconds += time.perf_counter() - t0
+        self.calls.append(time.perf_counter() - t0)
+        self.seconds += self.calls[-1]
         self.texts += len(texts)
         return out
 
@@ -303,7 +306,8 @@ def w_ingest_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     report = bot.ingest([cfg["articles"]])
     seconds = time.perf_counter() - t0
     return {"chunks": report.chunks, "articles": len(report.added), "seconds": seconds, "embed_seconds": embedder.seconds,
-            "texts_embedded": embedder.texts, "rss_before_mb": rss0, "peak_rss_mb": peak_rss_mb()}
+            "sentence_embed_seconds": sum(embedder.calls[1::2]), "texts_embedded": embedder.texts, "rss_before_mb": rss0,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def w_ingest_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -428,6 +432,9 @@ def compare_summary(r: dict[str, Any]) -> list[dict[str, Any]]:
     io, ib = r["ingest_ours"], r["ingest_baseline"]
     add("ingest throughput", io["chunks"] / io["seconds"], ib["chunks"] / ib["seconds"], "chunks/s", "ours also embeds every sentence")
     add("ingest: share of time embedding", io["embed_seconds"] / io["seconds"], ib["embed_seconds"] / ib["seconds"], "")
+    if "sentence_embed_seconds" in io:
+        add("ingest: share of time embedding sentences", io["sentence_embed_seconds"] / io["seconds"], None, "",
+            "the verifier's sentence vectors; the baseline has none")
     add("ingest peak RSS", io["peak_rss_mb"], ib["peak_rss_mb"], "MB", "whole process (model included)")
     add("ingest RSS growth", io["peak_rss_mb"] - io["rss_before_mb"], ib["peak_rss_mb"] - ib["rss_before_mb"], "MB", "peak minus RSS before ingest")
     q = r["queries"]
@@ -647,7 +654,7 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - t0
         total = bot.store.count_chunks()
         rec = {"batch": batch_no, "articles": len(report.added), "chunks": report.chunks, "seconds": seconds, "store_chunks": total,
-               "real_embedder": False, "misses": derived.misses, "loadavg": loadavg()}
+               "real_embedder": False, "misses": derived.misses, "rss_mb": rss_mb(), "loadavg": loadavg()}
         records.append(rec)
         with progress_path.open("a") as f:
             f.write(json.dumps(rec) + "\n")
@@ -721,7 +728,9 @@ def run_scale(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
 
 def scale_markdown(r: dict[str, Any], png: str) -> str:
     m = r["machine"]
-    base = next(b for b in r["batches"] if b["real_embedder"])
+    base = next((b for b in r["batches"] if b["real_embedder"]), None)
+    if base is None:
+        raise QAError("no base batch with the real embedder in this scale result; merge it with the run that built the base")
     per_chunk_real = base["seconds"] / base["chunks"]
     lines = [
         "# Scaling: ingest, store size, retrieval latency and memory",
@@ -1008,9 +1017,9 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     suffix = "-server" if args.chroma_url else ""
+    name = f"{args.mode}{suffix}"
     if args.mode == "compare":
         result = run_compare(args)
-        text = compare_markdown(result)
     elif args.mode == "scale":
         result = run_scale(args)
         for earlier in args.merge or []:
@@ -1019,14 +1028,18 @@ def _run(args: argparse.Namespace) -> int:
             result["points"] = sorted(result["points"] + kept, key=lambda p: p["query"]["chunks"])
             result["batches"] += old["batches"]
             result["command"] += f"  (merged with `{old['command']}`)"
-        png = f"scale{suffix}.png"
-        scale_plot(result, out / png)
-        text = scale_markdown(result, png)
     else:
         result = run_load_mode(args)
+    # The JSON first: the measurements survive a failure in the report below.
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.mode == "compare":
+        text = compare_markdown(result)
+    elif args.mode == "scale":
+        scale_plot(result, out / f"{name}.png")
+        text = scale_markdown(result, f"{name}.png")
+    else:
         text = load_markdown(result)
-    (out / f"{args.mode}{suffix}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / f"{args.mode}{suffix}.md").write_text(text, encoding="utf-8")
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
     print(text)
     return 0
 

@@ -39,6 +39,8 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings) -> I
         old = manifest.get(article.id)
         if old is not None and old.sha256 == article.sha256:
             unchanged.append(article.id)
+            if Path(old.path or ".").resolve() != Path(article.path).resolve():
+                store.move_article(article.id, article.path)
             continue
         chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
         store.put_article(article, chunks, sentences_of(article, chunks))

@@ -35,19 +35,28 @@ def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
 def chunk_article(article: Article, chunk_tokens: int, overlap: int) -> list[Chunk]:
     nodes = _splitter(chunk_tokens, overlap).get_nodes_from_documents([Document(text=article.text, id_=article.id)])
     chunks: list[Chunk] = []
-    cursor = 0
     for node in nodes:
         body = node.get_content()
-        start = node.start_char_idx
-        if start is None or article.text[start : start + len(body)] != body:
-            # The splitter could not place the chunk; find it ourselves so offsets stay exact.
-            start = article.text.find(body, max(0, cursor - len(body)))
-            if start < 0:
-                continue
-        end = start + len(body)
-        chunks.append(Chunk(id=f"{article.id}#{len(chunks)}", article_id=article.id, text=body, start=start, end=end))
-        cursor = end
+        start = _place(article.text, body, chunks[-1] if chunks else None)
+        if start is None:
+            continue
+        chunks.append(Chunk(id=f"{article.id}#{len(chunks)}", article_id=article.id, text=body, start=start, end=start + len(body)))
     return chunks
+
+
+def _place(text: str, body: str, previous: Chunk | None) -> int | None:
+    """Where a chunk lies: the furthest place that still touches the previous chunk.
+
+    llama-index's start_char_idx points at the first occurrence of the text, which is wrong for repeated passages; the
+    furthest occurrence that overlaps or directly follows the previous chunk keeps offsets exact and leaves no gap.
+    """
+    lo = previous.start + 1 if previous else 0
+    touch = previous.end if previous else 0
+    touch += len(text[touch:]) - len(text[touch:].lstrip())
+    best, p = None, text.find(body, lo)
+    while 0 <= p <= touch:
+        best, p = p, text.find(body, p + 1)
+    return best if best is not None else (p if p >= 0 else None)
 
 
 def sentences_of(article: Article, chunks: list[Chunk]) -> list[Sentence]:

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         None,
         description="URL of a Chroma server (`chroma run`); unset means a local persistent store under data_dir.",
     )
+    chroma_timeout: float = Field(
+        30.0, gt=0,
+        description="Seconds to wait for a Chroma server before the chat reports it unavailable (server mode only).",
+    )
     collection: str = Field("news", description="Base name of the Chroma collections.")
     embed_model: Literal["e5-small", "e5-small-enpt"] = Field(
         "e5-small",

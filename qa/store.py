@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import numpy as np
 
 from .embed import Embedder
@@ -59,6 +60,8 @@ def open_client(settings: Settings):
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
+            # chromadb's HTTP session waits forever (timeout=None): a hung server would block a chat for good.
+            client._server._session.timeout = httpx.Timeout(settings.chroma_timeout)
             client.heartbeat()
         except Exception as exc:
             raise StoreUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
@@ -76,6 +79,9 @@ def _check_local_store(path: Path) -> None:
     """Detect a damaged store before Chroma does something worse than fail."""
     db = path / "chroma.sqlite3"
     if not db.exists():
+        if path.is_dir() and any(p.is_dir() for p in path.iterdir()):
+            raise StoreCorrupted(f"the local store at {path} has index folders but no chroma.sqlite3 database; "
+                                 "move it aside and run `qa ingest` again")
         return
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -213,6 +219,7 @@ class Store:
             node.metadata["document_id"] = article.id
         with self._lock:
             try:
+                self.articles.delete(ids=[article.id])  # uncommit first: a kill from here on leaves no stale article
                 self._delete_records(article.id)
                 if nodes:
                     self.vector_store.add(nodes)
@@ -229,6 +236,16 @@ class Store:
                     embeddings=[_NO_VECTOR],
                     metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks)}],
                 )
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def move_article(self, article_id: str, path: str) -> None:
+        """An unchanged article found at a new path: only the manifest entry learns where it lives now."""
+        with self._lock:
+            try:
+                got = self.articles.get(ids=[article_id], include=["metadatas"])
+                if got["ids"]:
+                    self.articles.update(ids=[article_id], metadatas=[{**got["metadatas"][0], "path": path}])
             except Exception as exc:
                 raise self._wrap(exc) from exc
 

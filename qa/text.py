@@ -106,3 +106,35 @@ def _add(spans: list[Span], text: str, start: int, end: int, offset: int) -> Non
         return
     s = start + lead
     spans.append(Span(piece, offset + s, offset + s + len(piece)))
+
+
+# Sentences that address the reader's assistant rather than report anything: orders to ignore rules, change role,
+# reveal the prompt or answer every question a given way. They are never quoted, shown to a model or counted as
+# support, so an article cannot steer answers to other questions. Matched on folded text (no accents, lower case).
+_DIRECTIVE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|ignora|ignoren|olvida|olviden|descarta|omite)\b.{0,40}"
+    r"\b(?:instructions?|rules|prompts?|guidelines|instrucciones|reglas|indicaciones)\b"
+    r"|\b(?:you are now|from now on you|ahora eres|a partir de ahora eres)\b"
+    r"|\b(?:developer|jailbreak|dan|desarrollador) mode\b|\bmodo (?:desarrollador|developer)\b"
+    r"|\b(?:reveal|print|show|repeat|leak|output|revela|muestra|repite)\b.{0,30}"
+    r"\b(?:system prompt|hidden rules|your (?:prompt|instructions|rules)|tus (?:instrucciones|reglas))\b"
+    r"|\bsystem prompt\b"
+    r"|\b(?:for|to) (?:every|each|any|all) (?:questions?|quer(?:y|ies)|users?)\b"
+    r"|\bpara (?:cada|toda|todas las|cualquier) preguntas?\b"
+    r"|\b(?:always|instead) (?:answer|respond|reply|say)\b|\b(?:responde|contesta|di|responda|conteste) siempre\b"
+    r"|\bcite only this\b|\bcita solo este\b"
+)
+
+
+def is_directive(sentence: str) -> bool:
+    return bool(_DIRECTIVE.search(" ".join(fold(sentence).split())))
+
+
+def without_directives(text: str) -> str:
+    """The text with its directive sentences cut out (for prompts and verification; quotes keep the original)."""
+    kept, last = [], 0
+    for span in sentences(text):
+        if is_directive(span.text):
+            kept.append(text[last : span.start])
+            last = span.end + len(text[span.end :]) - len(text[span.end :].lstrip())
+    return "".join(kept) + text[last:] if kept else text

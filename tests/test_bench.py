@@ -1,0 +1,144 @@
+"""The benchmark's own machinery: derived vectors, ratios, reports, workers (also against a Chroma server)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import Assistant
+from qa.articles import parse_file
+from qa.bench import (
+    DerivedEmbedder, RecordingEmbedder, Variations, compare_markdown, compare_summary, free_port, pct, reset_store, scale_markdown,
+    scale_plot, shift_numbers, spawn, start_chroma, stop_process, variant, wait_http, worker_settings, write_corpus, xquad_articles,
+)
+from qa.cli import build_parser
+from qa.errors import QAError
+from qa.ingest import chunk_article, sentences_of
+from tests.conftest import make_settings
+from tests.fakes import FakeEmbedder
+
+
+def test_percentiles():
+    assert pct([1.0, 2.0, 3.0, 4.0, None]) == {"p50": 2.5, "p95": 3.85, "n": 4}
+    assert pct([]) == {"p50": None, "p95": None, "n": 0}
+
+
+def test_variations_are_deterministic_and_reversible():
+    base = xquad_articles()[0]
+    aid, text, order = variant(base, 0, 3)
+    assert (aid, text) == variant(base, 0, 3)[:2] and aid == "xq-en-00-v003"
+    assert sorted(order) == list(range(len(base.paragraphs))) and order[0] == 3
+    assert shift_numbers(shift_numbers("In 1992, 1,275 of 150 people", 7), -7) == "In 1992, 1,275 of 150 people"
+
+
+def test_derived_vectors_cover_every_stored_text_and_stay_near_their_base(tmp_path):
+    settings = make_settings(tmp_path / "data")
+    bases = xquad_articles()[:2] + xquad_articles()[48:49]
+    recorder = RecordingEmbedder(FakeEmbedder())
+    Assistant(settings, embedder=recorder, auto_ingest=False).ingest([write_corpus(tmp_path / "base", bases, with_seeds=False)])
+    derived = DerivedEmbedder(FakeEmbedder())
+    gen = Variations(bases, recorder.seen, settings)
+    folder = tmp_path / "v"
+    folder.mkdir()
+    for b in range(len(bases)):
+        gen.write(folder, b, 1, derived)
+    bot = Assistant(settings, embedder=derived, auto_ingest=False)
+    report = bot.ingest([folder])
+    assert len(report.added) == 3 and derived.misses == 0
+    # A sentence that only had its numbers shifted keeps (noisily) its base vector; chunks get their paragraph's.
+    variants = [parse_file(f, 10**6) for f in sorted(folder.glob("*.txt"))]
+    sentences = [s.text for a in variants for s in sentences_of(a, chunk_article(a, settings.chunk_tokens, settings.chunk_overlap))]
+    pairs = [(derived.table[t], recorder.seen[shift_numbers(t, -1)]) for t in sentences if shift_numbers(t, -1) in recorder.seen]
+    assert len(pairs) > 20
+    assert all(0.9 < float(v @ b) < 0.995 for v, b in pairs)
+    norms = np.linalg.norm(np.stack(list(derived.table.values())), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-4)
+
+
+def _compare_result() -> dict:
+    ingest = {"chunks": 100, "seconds": 50.0, "embed_seconds": 40.0, "peak_rss_mb": 400.0, "rss_before_mb": 300.0}
+    row = {"retrieve": 0.1, "compose": 0.2, "verify": 0.01, "total": 0.31, "first_token": 0.31}
+    base_row = {"retrieve": 0.05, "compose": 0.01, "verify": None, "total": 0.06, "first_token": 0.07}
+    return {
+        "command": "qa bench", "server": False, "questions": ["q"] * 3, "corpus": {"xquad_articles": 2},
+        "machine": {"cpu": "cpu", "cores": 2, "memory_gb": 1, "platform": "p", "python": "3", "packages": {}, "commit": "c",
+                    "when": "now", "loadavg": [1, 1, 1]},
+        "ingest_ours": ingest, "ingest_baseline": {**ingest, "seconds": 25.0},
+        "cold": {"ours": [{"process_seconds": s} for s in (3, 4, 9)], "baseline": [{"process_seconds": s} for s in (2, 2, 2)]},
+        "queries": {"ours": [row] * 3, "baseline": [base_row] * 3},
+    }
+
+
+def test_compare_summary_ratios_are_ours_over_baseline():
+    rows = {r["metric"]: r for r in compare_summary(_compare_result())}
+    assert rows["cold start to first answer"]["ratio"] == 2.0  # medians 4 / 2
+    assert rows["ingest throughput"]["ours"] == 2.0 and rows["ingest throughput"]["ratio"] == 0.5
+    assert rows["query total p50"]["ratio"] == round(0.31 / 0.06, 2)
+    assert rows["query verify p95"]["baseline"] is None and rows["query verify p95"]["ratio"] is None
+    r = _compare_result()
+    r["summary"] = compare_summary(r)
+    table = compare_markdown(r)
+    assert "| query verify p50 (s) | 0.01 | — | — |" in table and "Command: `qa bench`" in table
+
+
+def test_scale_report_and_plot(tmp_path):
+    lat = {k: {"p50": 0.01, "p95": 0.02, "n": 3} for k in ("retrieve", "dense", "bm25", "sentences", "ask_total", "baseline_retrieve")}
+    points = [{"target": n, "store_mb": n / 100, "ingest": {"peak_rss_mb": 300.0},
+               "query": {"chunks": n, "articles": n // 10, "sentences": n * 2, "snapshot_seconds": n / 1e4, "peak_rss_mb": 300 + n / 100,
+                         "latency": lat}} for n in (1000, 10_000)]
+    batches = [{"real_embedder": True, "chunks": 900, "seconds": 900.0, "embed_seconds": 800.0, "store_chunks": 900},
+               {"real_embedder": False, "chunks": 100, "seconds": 1.0, "store_chunks": 1000},
+               {"real_embedder": False, "chunks": 9000, "seconds": 90.0, "store_chunks": 10_000}]
+    r = {"command": "qa bench scale", "noise_sigma": 0.017, "points": points, "batches": batches,
+         "machine": {"cpu": "c", "cores": 2, "memory_gb": 1, "python": "3", "loadavg": [1], "commit": "c", "when": "now"}}
+    text = scale_markdown(r, "scale.png")
+    assert text.count("\n| 1") == 2 and "| 0.01 |" in text and "1.00 s/chunk" in text
+    scale_plot(r, tmp_path / "scale.png")
+    assert (tmp_path / "scale.png").stat().st_size > 10_000
+
+
+def test_cli_offers_the_bench_modes():
+    args = build_parser().parse_args(["bench", "scale", "--sizes", "1000", "10000", "--chroma-url", "http://127.0.0.1:9"])
+    assert (args.mode, args.sizes, args.chroma_url) == ("scale", [1000, 10000], "http://127.0.0.1:9")
+    assert build_parser().parse_args(["bench"]).mode == "compare"
+
+
+def test_a_failing_worker_is_an_error():
+    with pytest.raises(QAError, match="worker 'no_such_worker' failed"):
+        spawn("no_such_worker", {}, log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    proc = start_chroma(tmp_path_factory.mktemp("bench-chroma") / "db", port)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)
+
+
+@pytest.mark.server
+@pytest.mark.model
+def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
+    """`--chroma-url`: ingest in a worker process, then a cold start against the same server store."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "note.txt").write_text("The new ferry terminal in Alat opened on Monday.\n\nIt handles 40 ferries a week.")
+    cfg = {"data_dir": str(tmp_path / "unused"), "chroma_url": chroma_url, "collection": "benchtest", "articles": str(folder)}
+    ingest = spawn("ingest_ours", cfg, log=lambda _: None)
+    assert ingest["chunks"] >= 1 and ingest["embed_seconds"] > 0 and ingest["peak_rss_mb"] > 50
+    cold = spawn("cold_baseline", {**cfg, "question": "When did the ferry terminal open?"}, log=lambda _: None)
+    assert cold["process_seconds"] > cold["first_answer"] > 0
+    assert not Path(cfg["data_dir"]).exists()
+
+    from qa.store import open_client
+
+    settings = worker_settings(cfg)
+    client = open_client(settings)
+    client.get_or_create_collection("keepme")
+    reset_store(settings, ["benchtest-"])
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    assert "keepme" in names and not any(n.startswith("benchtest-") for n in names)
