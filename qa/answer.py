@@ -10,9 +10,9 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import detect_lang, fold, is_directive, numbers, sentences as split_sentences, terms, without_directives
+from .text import detect_lang, fold, is_directive, numbers, sentences as split_sentences, terms, without_directives, words
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
-from .verify import MARKER, Check, Verifier, months, names, strip_markers
+from .verify import _ALL_MONTHS, MARKER, Check, Verifier, months, names, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
 _WANTS_DATE = re.compile(r"\b(when|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
@@ -32,6 +32,7 @@ class Candidate:
     similarity: float
     score: float
     coverage: float
+    counted: bool = False  # a count of exactly the thing a "how many" question asks about
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,77 @@ _NUMBER_WORDS = frozenset(
 )
 
 
+_MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
+_DATE_NUMBERS = re.compile(
+    rf"\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?(?:{_MONTH_WORD})\b"
+    r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
+    # A year: after a preposition or month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
+    # "2000 guests" stays a count.
+    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+(?:1[89]\d\d|20\d\d)\b"
+    r"|\b(?:1[89]\d\d|20\d\d)(?=\s*(?:[-,.;:)\]–]|$))"
+)
+
+
+def quantity_text(text: str) -> str:
+    """The folded text without its dates: a day or a year is not a count ('September 13, 2022' answers no 'how many')."""
+    return _DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
+
+
 def has_quantity(text: str) -> bool:
-    return bool(numbers(text)) or any(w in _NUMBER_WORDS for w in re.findall(r"\w+", fold(text)))
+    rest = quantity_text(text)
+    return bool(numbers(rest)) or any(w in _NUMBER_WORDS for w in re.findall(r"\w+", rest))
 
 
 def has_date(text: str) -> bool:
     return bool(months(text) or _YEAR.search(text))
+
+
+_CONNECTORS = frozenset("de del la los of the for".split())
+
+
+def _compound_name_words(question: str) -> set[str]:
+    """Words of multi-word names ("UN Security Council", "Ministerio de Asuntos Exteriores"), connectors allowed."""
+    out: set[str] = set()
+    run: list[str] = []
+    for w in [*words(question), "."]:
+        if w[:1].isupper():
+            run.append(w)
+        elif run and fold(w) in _CONNECTORS:
+            continue
+        else:
+            if len(run) > 1:
+                out.update(fold(x) for x in run)
+            run = []
+    return out
+
+
+def unknown_names(question: str, passages: list[Passage]) -> set[str]:
+    """Names in the question that appear in no passage, allowing for spelling across languages.
+
+    Left out: the first word, acronyms, and, when a passage is in the other language, multi-word names, which are
+    translated rather than spelled alike (UN Security Council / Consejo de Seguridad de la ONU).
+    """
+    lang = detect_lang(question)
+    translated = _compound_name_words(question) if any(p.lang != lang for p in passages) else set()
+    acronyms = {fold(w) for w in words(question) if w.isupper() and len(w) > 1}
+    asked = names(question) - translated - acronyms - {fold(w) for w in words(question)[:1]}
+    if not asked:
+        return set()
+    hay = {w for p in passages for w in words(fold(f"{p.title} {p.source or ''} {p.text}"))}
+    return {n for n in asked if not _found_name(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
+
+
+def _spelled_alike(a: str, b: str) -> bool:
+    """Within a third of the letters of each other (Algeria / Argelia, Kuechly / Kuechlys)."""
+    limit = len(a) // 3
+    if not limit or abs(len(a) - len(b)) > limit:
+        return False
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1] <= limit
 
 
 def _found(term: str, hay: set[str]) -> bool:
@@ -153,20 +219,26 @@ class Composer:
             score = sim + 0.03 * cov[p.chunk_id]
             # A "how many" question needs a quantity and a "when" question a date: without one the
             # sentence cannot be the answer, however close its meaning.
-            if want_num and not has_quantity(s.text):
+            if want_num and not (has_quantity(s.text) and counts_asked_thing(question, s.text)):
                 continue
-            if want_num and not counts_asked_thing(question, s.text):
-                score -= 0.06
             if want_date and not has_date(s.text):
                 continue
-            out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
+            out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id], counted=want_num))
         return sorted(out, key=lambda c: -c.score)
 
-    def answerable(self, cands: list[Candidate]) -> bool:
-        """One of the leading sentences is very close, or close in a passage that covers what the question names."""
+    def answerable(self, question: str, passages: list[Passage], cands: list[Candidate]) -> bool:
+        """One of the leading sentences is very close, or close in a passage that covers what the question names,
+        or fairly close and a count of exactly what a "how many" question asks about.
+
+        A question naming someone or something no retrieved passage mentions ("talks with Erdogan") is about what
+        the articles do not hold, however close the rest of it comes.
+        """
+        if unknown_names(question, passages):
+            return False
         return any(
             c.similarity >= self.settings.strong_support
             or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            or (c.counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )
 
@@ -335,23 +407,57 @@ def _conflicting(chosen: list[Candidate]) -> bool:
     return False
 
 
-# Counted things, both ways, so "¿cuántas personas ... rehenes?" can be checked against "1275 people ... hostage".
-_COUNTED = {
-    "persona": "people", "rehen": "hostage", "muerto": "dead", "murieron": "dead", "muertos": "killed", "soldado": "soldier",
-    "militare": "military", "hora": "hour", "año": "year", "ano": "year", "dia": "day", "semana": "week", "niño": "children",
-    "nino": "children", "mujer": "women", "prisionero": "prisoner", "herido": "injured", "civile": "civilian",
-    "desaparecido": "unknown", "ancianos": "old", "anciano": "old", "tropa": "troops", "victima": "victim",
-}
-_COUNTED.update({en: es for es, en in list(_COUNTED.items())})
+# Words for the same counted thing in English and Spanish (5-letter stems), so "¿cuántas personas ... rehenes?" can be
+# checked against "1275 people ... hostage" and "how many died" against "6,500 dead".
+_COUNTED_GROUPS = [
+    "people persona person individuals", "hostages rehenes", "dead death died killed muertos murieron fallecidos victims víctimas",
+    "soldiers soldados military militares troops tropas", "children niños ninos", "women mujeres", "prisoners prisioneros",
+    "injured heridos wounded", "civilians civiles", "unknown desaparecidos missing", "elderly ancianos old",
+    "percent porcentaje", "hours horas days días dias weeks semanas months meses years años anos long lasted duró duro durar",
+]
+_COUNTED = {t[:5]: i for i, group in enumerate(_COUNTED_GROUPS) for t in terms(group)}
+_PEOPLE = 0  # "people": too generic to be the counted thing on its own
+# What happened to the counted: "three civilians injured" does not answer how many were killed.
+_STATES = {_COUNTED[t[:5]] for t in terms("dead injured hostages unknown")}
+
+
+def _counted(term: str) -> set:
+    """A stemmed term (from text.terms) and the group of words for the same counted thing."""
+    stem = term[:5]
+    return {stem} | ({_COUNTED[stem]} if stem in _COUNTED else set())
 
 
 def counts_asked_thing(question: str, sentence: str) -> bool:
-    """For 'how many X': a number in the sentence is followed closely by a word of the question (or its translation)."""
-    qterms = terms(question)
-    qstems = {t[:5] for t in qterms} | {_COUNTED[t][:5] for t in qterms if t in _COUNTED}
-    tokens = re.findall(r"[\w,.]+", fold(sentence))
+    """For 'how many X': a number in the sentence (not a date) is followed closely by X, in either language.
+
+    X is the first word asked about ("how many women died": women); a generic one ("people") lets the rest of the
+    question stand in ("how many people died": 6,500 dead). A name right after the number that the question does not
+    use means a count of something else ("49 dead among the Armenian military" for Azerbaijani soldiers).
+    """
+    m = _WANTS_NUMBER.search(question)
+    named = names(question)
+    asked_terms = [t for t in terms(question[m.start():] if m else question) if t not in named][:5]
+    if not asked_terms:
+        return False
+    # The counted thing is named first: "how many women", or two words for an adjective ("extended metropolitan
+    # areas"), unless the second says what happened ("how many peacekeepers were killed" counts peacekeepers).
+    lead = asked_terms if _COUNTED.get(asked_terms[0][:5]) == _PEOPLE else [
+        t for i, t in enumerate(asked_terms[:2]) if i == 0 or not _counted(t) & _STATES]
+    asked = set().union(*(_counted(t) for t in lead))
+    state = {g for t in asked_terms for g in _counted(t) & _STATES}
+    tokens = re.findall(r"[\w,.]+", quantity_text(sentence))
+    capitalised = {fold(w) for w in words(sentence) if w[:1].isupper()}
     for i, tok in enumerate(tokens):
-        if (numbers(tok) or tok.strip(",.") in _NUMBER_WORDS) and any(t[:5] in qstems for w in tokens[i + 1 : i + 6] for t in terms(w)):
+        if not (numbers(tok) or tok.strip(",.") in _NUMBER_WORDS):
+            continue
+        window = tokens[i + 1 : i + 6]
+        hits = [j for j, w in enumerate(window) if any(_counted(t) & asked for t in terms(w))]
+        if not hits:
+            continue
+        said = {g for w in window for t in terms(w) for g in _counted(t)}
+        other_name = any(w.strip(",.") in capitalised and not _found_name(w.strip(",."), named) for w in window[: hits[-1]])
+        other_state = bool(state and said & _STATES and not said & state)
+        if not other_name and not other_state:
             return True
     return False
 

@@ -85,7 +85,7 @@ class Assistant:
         idf = self.retriever.snapshot().bm25.idf
         qvecs = self.embedder.embed_queries(parts)
         per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
-        answerable = [c for c in per_part if self.composer.answerable(c)]
+        answerable = [c for part, c in zip(parts, per_part) if self.composer.answerable(part, passages, c)]
         first_token = None
         if not answerable:
             text = refusal_text(lang)

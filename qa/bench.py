@@ -1026,7 +1026,7 @@ def _run(args: argparse.Namespace) -> int:
             old = json.loads(Path(earlier).read_text(encoding="utf-8"))
             kept = [p for p in old["points"] if p["target"] not in args.sizes]  # this run re-measured the others
             result["points"] = sorted(result["points"] + kept, key=lambda p: p["query"]["chunks"])
-            result["batches"] += old["batches"]
+            result["batches"] += [b for b in old.get("batches", []) if b not in result["batches"]]
             result["command"] += f"  (merged with `{old['command']}`)"
     else:
         result = run_load_mode(args)

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         0.78,
         description="Least question/sentence similarity for an answer; between this and strong_support the passage must also cover the question.",
     )
+    counted_support: float = Field(
+        0.76,
+        description="Least similarity for a sentence that counts exactly what a 'how many' question asks about (the count is evidence of its own).",
+    )
     min_coverage: float = Field(
         0.7,
         description="Least IDF-weighted share of the question's words (names and numbers across languages) the answering passage must contain.",

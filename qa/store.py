@@ -41,6 +41,9 @@ class ChunkRecord:
     embedding: np.ndarray | None = None
 
 
+_PAGE = 5000
+
+
 def _date_int(date: str | None) -> int:
     return int(date.replace("-", "")) if date else 0
 
@@ -120,11 +123,21 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------
 
-    def manifest(self) -> dict[str, StoredArticle]:
+    def _get_all(self, collection, include: list[str]) -> dict[str, list]:
+        """Read a whole collection page by page: one get() of ~100k records exceeds SQLite's variable limit."""
+        got: dict[str, list] = {"ids": [], **{k: [] for k in include}}
         try:
-            got = self.articles.get(include=["metadatas"])
+            while True:
+                page = collection.get(include=include, limit=_PAGE, offset=len(got["ids"]))
+                for key in got:
+                    got[key].extend(page[key] or [])
+                if len(page["ids"]) < _PAGE:
+                    return got
         except Exception as exc:
             raise self._wrap(exc) from exc
+
+    def manifest(self) -> dict[str, StoredArticle]:
+        got = self._get_all(self.articles, ["metadatas"])
         out = {}
         for aid, meta in zip(got["ids"], got["metadatas"] or []):
             out[aid] = StoredArticle(
@@ -154,10 +167,7 @@ class Store:
             raise self._wrap(exc) from exc
 
     def all_chunks(self) -> list[Chunk]:
-        try:
-            got = self.chunks.get(include=["documents", "metadatas"])
-        except Exception as exc:
-            raise self._wrap(exc) from exc
+        got = self._get_all(self.chunks, ["documents", "metadatas"])
         return [
             Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
             for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])

@@ -3,7 +3,8 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, condense, is_follow_up
+from qa.answer import Composer, condense, counts_asked_thing, has_quantity, is_follow_up, unknown_names
+from qa.types import Passage
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeLLM
 
@@ -90,3 +91,41 @@ def test_condense_uses_history_and_llm():
     llm = FakeLLM(condensed="How many people were taken hostage in Khojaly in 1992?")
     assert condense("And how many were hostages?", history, llm) == "How many people were taken hostage in Khojaly in 1992?"
     assert "Last question: And how many were hostages?" in llm.prompts[0]
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("How many women died in the Khojaly killings?", "613 people were killed, including 106 women, 63 children."),
+    ("How many people died in the six weeks of fighting?", "The six weeks of fighting left more than 6,500 dead."),
+    ("How many Armenian soldiers had been killed?", "“At the moment, we have 49 (military) dead”, he said."),
+    ("¿Cuántas personas fueron tomadas como rehenes?", "1275 people were taken hostage."),
+    ("¿Cuánto duró la reunión en el Kremlin?", "La reunión en el Kremlin duró casi cuatro horas."),
+    ("¿Qué porcentaje del territorio ocuparon?", "The forces occupied 20 percent of Azerbaijan."),
+])
+def test_a_count_of_the_asked_thing_answers_how_many(question, sentence):
+    assert has_quantity(sentence) and counts_asked_thing(question, sentence)
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("How many Azerbaijani soldiers were killed in 2022?", "The aggression has left at least 49 dead among the Armenian military."),
+    ("How many Russian peacekeepers have been killed?", "613 people were killed, including 106 women."),
+    ("How many Armenian civilians were killed?", "The ministry also reported three civilians injured."),
+    ("How many ambulances did the forces attack?", "The forces occupied 20 percent of Azerbaijan."),
+    ("How many soldiers were killed?", "A still image from September 13, 2022 shows soldiers."),
+    ("How many soldiers were killed?", "09-06-2021 Azerbaijani military in Nagorno-Karabakh."),
+])
+def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
+    assert not counts_asked_thing(question, sentence)
+
+
+def _passage(text: str, lang: str = "en") -> Passage:
+    return Passage("a#0", "a", "Talks in Moscow", None, None, lang, text, 0, len(text), 1.0)
+
+
+def test_a_name_no_passage_mentions_makes_the_question_unanswerable():
+    p = _passage("The talks between Putin, Aliyev and Pashinyan in Moscow lasted almost four hours.")
+    assert unknown_names("How long did the talks between Putin, Aliyev and Erdogan last?", [p]) == {"erdogan"}
+    assert unknown_names("How long did the talks between Putin, Aliyev and Pashinian last?", [p]) == set()
+    # Translated institution names and acronyms are not held against a passage in the other language.
+    es = _passage("El Consejo de Seguridad de la ONU se reunió con Blinken.", "es")
+    assert unknown_names("What did the UN Security Council ask Blinken?", [es]) == set()
+    assert unknown_names("¿Qué dijo el Ministerio de Asuntos Exteriores sobre Blinken?", [p]) == {"blinken"}
