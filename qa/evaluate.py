@@ -255,7 +255,7 @@ def run_meta(settings: Settings) -> dict:
             return None
 
     # Every knob that changes an answer; not paths, addresses, secrets or server limits.
-    ignore = {"data_dir", "seeds_dir", "chroma_url", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
+    ignore = {"data_dir", "seeds_dir", "chroma_url", "chroma_timeout", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
               "max_question_chars", "max_file_bytes", "host", "port", "concurrency"}
     if settings.backend == "extractive":
         ignore |= {"llm_model", "llm_max_tokens"}
