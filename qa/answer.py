@@ -318,7 +318,11 @@ class Composer:
         verdicts: list[AnswerSentence] = []
         kept: list[tuple[str, list[int], str | None]] = []
         support_for: dict[int, list[Sentence]] = {}
+        said: set[str] = set()
         for (body, marks), prefix in zip(draft.sentences, draft.prefix):
+            if fold(body).strip(" .") in said:
+                continue  # small models repeat themselves; a sentence is said once
+            said.add(fold(body).strip(" ."))
             valid = [m for m in dict.fromkeys(marks) if 1 <= m <= len(passages)]
             if valid:
                 check = self._check(body, [passages[m - 1] for m in valid], by_chunk)

@@ -62,8 +62,40 @@ def _name_found(name: str, haystack_words: set[str]) -> bool:
     return len(stem) >= 4 and any(w.startswith(stem) or (len(w) >= 4 and name.startswith(w)) for w in haystack_words)
 
 
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+
+
+def _counts(text: str) -> list[tuple[str, list[str]]]:
+    """Each number that is not a year or a day of a month, with the words right after it."""
+    tokens = _TOKEN.findall(fold(text))
+    out = []
+    for i, tok in enumerate(tokens):
+        if not tok[0].isdigit() or re.fullmatch(r"1[89]\d\d|20\d\d", tok):
+            continue
+        if (i and tokens[i - 1] in _ALL_MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in _ALL_MONTHS):
+            continue
+        out.append((next(iter(numbers(tok)), tok), tokens[i + 1 : i + 4]))
+    return out
+
+
+def unbound_numbers(sentence: str, cited_text: str) -> list[str]:
+    """Numbers the sentence attaches to another thing than the cited text does ("106 people" where the source
+    says "106 women"). Only words the cited text uses somewhere are compared, so a translation is not held against it."""
+    cited = _counts(cited_text)
+    vocabulary = {w[:5] for w in _TOKEN.findall(fold(cited_text))}
+    out = []
+    for n, after in _counts(sentence):
+        thing = next((w for w in after[:2] if not w[0].isdigit() and w not in STOPWORDS and len(w) > 2), None)
+        if thing is None or thing[:5] not in vocabulary:
+            continue
+        if not any(m == n and any(w[:5] == thing[:5] for w in following) for m, following in cited):
+            out.append(f"{n} {thing}")
+    return out
+
+
 def strict_check(sentence: str, cited_text: str) -> str | None:
-    """None when every number, month and name of the sentence appears in the cited text; else the reason."""
+    """None when every number, month and name of the sentence appears in the cited text, each count attached to
+    the same thing as there; else the reason."""
     body = strip_markers(sentence)
     missing_numbers = numbers(body) - numbers(cited_text)
     if missing_numbers:
@@ -75,6 +107,9 @@ def strict_check(sentence: str, cited_text: str) -> str | None:
     missing_names = sorted(n for n in names(body) if not _name_found(n, hay))
     if missing_names:
         return f"names not in the cited text: {', '.join(missing_names)}"
+    unbound = unbound_numbers(body, cited_text)
+    if unbound:
+        return f"counts attached to other things than in the cited text: {', '.join(unbound)}"
     return None
 
 

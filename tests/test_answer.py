@@ -129,3 +129,10 @@ def test_a_name_no_passage_mentions_makes_the_question_unanswerable():
     es = _passage("El Consejo de Seguridad de la ONU se reunió con Blinken.", "es")
     assert unknown_names("What did the UN Security Council ask Blinken?", [es]) == set()
     assert unknown_names("¿Qué dijo el Ministerio de Asuntos Exteriores sobre Blinken?", [p]) == {"blinken"}
+
+
+def test_a_repeated_sentence_is_said_once(fake_bot):
+    said = "1275 people were taken hostage, and the fate of 150 people remains unknown."
+    fake_bot.llm = fake_bot.composer.llm = FakeLLM(reply=f"{said} {said}")
+    ans = fake_bot.ask("Were 1275 people taken hostage and does the fate of 150 people remain unknown?")
+    assert not ans.refused and ans.text.count(said) == 1

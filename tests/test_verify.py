@@ -37,3 +37,18 @@ def test_verifier_semantic_support():
     unrelated = v.check("they grow bananas quickly in warm weather [1].", [SOURCE], np.array(FakeEmbedder().embed_passages([SOURCE])))
     assert not unrelated.supported and "meaning" in unrelated.reason
     assert not v.check("613 people were killed.", []).supported
+
+
+TOLL = ("As a result of unprecedented events, 613 people were killed, including 106 women, 63 children, and 70 old people. "
+          "1275 people were taken hostage, and the fate of 150 people remains unknown. It happened on February 26, 1992.")
+
+
+def test_a_count_moved_to_another_thing_is_caught():
+    reason = strict_check("As a result, 106 people were killed, including 150 women.", TOLL)
+    assert reason is not None and "106 people" in reason and "150 women" in reason
+
+
+def test_counts_kept_with_their_things_dates_and_translations_pass():
+    assert strict_check("613 people were killed, including 106 women.", TOLL) is None
+    assert strict_check("It happened on February 26, 1992.", TOLL) is None
+    assert strict_check("1275 personas fueron tomadas como rehenes.", TOLL) is None
