@@ -298,8 +298,8 @@ class Composer:
         out = []
         for span in split_sentences(text.strip()):
             marks = tuple(int(m) for m in MARKER.findall(span.text))
-            body = strip_markers(span.text)
-            if not body:
+            body = _SOURCE_HEADER.sub("", strip_markers(span.text)).strip()
+            if len(words(body)) < 3:  # "It", a bare header or marker: no claim to keep
                 if out and marks:  # markers split off into their own "sentence" belong to the previous one
                     prev, prev_marks = out[-1]
                     out[-1] = (prev, prev_marks + marks)
@@ -390,6 +390,10 @@ class Composer:
         if p.start <= start and end <= p.end:
             return p.text[start - p.start : end - p.start], start, end
         return p.text, p.start, p.end
+
+
+# The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
+_SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
 
 
 def _attribution(p: Passage) -> str:

@@ -16,8 +16,10 @@ def bot_with(settings, reply=None, **kw):
 
 
 def test_parse_generated_markers():
-    draft = Composer.parse_generated("First claim [2]. Second [1][3]. [4]")
-    assert draft.sentences == [("First claim.", (2,)), ("Second.", (1, 3, 4))]
+    draft = Composer.parse_generated("The first claim holds [2]. The second one too [1][3]. [4] It [5].")
+    assert draft.sentences == [("The first claim holds.", (2,)), ("The second one too.", (1, 3, 4, 5))]
+    copied = Composer.parse_generated("[1] Azernews (2024-02-28) (2024-02-28): 1275 people were taken hostage [1].")
+    assert copied.sentences == [("1275 people were taken hostage.", (1, 1))]
     assert Composer.parse_generated("NOT_IN_SOURCES").sentences == []
 
 
@@ -26,7 +28,7 @@ def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings)
     passages = bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
     hostage = next(i for i, p in enumerate(passages, 1) if "1275" in p.text)
     other = next(i for i, p in enumerate(passages, 1) if i != hostage)
-    bot.llm.reply = f"1275 people were taken hostage [{hostage}][{hostage}][99]. Nothing else [0]."
+    bot.llm.reply = f"1275 people were taken hostage [{hostage}][{hostage}][99]. Nothing else was reported there [0]."
     ans = bot.ask("How many people were taken hostage in Khojaly?")
     assert not ans.refused
     assert [c.n for c in ans.citations] == [1]
