@@ -1,5 +1,6 @@
 """The public API: one object that ingests, retrieves, answers and verifies."""
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,7 +113,7 @@ class Assistant:
         if self.llm is None:
             # The extractive answer is ready at once; stream it sentence by sentence.
             first_token = time.perf_counter() - t0
-            for piece in answer.text.split(" "):
+            for piece in re.split(r"(?<=\]) ", answer.text):  # each answer sentence ends with its markers
                 yield piece + " "
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
