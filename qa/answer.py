@@ -245,7 +245,7 @@ class Composer:
     # --- extractive ----------------------------------------------------------------------
 
     def choose(self, cands: list[Candidate]) -> list[Candidate]:
-        """The best sentence, plus near-equals that add something (or report a conflicting figure)."""
+        """The best sentence, plus near-equals from its article that add something, or a conflicting figure."""
         best = cands[0]
         chosen = [best]
         for c in cands[1:]:
@@ -253,7 +253,9 @@ class Composer:
                 break
             if any(float(c.vector @ o.vector) > 0.95 for o in chosen):
                 continue  # the same fact said twice (often by two articles)
-            close = c.score >= best.score - self.settings.sentence_margin
+            # Another article joins only to report a conflicting figure: a merely close sentence from it is
+            # usually on the topic, not on the question.
+            close = c.score >= best.score - self.settings.sentence_margin and c.sentence.article_id == best.sentence.article_id
             rival = c.score >= best.score - 0.04 and _conflicting([best, c])
             if close or rival:
                 chosen.append(c)
