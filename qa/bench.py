@@ -634,6 +634,17 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
         print(f"base: {rec['chunks']} chunks in {rec['seconds']:.0f} s (real embedder)", flush=True)
     derived = DerivedEmbedder(real)
     bot = Assistant(settings, embedder=derived, auto_ingest=False)
+    if not bot.store.count_chunks():
+        # A new work folder seeded with another run's base_vectors.npz: replay the base from the recorded real
+        # vectors (exact, no model), so smaller sizes can be re-measured without hours of embedding.
+        derived.table.update(_load_vectors(vec_path))
+        t0 = time.perf_counter()
+        report = bot.ingest([write_corpus(work / "articles" / "base", bases, with_seeds=False)])
+        rec = {"batch": "base-replayed", "articles": len(report.added), "chunks": report.chunks, "seconds": time.perf_counter() - t0,
+               "store_chunks": bot.store.count_chunks(), "real_embedder": False, "misses": derived.misses, "loadavg": loadavg()}
+        records.append(rec)
+        with progress_path.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
     gen = Variations(bases, _load_vectors(vec_path), settings)
     done = {a for a in bot.store.manifest()}
     jobs = ((b, k) for k in range(1, 10_000) for b in range(len(bases)) if f"{bases[b].id}-v{k:03d}" not in done)
