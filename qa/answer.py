@@ -403,13 +403,19 @@ def _attribution(p: Passage) -> str:
     return f"{who} ({p.date})" if p.date else who
 
 
+def _days_and_counts(text: str) -> set[str]:
+    return {n for n in numbers(text) if not re.fullmatch(r"1[89]\d\d|20\d\d", n)}
+
+
 def _conflicting(chosen: list[Candidate]) -> bool:
     """Two articles dating the same kind of event differently (9 vs 10 November), or counting it differently."""
     for i, a in enumerate(chosen):
         for b in chosen[i + 1 :]:
             if a.sentence.article_id == b.sentence.article_id:
                 continue
-            na, nb = numbers(a.sentence.text), numbers(b.sentence.text)
+            # Years only place the event; the days or counts are what can disagree ("late Sept. 2020" and
+            # "27 September 2020" agree).
+            na, nb = _days_and_counts(a.sentence.text), _days_and_counts(b.sentence.text)
             if not na or not nb or na == nb:
                 continue
             if months(a.sentence.text) & months(b.sentence.text) or float(a.vector @ b.vector) > 0.9:
