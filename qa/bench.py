@@ -35,6 +35,7 @@ import numpy as np
 
 from .errors import QAError
 from .settings import PROJECT_ROOT, Settings
+from .xquad import documents
 
 XQUAD_DIR = PROJECT_ROOT.parent / "shared" / "benchmarks" / "xquad"
 OUT_DIR = PROJECT_ROOT / "eval" / "bench"
@@ -177,9 +178,8 @@ class XArticle:
 
 def xquad_articles(folder: Path = XQUAD_DIR) -> list[XArticle]:
     out = []
-    for lang in ("en", "es"):
-        data = json.loads((folder / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
-        for i, doc in enumerate(data):
+    for lang, docs in documents(folder).items():
+        for i, doc in enumerate(docs):
             paras = tuple(p["context"].lstrip("\ufeff").strip() for p in doc["paragraphs"])
             questions = tuple(q["question"] for p in doc["paragraphs"] for q in p["qas"])
             out.append(XArticle(f"xq-{lang}-{i:02d}", lang, doc["title"].replace("_", " "), paras, questions))

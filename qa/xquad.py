@@ -67,9 +67,14 @@ def article_id(lang: str, paragraph: int) -> str:
     return f"{lang}-{paragraph:03d}"
 
 
+def documents(folder: Path) -> dict[str, list[dict]]:
+    """The Wikipedia articles of each language file, as XQuAD lists them (title, paragraphs, questions)."""
+    return {lang: json.loads((folder / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"] for lang in LANGS}
+
+
 def load_corpus(folder: Path) -> Corpus:
     """Pair the English and Spanish files; they list the same paragraphs and question ids in the same order."""
-    data = {lang: json.loads((folder / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"] for lang in LANGS}
+    data = documents(folder)
     paras = {lang: [p for doc in data[lang] for p in doc["paragraphs"]] for lang in LANGS}
     if len(paras["en"]) != len(paras["es"]):
         raise ValueError("the English and Spanish XQuAD files hold different numbers of paragraphs")
