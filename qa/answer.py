@@ -10,7 +10,7 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import detect_lang, fold, is_directive, numbers, sentences as split_sentences, terms, without_directives, words
+from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import _ALL_MONTHS, MARKER, Check, Verifier, months, names, strip_markers
 
@@ -21,7 +21,7 @@ _FOLLOW_UP = re.compile(
     r"ello|ella|ellos|ellas|eso|esa|ese|esos|esas|all[ií]|su|sus)\b",
     re.I,
 )
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}(st|nd|rd|th)\b", re.I)
+_YEAR = re.compile(rf"\b{YEAR}\b|\b\d{{1,2}}(st|nd|rd|th)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,6 @@ class Candidate:
     similarity: float
     score: float
     coverage: float
-    counted: bool = False  # a count of exactly the thing a "how many" question asks about
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,8 @@ _DATE_NUMBERS = re.compile(
     r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
     # A year: after a preposition or month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
     # "2000 guests" stays a count.
-    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+(?:1[89]\d\d|20\d\d)\b"
-    r"|\b(?:1[89]\d\d|20\d\d)(?=\s*(?:[-,.;:)\]–]|$))"
+    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+{YEAR}\b"
+    rf"|\b{YEAR}(?=\s*(?:[-,.;:)\]–]|$))"
 )
 
 
@@ -223,7 +222,7 @@ class Composer:
                 continue
             if want_date and not has_date(s.text):
                 continue
-            out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id], counted=want_num))
+            out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)
 
     def answerable(self, question: str, passages: list[Passage], cands: list[Candidate]) -> bool:
@@ -235,10 +234,12 @@ class Composer:
         """
         if unknown_names(question, passages):
             return False
+        # A "how many" question keeps only sentences that count exactly the asked thing (see candidates).
+        counted = wants(question)[0]
         return any(
             c.similarity >= self.settings.strong_support
             or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
-            or (c.counted and c.similarity >= self.settings.counted_support)
+            or (counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )
 
@@ -404,7 +405,7 @@ def _attribution(p: Passage) -> str:
 
 
 def _days_and_counts(text: str) -> set[str]:
-    return {n for n in numbers(text) if not re.fullmatch(r"1[89]\d\d|20\d\d", n)}
+    return {n for n in numbers(text) if not is_year(n)}
 
 
 def _conflicting(chosen: list[Candidate]) -> bool:

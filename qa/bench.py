@@ -616,6 +616,13 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
     real = E5Embedder(settings.embed_model, settings.embed_threads)
     bases = xquad_articles()
     records = []
+
+    def record(rec: dict[str, Any]) -> None:
+        """Keep a batch's figures, also on disk, so a killed run keeps what it measured."""
+        records.append(rec)
+        with progress_path.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+
     if not vec_path.exists():
         reset_store(settings, [f"{settings.collection}-"])  # a half-built base would leave texts without vectors
         recorder = RecordingEmbedder(real)
@@ -626,26 +633,23 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
         rec = {"batch": "base", "articles": len(report.added), "chunks": report.chunks, "seconds": time.perf_counter() - t0,
                "embed_seconds": recorder.seconds, "texts_embedded": recorder.texts, "store_chunks": bot.store.count_chunks(),
                "real_embedder": True, "loadavg": loadavg()}
-        records.append(rec)
-        with progress_path.open("a") as f:
-            f.write(json.dumps(rec) + "\n")
+        record(rec)
         texts = list(recorder.seen)
         np.savez(vec_path, texts=np.array(texts), vectors=np.stack([recorder.seen[t] for t in texts]))
         print(f"base: {rec['chunks']} chunks in {rec['seconds']:.0f} s (real embedder)", flush=True)
+    base_vectors = _load_vectors(vec_path)
     derived = DerivedEmbedder(real)
     bot = Assistant(settings, embedder=derived, auto_ingest=False)
     if not bot.store.count_chunks():
         # A new work folder seeded with another run's base_vectors.npz: replay the base from the recorded real
         # vectors (exact, no model), so smaller sizes can be re-measured without hours of embedding.
-        derived.table.update(_load_vectors(vec_path))
+        derived.table.update(base_vectors)
         t0 = time.perf_counter()
         report = bot.ingest([write_corpus(work / "articles" / "base", bases, with_seeds=False)])
         rec = {"batch": "base-replayed", "articles": len(report.added), "chunks": report.chunks, "seconds": time.perf_counter() - t0,
                "store_chunks": bot.store.count_chunks(), "real_embedder": False, "misses": derived.misses, "loadavg": loadavg()}
-        records.append(rec)
-        with progress_path.open("a") as f:
-            f.write(json.dumps(rec) + "\n")
-    gen = Variations(bases, _load_vectors(vec_path), settings)
+        record(rec)
+    gen = Variations(bases, base_vectors, settings)
     done = {a for a in bot.store.manifest()}
     jobs = ((b, k) for k in range(1, 10_000) for b in range(len(bases)) if f"{bases[b].id}-v{k:03d}" not in done)
     total = bot.store.count_chunks()
@@ -666,9 +670,7 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
         total = bot.store.count_chunks()
         rec = {"batch": batch_no, "articles": len(report.added), "chunks": report.chunks, "seconds": seconds, "store_chunks": total,
                "real_embedder": False, "misses": derived.misses, "rss_mb": rss_mb(), "loadavg": loadavg()}
-        records.append(rec)
-        with progress_path.open("a") as f:
-            f.write(json.dumps(rec) + "\n")
+        record(rec)
         print(f"batch {batch_no}: +{report.chunks} chunks in {seconds:.1f} s, store {total}", flush=True)
         batch_no += 1
     ingested = sum(r["chunks"] for r in records)

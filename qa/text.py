@@ -51,6 +51,13 @@ def terms(text: str) -> list[str]:
     return out
 
 
+YEAR = r"(?:1[89]\d\d|20\d\d)"  # a four-digit number read as a year
+
+
+def is_year(token: str) -> bool:
+    return bool(re.fullmatch(YEAR, token))
+
+
 def numbers(text: str) -> set[str]:
     """Numbers normalised to digits only ('1,275' and '1275' are the same number)."""
     return {re.sub(r"[,.](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}

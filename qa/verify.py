@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .text import STOPWORDS, fold, numbers, words
+from .text import STOPWORDS, fold, is_year, numbers, words
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 
@@ -70,7 +70,7 @@ def _counts(text: str) -> list[tuple[str, list[str]]]:
     tokens = _TOKEN.findall(fold(text))
     out = []
     for i, tok in enumerate(tokens):
-        if not tok[0].isdigit() or re.fullmatch(r"1[89]\d\d|20\d\d", tok):
+        if not tok[0].isdigit() or is_year(tok):
             continue
         if (i and tokens[i - 1] in _ALL_MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in _ALL_MONTHS):
             continue
