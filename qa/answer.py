@@ -84,9 +84,10 @@ def wants(question: str) -> tuple[bool, bool]:
     return bool(_WANTS_NUMBER.search(question)), bool(_WANTS_DATE.search(question))
 
 
+# Spanish "una" is left out: it is far more often the article ("una acción militar") than a count.
 _NUMBER_WORDS = frozenset(
     """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred hundreds
-    thousand thousands million dozen dozens uno una dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte
+    thousand thousands million dozen dozens uno dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte
     treinta cien cientos mil miles millon millones docena""".split()
 )
 
@@ -245,8 +246,22 @@ class Composer:
 
     # --- extractive ----------------------------------------------------------------------
 
-    def choose(self, cands: list[Candidate]) -> list[Candidate]:
-        """The best sentence, plus near-equals from its article that add something, or a conflicting figure."""
+    def rival(self, best: Candidate, pool: list[Candidate]) -> Candidate | None:
+        """Another article's differing date or count for what the best sentence reports (9 vs 10 November)."""
+        def years(c: Candidate) -> set[str]:
+            return {n for n in numbers(c.sentence.text) if is_year(n)}
+
+        for c in pool:
+            if c.sentence.article_id == best.sentence.article_id or not _conflicting([best, c]):
+                continue
+            # The same event: the other passage covers what the question names, and no year sets the two apart.
+            same_year = not (years(best) and years(c)) or years(best) & years(c)
+            if c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage and same_year:
+                return c
+        return None
+
+    def choose(self, cands: list[Candidate], rival: Candidate | None = None) -> list[Candidate]:
+        """The best sentence, plus near-equals from its article that add something, and the rival report if any."""
         best = cands[0]
         chosen = [best]
         for c in cands[1:]:
@@ -254,13 +269,11 @@ class Composer:
                 break
             if any(float(c.vector @ o.vector) > 0.95 for o in chosen):
                 continue  # the same fact said twice (often by two articles)
-            # Another article joins only to report a conflicting figure: a merely close sentence from it is
-            # usually on the topic, not on the question.
-            close = c.score >= best.score - self.settings.sentence_margin and c.sentence.article_id == best.sentence.article_id
-            rival = c.score >= best.score - 0.04 and _conflicting([best, c])
-            if close or rival:
+            # Another article joins only as the rival report: a merely close sentence from it is usually on the
+            # topic, not on the question.
+            if c.score >= best.score - self.settings.sentence_margin and c.sentence.article_id == best.sentence.article_id:
                 chosen.append(c)
-        return chosen
+        return chosen + ([rival] if rival is not None else [])
 
     def extract(self, lang: str, passages: list[Passage], chosen: list[Candidate]) -> Draft:
         """Quote the chosen sentences, attributed to their article, in reading order."""
@@ -462,6 +475,8 @@ def counts_asked_thing(question: str, sentence: str) -> bool:
         t for i, t in enumerate(asked_terms[:2]) if i == 0 or not _counted(t) & _STATES]
     asked = set().union(*(_counted(t) for t in lead))
     state = {g for t in asked_terms for g in _counted(t) & _STATES}
+    if state and not {g for t in terms(sentence) for g in _counted(t)} & state:
+        return False  # "how many soldiers were killed" is not answered by "2,000 soldiers were sent"
     tokens = re.findall(r"[\w,.]+", quantity_text(sentence))
     capitalised = {fold(w) for w in words(sentence) if w[:1].isupper()}
     for i, tok in enumerate(tokens):

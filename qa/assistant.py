@@ -2,10 +2,13 @@
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from .answer import Composer, condense, refusal_text, split_question, stream_generated
+import numpy as np
+
+from .answer import Candidate, Composer, condense, refusal_text, split_question, stream_generated, wants
 from .embed import E5Embedder, Embedder
 from .errors import InvalidQuestion
 from .indexer import ingest_paths
@@ -14,7 +17,7 @@ from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang
-from .types import Answer, Filters, IngestReport, Passage, Timings
+from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings
 from .verify import Verifier
 
 
@@ -86,7 +89,7 @@ class Assistant:
         idf = self.retriever.snapshot().bm25.idf
         qvecs = self.embedder.embed_queries(parts)
         per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
-        answerable = [c for part, c in zip(parts, per_part) if self.composer.answerable(part, passages, c)]
+        answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, c)]
         first_token = None
         if not answerable:
             text = refusal_text(lang)
@@ -96,9 +99,21 @@ class Assistant:
             yield Answer(text=text, citations=[], refused=True, passages=passages, question=question, standalone_question=standalone,
                          lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token))
             return
+        rivals: list[Candidate | None] = []
+        for part, qvec, cands in answerable:
+            extra, extra_sents, extra_cands = self._wider(part, qvec, passages, filters, idf)
+            rival = self.composer.rival(cands[0], sorted(cands[1:] + extra_cands, key=lambda c: -c.score))
+            if rival is not None and rival.passage_index > len(passages):
+                # The other report lies beyond the answer's passages: the model, composer and verifier all see it.
+                passage = extra[rival.passage_index - len(passages) - 1]
+                passages.append(passage)
+                sents.extend((s, v) for s, v in extra_sents if s.chunk_id == passage.chunk_id)
+                rival = replace(rival, passage_index=len(passages))
+            rivals.append(rival)
         t1 = time.perf_counter()
         if self.llm is None:
-            draft = self.composer.extract(lang, passages, [c for cands in answerable for c in self.composer.choose(cands)])
+            draft = self.composer.extract(
+                lang, passages, [c for (_, _, cands), rival in zip(answerable, rivals) for c in self.composer.choose(cands, rival)])
         else:
             chunks = []
             for delta in stream_generated(self.composer, standalone, lang, passages):
@@ -118,6 +133,20 @@ class Assistant:
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
         yield _with_timings(answer, timings)
+
+    def _wider(self, part: str, qvec: np.ndarray, passages: list[Passage], filters: Filters | None,
+               idf: Callable[[str], float]) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]], list[Candidate]]:
+        """Passages beyond the answer's, for a date or count another article may report differently.
+
+        A disagreement is found by looking for the same fact elsewhere, and the other report can rank below the
+        answer's passages (an English question, a Spanish report).
+        """
+        if not any(wants(part)) or not self.settings.rival_k:
+            return [], [], []
+        seen = {p.chunk_id for p in passages}
+        found, sents = self.retriever.sentence_passages(qvec, filters, self.settings.rival_k)
+        extra = [p for p in found if p.chunk_id not in seen]
+        return extra, sents, self.composer.candidates(part, qvec, passages + extra, [(s, v) for s, v in sents if s.chunk_id not in seen], idf)
 
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):

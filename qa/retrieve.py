@@ -10,7 +10,7 @@ from .embed import Embedder
 from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang, terms
-from .types import Chunk, Filters, Passage
+from .types import Chunk, Filters, Passage, Sentence
 
 
 class BM25:
@@ -85,6 +85,12 @@ class _Snapshot:
         self.langs = sorted({a.lang for a in manifest.values()})
         self.chunks = [c for c in chunks if c.article_id in manifest]
         self.bm25 = BM25([terms(c.text) for c in self.chunks])
+        self.by_id = {c.id: c for c in self.chunks}
+
+    def passage(self, c: Chunk, score: float, dense_score: float | None = None, bm25_score: float | None = None) -> Passage:
+        a = self.manifest[c.article_id]
+        return Passage(chunk_id=c.id, article_id=c.article_id, title=a.title, date=a.date, source=a.source, lang=a.lang, text=c.text,
+                       start=c.start, end=c.end, score=score, dense_score=dense_score, bm25_score=bm25_score)
 
 
 class Retriever:
@@ -177,15 +183,18 @@ class Retriever:
             for rank, cid in enumerate(ids):
                 fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], -centred.get(cid, -1.0)))[:k]
-        out = []
-        for cid in ranked:
-            c = by_id[cid]
-            a = snap.manifest[c.article_id]
-            out.append(
-                Passage(
-                    chunk_id=cid, article_id=c.article_id, title=a.title, date=a.date, source=a.source, lang=a.lang,
-                    text=c.text, start=c.start, end=c.end, score=round(fused[cid], 6),
-                    dense_score=dense_score.get(cid), bm25_score=bm25_score.get(cid),
-                )
-            )
-        return out
+        # Rank fusion can push the chunk closest in meaning below a few that share more words; the answer
+        # stage chooses among sentences, so the densest chunks always reach it.
+        ranked += [c.id for c, _, _ in dense[: self.settings.dense_keep] if c.id not in ranked]
+        return [snap.passage(by_id[cid], round(fused[cid], 6), dense_score.get(cid), bm25_score.get(cid)) for cid in ranked]
+
+    def sentence_passages(self, qvec: np.ndarray, filters: Filters | None, k: int) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]]]:
+        """The k sentences closest to the question across the store, with the passages that hold them.
+
+        Chunk ranking can bury one sentence under its chunk's other subject; this finds it directly.
+        """
+        snap = self.snapshot()
+        allowed = None if filters is None or filters.is_empty() else [a.id for a in snap.manifest.values() if allows(filters, a)]
+        hits = [(s, v) for s, v in self.store.nearest_sentences(qvec, k, allowed) if s.chunk_id in snap.by_id]
+        chunks = {s.chunk_id: snap.by_id[s.chunk_id] for s, _ in hits}
+        return [snap.passage(c, 0.0) for c in chunks.values()], hits

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
+    dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")
+    rival_k: int = Field(
+        20, ge=0, le=200,
+        description="Sentences, closest to the question across the store, searched for another article's differing date or count (0: no search).",
+    )
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
     strong_support: float = Field(
         0.83,

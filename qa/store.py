@@ -190,6 +190,25 @@ class Store:
             out.append((Chunk(id=node.node_id, article_id=m["article_id"], text=node.get_content(), start=int(m["start"]), end=int(m["end"])), float(sim)))
         return out
 
+    def nearest_sentences(self, query_vec: np.ndarray, k: int, article_ids: list[str] | None = None) -> list[tuple[Sentence, np.ndarray]]:
+        """The k sentences closest to the vector, among the given articles' when article_ids is not None."""
+        if article_ids is not None and not article_ids:
+            return []
+        where = {"article_id": {"$in": article_ids}} if article_ids is not None else None
+        try:
+            got = self.sentences.query(query_embeddings=[query_vec.tolist()], n_results=k, where=where,
+                                       include=["documents", "metadatas", "embeddings"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return self._sentences(got["ids"][0], got["documents"][0], got["metadatas"][0], got["embeddings"][0])
+
+    @staticmethod
+    def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
+        return [
+            (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"])), np.asarray(emb, dtype=np.float32))
+            for sid, doc, m, emb in zip(ids, docs, metas, embs)
+        ]
+
     def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
         if not chunk_ids:
             return []
@@ -197,10 +216,7 @@ class Store:
             got = self.sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"])
         except Exception as exc:
             raise self._wrap(exc) from exc
-        out = []
-        for sid, doc, m, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-            out.append((Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"])), np.asarray(emb, dtype=np.float32)))
-        return out
+        return self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
 
     # --- writes ------------------------------------------------------------------------
 

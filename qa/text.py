@@ -38,9 +38,13 @@ def words(text: str) -> list[str]:
 
 
 def terms(text: str) -> list[str]:
-    """Folded content words (stopwords removed) with a light plural stem; used by BM25 and coverage."""
+    """Folded content words (stopwords removed) with a light plural stem; used by BM25 and coverage.
+
+    A hyphenated word also yields its parts, so "Karabakh" finds "Nagorno-Karabakh".
+    """
     out = []
-    for w in words(fold(text)):
+    folded = words(fold(text))
+    for w in [p for w in folded for p in ([w, *re.split(r"[-’']", w)] if "-" in w else [w])]:
         if w in STOPWORDS or len(w) < 2 and not w.isdigit():
             continue
         if len(w) > 4 and w.endswith("es") and not w.endswith("ies"):

@@ -114,6 +114,10 @@ def test_a_count_of_the_asked_thing_answers_how_many(question, sentence):
     ("How many ambulances did the forces attack?", "The forces occupied 20 percent of Azerbaijan."),
     ("How many soldiers were killed?", "A still image from September 13, 2022 shows soldiers."),
     ("How many soldiers were killed?", "09-06-2021 Azerbaijani military in Nagorno-Karabakh."),
+    # Spanish "una" is an article, not a count.
+    ("How many soldiers were killed?", "En 1992-1994, las tensiones estallaron en una acción militar a gran escala."),
+    # The count must say what happened to them.
+    ("How many soldiers were killed in 2022?", "Moscow sent some 2,000 soldiers to oversee the fragile truce."),
 ])
 def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
     assert not counts_asked_thing(question, sentence)

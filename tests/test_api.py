@@ -46,6 +46,19 @@ def test_conflicting_dates_cite_both_articles(real_bot):
     assert "differ" in ans.text
 
 
+@pytest.mark.parametrize("question", [
+    "On what date was the trilateral statement on Karabakh signed?",
+    "¿En qué fecha se firmó la declaración trilateral sobre el alto el fuego en Karabaj?",
+])
+def test_the_other_report_is_found_beyond_the_answer_passages(real_bot, question):
+    """The Spanish 9 November report ranks low for the English question; the sentence search finds it."""
+    ans = real_bot.ask(question)
+    assert {c.article_id for c in ans.citations} == {"000_fbefe321117536a3", SPANISH}
+    assert "9 de noviembre" in ans.text and ("November 10" in ans.text or "10 de noviembre" in ans.text)
+    assert "differ" in ans.text or "difieren" in ans.text
+    assert all(c.supported and ans.text.count(f"[{c.n}]") for c in ans.citations)
+
+
 def test_unanswerable_is_refused_without_citations(real_bot):
     for q in ("Who won the 2022 football World Cup?", "¿Cuál es la capital de Francia?"):
         ans = real_bot.ask(q)

@@ -53,3 +53,23 @@ def test_real_model_filters(real_bot):
     assert dated and all(p.date and p.date >= "2022-01-01" for p in dated)
     one = real_bot.retriever.retrieve("ceasefire", Filters(article_ids=(KHOJALY,)))
     assert {p.article_id for p in one} == {KHOJALY}
+
+
+@pytest.mark.model
+def test_the_closest_chunk_joins_even_when_fusion_ranks_it_low(real_bot):
+    """'How many people died in the 2020 war?': the 6,500 dead chunk is the densest but shares few words."""
+    question = "How many people died in the 2020 war?"
+    passages = real_bot.retriever.retrieve(question)
+    assert len(passages) <= real_bot.settings.top_k + real_bot.settings.dense_keep
+    assert any("6,500 dead" in p.text for p in passages)
+    assert "6,500" in real_bot.ask(question).text
+
+
+@pytest.mark.model
+def test_sentence_search_honours_filters(real_bot):
+    qvec = real_bot.embedder.embed_queries(["When was the ceasefire statement signed?"])[0]
+    passages, sentences = real_bot.retriever.sentence_passages(qvec, Filters(lang="es"), 10)
+    assert passages and {p.article_id for p in passages} == {SPANISH}
+    assert {s.chunk_id for s, _ in sentences} == {p.chunk_id for p in passages}
+    for p in passages:
+        assert real_bot.article_text(p.article_id)[p.start : p.end] == p.text

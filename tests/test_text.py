@@ -23,6 +23,8 @@ def test_language_detection():
 def test_fold_and_terms():
     assert fold("Azerbaiyán") == "azerbaiyan"
     assert "rehen" in terms("los rehenes") and "the" not in terms("the hostages")
+    # A hyphenated name also yields its parts, so "Karabakh" finds "Nagorno-Karabaj"'s article by BM25.
+    assert {"nagorno-karabakh", "nagorno", "karabakh"} <= set(terms("in Nagorno-Karabakh"))
 
 
 @pytest.mark.parametrize("sentence", [
