@@ -65,8 +65,9 @@ def condense(question: str, history: list[dict] | None, llm: LLM | None = None) 
     return f"{previous[-1].strip()} {question.strip()}"
 
 
+# Not after a question mark: "How many were taken hostage? And when?" is a follow-up prefixed with its context.
 _PARTS = re.compile(
-    r",?\s+(?:and|y|e)\s+(?=(?:how|what|who|whom|when|which|where|why|c[uú]ant[oa]s?|qu[eé]|qui[eé]n(?:es)?|cu[aá]ndo|cu[aá]l(?:es)?|d[oó]nde)\b)",
+    r"(?<![?\s]),?\s+(?:and|y|e)\s+(?=(?:how|what|who|whom|when|which|where|why|c[uú]ant[oa]s?|qu[eé]|qui[eé]n(?:es)?|cu[aá]ndo|cu[aá]l(?:es)?|d[oó]nde)\b)",
     re.I,
 )
 
@@ -81,7 +82,10 @@ def split_question(question: str) -> list[str]:
 
 
 def wants(question: str) -> tuple[bool, bool]:
-    return bool(_WANTS_NUMBER.search(question)), bool(_WANTS_DATE.search(question))
+    """Whether a count and a date are asked for, by the last question in the text: a follow-up condensed without a
+    model is the previous question followed by it ("How many were taken hostage? And when?" wants a date)."""
+    last = [q for q in question.split("?") if q.strip()][-1:] or [question]
+    return bool(_WANTS_NUMBER.search(last[0])), bool(_WANTS_DATE.search(last[0]))
 
 
 # Spanish "una" is left out: it is far more often the article ("una acción militar") than a count.

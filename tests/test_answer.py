@@ -3,7 +3,7 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, condense, counts_asked_thing, has_quantity, is_follow_up, unknown_names
+from qa.answer import Composer, condense, counts_asked_thing, has_quantity, is_follow_up, split_question, unknown_names, wants
 from qa.types import Passage
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeLLM
@@ -93,6 +93,15 @@ def test_condense_uses_history_and_llm():
     llm = FakeLLM(condensed="How many people were taken hostage in Khojaly in 1992?")
     assert condense("And how many were hostages?", history, llm) == "How many people were taken hostage in Khojaly in 1992?"
     assert "Last question: And how many were hostages?" in llm.prompts[0]
+
+
+def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
+    assert split_question("How many died in the war, and how many were taken hostage?") == [
+        "How many died in the war?", "how many were taken hostage?"]
+    assert split_question("¿Cuántos rehenes hubo y cuándo ocurrió?") == ["¿Cuántos rehenes hubo?", "¿cuándo ocurrió?"]
+    prefixed = "How many were taken hostage in Khojaly? And when did that happen?"
+    assert split_question(prefixed) == [prefixed]
+    assert wants(prefixed) == (False, True) and wants("¿Cuántos rehenes hubo?") == (True, False)
 
 
 @pytest.mark.parametrize("question, sentence", [

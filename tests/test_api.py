@@ -75,6 +75,15 @@ def test_follow_up_uses_history(real_bot):
     assert "1275" in ans.text and "Khojaly" in ans.standalone_question
 
 
+@pytest.mark.parametrize("follow_up", ["And when did that happen?", "¿Y cuándo ocurrió?"])
+def test_a_follow_up_asks_its_own_kind_of_answer(real_bot, follow_up):
+    """Prefixed with a 'how many' question, a 'when' follow-up still wants a date, and only the follow-up is answered."""
+    history = [{"role": "user", "content": "How many people were taken hostage in Khojaly?"}, {"role": "assistant", "content": "1275."}]
+    ans = real_bot.ask(follow_up, history=history)
+    assert "1992" in ans.text and "1275" not in ans.text
+    assert {c.article_id for c in ans.citations} == {KHOJALY}
+
+
 def test_stream_then_answer(real_bot):
     events = list(real_bot.stream("How many people were taken hostage in Khojaly?"))
     assert isinstance(events[-1], Answer)
