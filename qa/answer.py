@@ -140,6 +140,29 @@ def _compound_name_words(question: str) -> set[str]:
     return out
 
 
+_WHY = re.compile(r"^\W*(?:why|por\s*qu[eé])\b", re.I)
+_ACCORDING = re.compile(r",?\s*\b(?:according to|seg[uú]n)\b[^,?;]*", re.I)
+
+
+def premise_held(question: str, sentence: Sentence, passage: Passage) -> bool:
+    """A 'why' question takes what happened for granted ("Why was Azerbaijan expelled from ..."): the sentence that
+    explains it, or one right beside it, must report that, or the explanation is of something else.
+
+    Same language: every content word of the question, by stem; across languages only names can be compared.
+    "According to the analyst" names a source, not part of what happened.
+    """
+    question = _ACCORDING.sub("", question)
+    asked = names(question)
+    spans = split_sentences(passage.text, passage.start)
+    at = next((i for i, sp in enumerate(spans) if sp.start <= sentence.start < sp.end), None)
+    context = " ".join(sp.text for sp in spans[max(0, at - 1) : at + 2]) if at is not None else sentence.text
+    hay = set(terms(context))
+    if passage.lang != detect_lang(question):
+        return all(_found_name(n, hay) for n in asked - {fold(w) for w in words(question)[:2]})
+    said = [t for t in terms(question) if not any(n.startswith(t) or t.startswith(n) for n in asked)]
+    return all(_found(t, hay) or (len(t) >= 4 and any(w.startswith(t) for w in hay)) for t in said)
+
+
 def unknown_names(question: str, passages: list[Passage]) -> set[str]:
     """Names in the question that appear in no passage, allowing for spelling across languages.
 
@@ -211,6 +234,7 @@ class Composer:
                    idf: Callable[[str], float]) -> list[Candidate]:
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
         want_num, want_date = wants(question)
+        why = bool(_WHY.search(question))
         q_lang = detect_lang(question)
         cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
         out = []
@@ -226,6 +250,8 @@ class Composer:
             if want_num and not (has_quantity(s.text) and counts_asked_thing(question, s.text)):
                 continue
             if want_date and not has_date(s.text):
+                continue
+            if why and not premise_held(question, s, p):
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)

@@ -23,7 +23,7 @@ from .settings import PROJECT_ROOT, Settings
 from .types import Answer
 
 EVAL_DIR = PROJECT_ROOT / "eval"
-TYPES = ("fact", "number", "date", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise")
+TYPES = ("fact", "number", "date", "why", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise")
 LABELS = {
     "hit_at_1": "retrieval hit@1", "hit_at_5": "retrieval hit@5", "mrr": "retrieval MRR",
     "citation_precision": "citation precision", "citation_recall": "citation recall", "fact_recall": "fact recall",

@@ -3,8 +3,9 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, condense, counts_asked_thing, has_quantity, is_follow_up, split_question, unknown_names, wants
-from qa.types import Passage
+from qa.answer import (Composer, condense, counts_asked_thing, has_quantity, is_follow_up, premise_held, split_question, unknown_names,
+                       wants)
+from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeLLM
 
@@ -144,6 +145,28 @@ def test_a_name_no_passage_mentions_makes_the_question_unanswerable():
     es = _passage("El Consejo de Seguridad de la ONU se reunió con Blinken.", "es")
     assert unknown_names("What did the UN Security Council ask Blinken?", [es]) == set()
     assert unknown_names("¿Qué dijo el Ministerio de Asuntos Exteriores sobre Blinken?", [p]) == {"blinken"}
+
+
+def _sentence_in(p: Passage, text: str) -> Sentence:
+    start = p.text.index(text)
+    return Sentence("s", p.article_id, p.chunk_id, text, start, start + len(text))
+
+
+def test_a_why_question_needs_its_premise_reported_beside_the_explanation():
+    p = _passage("Tuesday's fighting was on an unprecedented scale. The escalation is a consequence of a blockage in the "
+                 "peace talks, he told the AFP analyst. Azerbaijan chairs the Non-Aligned Movement.")
+    explains = _sentence_in(p, "The escalation is a consequence of a blockage in the peace talks, he told the AFP analyst.")
+    # What happened is told in the sentence before; "according to ..." names a source, not the premise.
+    assert premise_held("Why did the fighting escalate, according to the AFP analyst?", explains, p)
+    chairs = _sentence_in(p, "Azerbaijan chairs the Non-Aligned Movement.")
+    assert not premise_held("Why was Azerbaijan expelled from the Non-Aligned Movement?", chairs, p)
+    es = _passage("El líder ruso Vladimir Putin agradeció los esfuerzos de Rusia como mediador del alto el fuego.", "es")
+    thanks = _sentence_in(es, es.text)
+    assert premise_held("¿Por qué agradeció el líder ruso los esfuerzos de Rusia?", thanks, es)
+    assert not premise_held("¿Por qué se retiró Rusia como mediadora del alto el fuego?", thanks, es)
+    # Across languages only names can be compared.
+    assert premise_held("Why did Vladimir Putin thank his colleagues?", thanks, es)
+    assert not premise_held("Why did Erdogan thank his colleagues?", thanks, es)
 
 
 def test_a_repeated_sentence_is_said_once(fake_bot):

@@ -84,6 +84,26 @@ def test_a_follow_up_asks_its_own_kind_of_answer(real_bot, follow_up):
     assert {c.article_id for c in ans.citations} == {KHOJALY}
 
 
+@pytest.mark.parametrize("question", [
+    "Why was Azerbaijan expelled from the Non-Aligned Movement?",
+    "Why did the Peruvian Congress condemn Azerbaijan in its statement on Khojaly?",
+    "¿Por qué se retiró Rusia como mediadora del alto el fuego de Nagorno-Karabaj?",
+])
+def test_a_why_question_with_a_false_premise_is_refused(real_bot, question):
+    ans = real_bot.ask(question)
+    assert ans.refused and ans.citations == []
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Why did the fighting escalate, according to the AFP analyst Tatoul Hakobyan?", "blockage in the peace talks"),
+    ("¿Por qué agradeció Putin a sus colegas?", "mediador"),
+    ("¿Por qué llamó Antony Blinken al presidente de Azerbaiyán, Ilham Aliyev?", "end to hostilities"),
+])
+def test_a_why_question_whose_premise_holds_is_answered(real_bot, question, expected):
+    ans = real_bot.ask(question)
+    assert not ans.refused and expected in ans.text
+
+
 def test_stream_then_answer(real_bot):
     events = list(real_bot.stream("How many people were taken hostage in Khojaly?"))
     assert isinstance(events[-1], Answer)
