@@ -144,6 +144,12 @@ _WHY = re.compile(r"^\W*(?:why|por\s*qu[eé])\b", re.I)
 _ACCORDING = re.compile(r",?\s*\b(?:according to|seg[uú]n)\b[^,?;]*", re.I)
 
 
+def named_outlets(question: str, passages: list[Passage]) -> set[str]:
+    """The outlets a question asks to hear from ("according to Trend", "según EFE"), among the passages' sources."""
+    said = {fold(m.group(0)) for m in _ACCORDING.finditer(question)}
+    return {fold(p.source) for p in passages if p.source and any(re.search(rf"\b{re.escape(fold(p.source))}\b", s) for s in said)}
+
+
 def premise_held(question: str, sentence: Sentence, passage: Passage) -> bool:
     """A 'why' question takes what happened for granted ("Why was Azerbaijan expelled from ..."): the sentence that
     explains it, or one right beside it, must report that, or the explanation is of something else.
@@ -237,11 +243,14 @@ class Composer:
         why = bool(_WHY.search(question))
         q_lang = detect_lang(question)
         cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
+        outlets = named_outlets(question, passages)
         out = []
         for s, vec in sents:
             if s.chunk_id not in index or is_directive(s.text):
                 continue
             p = passages[index[s.chunk_id] - 1]
+            if outlets and fold(p.source or "") not in outlets:
+                continue  # "according to Trend": another outlet's report is not what was asked for
             # Same-language pairs score higher in e5 whatever they say (see Retriever._dense).
             sim = float(vec @ qvec) - (self.settings.same_language_penalty if p.lang == q_lang else 0.0)
             score = sim + 0.03 * cov[p.chunk_id]

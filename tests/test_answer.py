@@ -3,7 +3,7 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import (Composer, condense, counts_asked_thing, has_quantity, is_follow_up, premise_held, split_question, unknown_names,
+from qa.answer import (Composer, condense, counts_asked_thing, has_quantity, is_follow_up, named_outlets, premise_held, split_question, unknown_names,
                        wants)
 from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
@@ -167,6 +167,15 @@ def test_a_why_question_needs_its_premise_reported_beside_the_explanation():
     # Across languages only names can be compared.
     assert premise_held("Why did Vladimir Putin thank his colleagues?", thanks, es)
     assert not premise_held("Why did Erdogan thank his colleagues?", thanks, es)
+
+
+def test_a_question_can_name_the_outlet_to_hear_from():
+    trend = Passage("t#0", "t", "Azerbaijan chairs NAM", "2021-10-08", "Trend", "en", "The conflict began in 1988.", 0, 27, 1.0)
+    efe = Passage("e#0", "e", "Clashes", "2022-09-13", "EFE", "en", "The conflict ended in 1994.", 0, 27, 1.0)
+    assert named_outlets("When did the conflict begin, according to Trend?", [trend, efe]) == {"trend"}
+    assert named_outlets("¿Cuándo empezó el conflicto según EFE?", [trend, efe]) == {"efe"}
+    assert named_outlets("When did it begin, according to the analyst?", [trend, efe]) == set()
+    assert named_outlets("What trend did the analyst see?", [trend, efe]) == set()
 
 
 def test_a_repeated_sentence_is_said_once(fake_bot):
