@@ -12,7 +12,7 @@ from .llm import LLM
 from .settings import Settings
 from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
-from .verify import _ALL_MONTHS, MARKER, Check, Verifier, months, names, strip_markers
+from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
 _WANTS_DATE = re.compile(r"\b(when|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
@@ -94,27 +94,6 @@ _NUMBER_WORDS = frozenset(
     thousand thousands million dozen dozens uno dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte
     treinta cien cientos mil miles millon millones docena""".split()
 )
-
-
-_MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
-_DATE_NUMBERS = re.compile(
-    rf"\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?(?:{_MONTH_WORD})\b"
-    r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
-    # A year: after a preposition or month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
-    # "2000 guests" stays a count.
-    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+{YEAR}\b"
-    rf"|\b{YEAR}(?=\s*(?:[-,.;:)\]–]|$))"
-)
-
-
-def quantity_text(text: str) -> str:
-    """The folded text without its dates: a day or a year is not a count ('September 13, 2022' answers no 'how many')."""
-    return _DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
-
-
-def has_quantity(text: str) -> bool:
-    rest = quantity_text(text)
-    return bool(numbers(rest)) or any(w in _NUMBER_WORDS for w in re.findall(r"\w+", rest))
 
 
 def has_date(text: str) -> bool:
@@ -256,7 +235,7 @@ class Composer:
             score = sim + 0.03 * cov[p.chunk_id]
             # A "how many" question needs a quantity and a "when" question a date: without one the
             # sentence cannot be the answer, however close its meaning.
-            if want_num and not (has_quantity(s.text) and counts_asked_thing(question, s.text)):
+            if want_num and not counts_asked_thing(question, s.text):
                 continue
             if want_date and not has_date(s.text):
                 continue

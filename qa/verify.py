@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .text import STOPWORDS, fold, is_year, numbers, words
+from .text import STOPWORDS, YEAR, fold, numbers, words
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 
@@ -62,20 +62,29 @@ def _name_found(name: str, haystack_words: set[str]) -> bool:
     return len(stem) >= 4 and any(w.startswith(stem) or (len(w) >= 4 and name.startswith(w)) for w in haystack_words)
 
 
+_MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
+_DATE_NUMBERS = re.compile(
+    rf"\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?(?:{_MONTH_WORD})\b(?:,?\s+(?:de\s+)?{YEAR}\b)?"
+    r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
+    # A year: after a preposition or month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
+    # "2000 guests" stays a count.
+    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+{YEAR}\b"
+    rf"|\b{YEAR}(?=\s*(?:[-,.;:)\]–]|$))"
+)
+
+
+def quantity_text(text: str) -> str:
+    """The folded text without its dates: a day or a year is not a count ('September 13, 2022' answers no 'how many')."""
+    return _DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
+
+
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 
 
 def _counts(text: str) -> list[tuple[str, list[str]]]:
-    """Each number that is not a year or a day of a month, with the words right after it."""
-    tokens = _TOKEN.findall(fold(text))
-    out = []
-    for i, tok in enumerate(tokens):
-        if not tok[0].isdigit() or is_year(tok):
-            continue
-        if (i and tokens[i - 1] in _ALL_MONTHS) or (i + 1 < len(tokens) and tokens[i + 1] in _ALL_MONTHS):
-            continue
-        out.append((next(iter(numbers(tok)), tok), tokens[i + 1 : i + 4]))
-    return out
+    """Each number that is not a date, with the words right after it."""
+    tokens = _TOKEN.findall(quantity_text(text))
+    return [(next(iter(numbers(tok)), tok), tokens[i + 1 : i + 4]) for i, tok in enumerate(tokens) if tok[0].isdigit()]
 
 
 def unbound_numbers(sentence: str, cited_text: str) -> list[str]:

@@ -52,3 +52,11 @@ def test_counts_kept_with_their_things_dates_and_translations_pass():
     assert strict_check("613 people were killed, including 106 women.", TOLL) is None
     assert strict_check("It happened on February 26, 1992.", TOLL) is None
     assert strict_check("1275 personas fueron tomadas como rehenes.", TOLL) is None
+
+
+def test_a_count_that_looks_like_a_year_is_still_a_count():
+    """Dates are told apart by their place ('in 2000', 'May 3, 2000'), not by the digits: '2000 guests' is a count."""
+    source = "The embassy received 2000 guests in 2019."
+    assert strict_check("The embassy received 2000 guests in 2019.", source) is None
+    reason = strict_check("The embassy received 2000 diplomats.", "The embassy received 2000 guests and 40 diplomats.")
+    assert reason is not None and "2000 diplomats" in reason
