@@ -88,6 +88,13 @@ class Assistant:
         sents = self.store.sentences_for([p.chunk_id for p in passages])
         idf = self.retriever.snapshot().bm25.idf
         qvecs = self.embedder.embed_queries(parts)
+        if len(parts) == 1 and standalone != question:
+            # A follow-up's sentences are chosen by both what came before and what it asks itself: the standalone
+            # text alone is dominated by the previous question ("When did that conflict begin?" after one about
+            # occupied territory found a sentence on the territory).
+            own = self.embedder.embed_queries([question])[0]
+            mixed = qvecs[0] + own
+            qvecs = [mixed / np.linalg.norm(mixed)]
         per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
         answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, c)]
         first_token = None

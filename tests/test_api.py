@@ -104,6 +104,13 @@ def test_a_why_question_whose_premise_holds_is_answered(real_bot, question, expe
     assert not ans.refused and expected in ans.text
 
 
+def test_a_follow_up_is_answered_for_what_it_asks(real_bot):
+    history = [{"role": "user", "content": "What share of Azerbaijan's territory did the Armenian Armed Forces occupy, according to Trend?"},
+               {"role": "assistant", "content": "20 percent."}]
+    ans = real_bot.ask("When did that conflict begin?", history=history)
+    assert "1988" in ans.text and {c.article_id for c in ans.citations} == {"000_fbefe321117536a3"}
+
+
 def test_stream_then_answer(real_bot):
     events = list(real_bot.stream("How many people were taken hostage in Khojaly?"))
     assert isinstance(events[-1], Answer)
