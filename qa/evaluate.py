@@ -167,6 +167,9 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
         if not metrics.strict_grounded(s.text, texts):
             missing = metrics.unsupported_numbers(s.text, texts)
             strict_failures.append(f"{s.text[:60]}… ({'numbers ' + ', '.join(sorted(missing)) if texts else 'cites nothing'})")
+    # Facts count only in what the answer claims: an attribution's title ("Talks between Putin, Aliyev and Pashinyan
+    # lasted 4 hours") can hold a fact the chosen sentence does not say.
+    claims = " ".join(s.text for s in shown)
     bad_quotes = [c.n for c in answer.citations if (article_text(c.article_id) or "")[c.start : c.end] != c.quote]
     sc = metrics.QuestionScore(
         answerable=q.answerable,
@@ -174,7 +177,7 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
         rank=metrics.first_relevant_rank(ranked, q.sources) if q.answerable else None,
         citation_precision=metrics.citation_precision(cited, q.sources) if q.answerable and answered else None,
         citation_recall=metrics.citation_recall(cited, q.sources) if q.answerable and answered else None,
-        fact_recall=metrics.fact_recall(answer.text, q.facts) if q.answerable else None,
+        fact_recall=metrics.fact_recall(claims, q.facts) if q.answerable else None,
         sentences=len(answer.sentences),
         supported=sum(1 for s in answer.sentences if s.supported),
         shown=len(shown),
@@ -186,7 +189,7 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
     record = Record(
         id=q.id, question=q.question, lang=q.lang, type=q.type, answerable=q.answerable, sources=list(q.sources),
         follow_up_of=q.follow_up_of, answer=answer.text, refused=answer.refused, ranked_articles=ranked, cited_articles=cited,
-        missing_facts=[g[0] for g in q.facts if not metrics.fact_found(answer.text, g)] if q.answerable else [],
+        missing_facts=[g[0] for g in q.facts if not metrics.fact_found(claims, g)] if q.answerable else [],
         removed_sentences=[f"{s.text[:60]}… ({s.reason})" for s in answer.sentences if s.supported is False],
         strict_failures=strict_failures, bad_quotes=bad_quotes, score=sc,
     )
@@ -357,8 +360,9 @@ DEFINITIONS = """## How the figures are computed
   retrieved passages (`top_k` passages, so a source not retrieved counts as a miss); hit@k and MRR from that rank.
 - **Citations** (answered, answerable questions): precision = cited articles that hold the answer / cited
   articles; recall = source articles cited / source articles.
-- **Fact recall** (answerable): share of fact groups found in the answer text (accents, case and thousands
-  separators ignored; whole words); a refusal scores 0.
+- **Fact recall** (answerable): share of fact groups found in the answer's shown sentences, not in the attribution
+  before them (an article title can hold a fact; accents, case and thousands separators ignored; whole words); a
+  refusal scores 0.
 - **Grounded (project verifier)**: drafted answer sentences the verifier kept / all drafted sentences.
   **Grounded (strict numbers)**: an independent check (qa/metrics.py): a shown sentence passes when it cites
   something and every number in it occurs in the quote or passage of its own citations.

@@ -13,6 +13,7 @@ from qa import Assistant, evaluate, metrics
 from qa.articles import parse_file
 from qa.cli import build_parser
 from qa.errors import QAError
+from qa.types import Answer, AnswerSentence, Citation
 from tests.conftest import KHOJALY, SEEDS, SPANISH, make_settings
 from tests.fakes import FakeEmbedder
 
@@ -166,3 +167,18 @@ def test_every_gold_fact_is_in_one_of_its_source_articles():
 def test_gold_set_meets_the_committed_thresholds(real_bot, tmp_path):
     """The CI gate: `qa eval --check` on the embedded default."""
     assert evaluate.execute(eval_args("--check", "--out", str(tmp_path)), real_bot) == 0
+
+
+def test_a_fact_only_in_the_attribution_title_is_not_found():
+    q = evaluate.GoldQuestion(id="who", question="Who took part in the talks?", lang="en", type="fact", answerable=True,
+                              sources=("002",), facts=(("Aliyev",),), follow_up_of=None, note=None)
+    quote = "The talks were held behind closed doors."
+    cite = Citation(n=1, article_id="002", title="Talks between Putin, Aliyev and Pashinyan", date=None, source=None, lang="en",
+                    quote=quote, start=0, end=len(quote), supported=True)
+    answer = Answer(text=f"According to “Talks between Putin, Aliyev and Pashinyan”: {quote} [1]", citations=[cite], refused=False,
+                    passages=[], sentences=[AnswerSentence(quote, (1,), True)])
+    record = evaluate.score(q, answer, lambda _: quote)
+    assert record.missing_facts == ["Aliyev"] and record.score.fact_recall == 0.0
+    said = Answer(text=f"{quote} Aliyev attended. [1]", citations=[cite], refused=False, passages=[],
+                  sentences=[AnswerSentence("Aliyev attended.", (1,), True)])
+    assert evaluate.score(q, said, lambda _: quote).score.fact_recall == 1.0
