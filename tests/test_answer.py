@@ -3,8 +3,8 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import (Composer, condense, counts_asked_thing, is_follow_up, named_outlets, premise_held, split_question, unknown_names,
-                       wants)
+from qa.answer import (Composer, condense, counts_asked_thing, is_follow_up, named_outlets, names_someone_new, premise_held,
+                       split_question, unknown_names, wants)
 from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeLLM
@@ -176,6 +176,12 @@ def test_a_question_can_name_the_outlet_to_hear_from():
     assert named_outlets("¿Cuándo empezó el conflicto según EFE?", [trend, efe]) == {"efe"}
     assert named_outlets("When did it begin, according to the analyst?", [trend, efe]) == set()
     assert named_outlets("What trend did the analyst see?", [trend, efe]) == set()
+
+
+def test_a_who_question_looks_for_a_name_it_does_not_give():
+    assert names_someone_new("Who signed it?", "El 9 de noviembre, el presidente ruso Vladimir Putin firmó.")
+    assert not names_someone_new("Who signed it?", "The statement was signed by Azerbaijani, Russian and Armenian leaders.")
+    assert not names_someone_new("Whom did Antony Blinken call?", "Then Antony Blinken called.")
 
 
 def test_a_repeated_sentence_is_said_once(fake_bot):
