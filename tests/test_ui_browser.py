@@ -202,6 +202,17 @@ def test_spanish_question_follow_up_and_clear(page):
     page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
 
 
+def test_conflicting_reports_show_both_sources(page):
+    """English question; the 9 November report is in the Spanish article, found by the sentence search."""
+    html = ask(page, "On what date was the trilateral statement on Karabakh signed?")
+    assert "9 de noviembre" in html and "November 10" in html and "differ" in html
+    langs = [t.lower() for t in page.locator("#qa-sources .qa-lang").all_inner_texts()]
+    assert sorted(langs) == ["en", "es"]
+    marked, _ = open_citation(page, 2)
+    assert "9 de noviembre" in marked or "November 10" in marked
+    shot(page, "10-conflict")
+
+
 def test_unanswerable_is_a_refusal_and_errors_are_notices(page):
     html = ask(page, "Who won the 2018 football World Cup?")
     assert "do not contain the answer" in html
