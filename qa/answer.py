@@ -103,20 +103,24 @@ def has_date(text: str) -> bool:
 _CONNECTORS = frozenset("de del la los of the for".split())
 
 
-def _compound_name_words(question: str) -> set[str]:
-    """Words of multi-word names ("UN Security Council", "Ministerio de Asuntos Exteriores"), connectors allowed."""
-    out: set[str] = set()
+def _capitalised_runs(tokens: list[str], connectors: frozenset[str] = frozenset()) -> Iterator[list[str]]:
+    """Runs of two or more capitalised tokens, folded; a connector inside a run ("Ministerio de Asuntos") does not
+    end it, any other token (punctuation included, when the tokens have it) does."""
     run: list[str] = []
-    for w in [*words(question), "."]:
+    for w in [*tokens, "."]:
         if w[:1].isupper():
-            run.append(w)
-        elif run and fold(w) in _CONNECTORS:
+            run.append(fold(w))
+        elif run and fold(w) in connectors:
             continue
         else:
             if len(run) > 1:
-                out.update(fold(x) for x in run)
+                yield run
             run = []
-    return out
+
+
+def _compound_name_words(question: str) -> set[str]:
+    """Words of multi-word names ("UN Security Council", "Ministerio de Asuntos Exteriores"), connectors allowed."""
+    return {w for run in _capitalised_runs(words(question), _CONNECTORS) for w in run}
 
 
 _WHO = re.compile(r"\b(?:who|whom|qui[eé]n(?:es)?)\b", re.I)
@@ -126,15 +130,7 @@ def names_someone_new(question: str, sentence: str) -> bool:
     """A full name ("Ilham Aliyev", "Nikol Pashinyan") that the question does not already give: what a 'who' asks for."""
     asked = names(question)
     tokens = re.findall(r"[^\W_][\w'’-]*|[^\w\s]", sentence)  # punctuation ends a run: "Azerbaijani, Russian"
-    run: list[str] = []
-    for w in [*tokens[1:], "."]:
-        if w[:1].isupper():
-            run.append(fold(w))
-            continue
-        if len(run) > 1 and any(not _found_name(x, asked) for x in run):
-            return True
-        run = []
-    return False
+    return any(not _found_name(w, asked) for run in _capitalised_runs(tokens[1:]) for w in run)
 
 
 _WHY = re.compile(r"^\W*(?:why|por\s*qu[eé])\b", re.I)
@@ -290,11 +286,12 @@ class Composer:
         def years(c: Candidate) -> set[str]:
             return {n for n in numbers(c.sentence.text) if is_year(n)}
 
+        best_years = years(best)
         for c in pool:
             if c.sentence.article_id == best.sentence.article_id or not _conflicting([best, c]):
                 continue
             # The same event: the other passage covers what the question names, and no year sets the two apart.
-            same_year = not (years(best) and years(c)) or years(best) & years(c)
+            same_year = not (best_years and years(c)) or best_years & years(c)
             if c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage and same_year:
                 return c
         return None
