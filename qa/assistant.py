@@ -80,20 +80,21 @@ class Assistant:
         lang = detect_lang(question)
         standalone = condense(question, history, self.llm)
         parts = split_question(standalone)
+        follow_up = len(parts) == 1 and standalone != question
+        vecs = self.embedder.embed_queries(parts + ([question] if follow_up else []))  # one model call per ask
         passages: list[Passage] = []
-        for part in parts:
+        for part, qvec in zip(parts, vecs):
             seen = {p.chunk_id for p in passages}
-            passages.extend(p for p in self.retriever.retrieve(part, filters) if p.chunk_id not in seen)
+            passages.extend(p for p in self.retriever.retrieve(part, filters, qvec=qvec) if p.chunk_id not in seen)
         t_retrieve = time.perf_counter() - t0
         sents = self.store.sentences_for([p.chunk_id for p in passages])
         idf = self.retriever.snapshot().bm25.idf
-        qvecs = self.embedder.embed_queries(parts)
-        if len(parts) == 1 and standalone != question:
+        qvecs = list(vecs[: len(parts)])
+        if follow_up:
             # A follow-up's sentences are chosen by both what came before and what it asks itself: the standalone
             # text alone is dominated by the previous question ("When did that conflict begin?" after one about
             # occupied territory found a sentence on the territory).
-            own = self.embedder.embed_queries([question])[0]
-            mixed = qvecs[0] + own
+            mixed = vecs[0] + vecs[1]
             qvecs = [mixed / np.linalg.norm(mixed)]
         per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
         answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, c)]

@@ -146,12 +146,14 @@ class Retriever:
             per_lang[lang] = [(c, sim) for c, sim in self.store.dense_search(qvec, k, where) if c.article_id in snap.manifest]
         return merged()
 
-    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
+    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None, qvec: np.ndarray | None = None) -> list[Passage]:
+        """The top passages for the question; qvec is its query embedding when the caller already has it."""
         k = k or self.settings.top_k
         snap = self.snapshot()
         if not snap.chunks:
             return []
-        qvec = self.embedder.embed_queries([question])[0]
+        if qvec is None:
+            qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
         dense = self._dense(qvec, q_lang, filters, snap)
         raw = snap.bm25.scores(terms(question))
