@@ -15,7 +15,7 @@ from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
-_WANTS_DATE = re.compile(r"\b(when|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
+_WANTS_DATE = re.compile(r"\b(when|dated|fechad[oa]s?|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|y|e|tambi[eé]n|qu[eé] hay de|y qu[eé])\b|\b(it|its|they|them|their|there|that|those|this|he|she|his|her|"
     r"ello|ella|ellos|ellas|eso|esa|ese|esos|esas|all[ií]|su|sus)\b",
@@ -96,8 +96,24 @@ _NUMBER_WORDS = frozenset(
 )
 
 
-def has_date(text: str) -> bool:
-    return bool(months(text) or _YEAR.search(text))
+# "the 2020 second Karabakh war" names an event by its year: it dates that event, not what else the sentence reports.
+_NAMING_YEAR = re.compile(rf"\bthe\s+{YEAR}((?:\s+[\w-]+){{1,4}})", re.I)
+# Spanish future tense is marked by its accent: firmará, firmarán.
+_FUTURE_QUESTION = re.compile(r"\bwhen\s+will\b|\bcuándo\s+(se\s+)?\w+r(á|án)\b", re.I)
+_FUTURE = re.compile(r"\b(will|would|shall|expected|plans?|planned|scheduled|next|upcoming|future|prevé|próxim[oa]s?|futur[oa]s?|\w+r(á|án))\b", re.I)
+
+
+def dates_it(question: str, text: str, published: str | None) -> bool:
+    """Whether the sentence can answer a "when" question: a date that places what it reports, and for "when will"
+    a future one (a 2020 surrender does not date a peace deal still to come in an article of 2021)."""
+    asked = set(terms(question))
+    dating = _NAMING_YEAR.sub(lambda m: m.group(0) if asked & set(terms(m.group(1))) else " ", text)
+    if not (months(text) or _YEAR.search(dating)):
+        return False
+    if not _FUTURE_QUESTION.search(question) or _FUTURE.search(text):
+        return True
+    years = [int(n) for n in numbers(text) if is_year(n)]
+    return bool(published and years and max(years) >= int(published[:4]))
 
 
 _CONNECTORS = frozenset("de del la los of the for".split())
@@ -201,6 +217,12 @@ def _found_name(term: str, hay: set[str]) -> bool:
     return _found(term, hay) or (len(term) >= 5 and any(len(w) >= 5 and w[:4] == term[:4] for w in hay))
 
 
+def _mentions(name: str, text: str) -> bool:
+    """Every part of a hyphenated name: "Secretary of State" does not mention the Secretary-General."""
+    hay = set(terms(text))
+    return all(_found_name(part, hay) for part in re.split(r"[-’']", name) if part)
+
+
 def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> float:
     """How much of what the question asks about the passage mentions.
 
@@ -230,7 +252,10 @@ class Composer:
     # --- candidates ----------------------------------------------------------------------
 
     def candidates(self, question: str, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
-                   idf: Callable[[str], float]) -> list[Candidate]:
+                   idf: Callable[[str], float], own: str | None = None) -> list[Candidate]:
+        """Sentences that can answer, best first. `own` is a follow-up's own text when `question` is its condensed form:
+        the names it adds say whom it is about ("And what did the UN Secretary-General ask?" after one on Blinken)."""
+        own_names = names(own) if own else set()
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
         want_num, want_date = wants(question)
         why = bool(_WHY.search(question))
@@ -254,9 +279,11 @@ class Composer:
             # sentence cannot be the answer, however close its meaning.
             if want_num and not counts_asked_thing(question, s.text):
                 continue
-            if want_date and not has_date(s.text):
+            if want_date and not dates_it(question, s.text, p.date):
                 continue
             if why and not premise_held(question, s, p):
+                continue
+            if not all(_mentions(n, s.text) for n in own_names):
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)

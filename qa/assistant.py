@@ -96,7 +96,8 @@ class Assistant:
             # occupied territory found a sentence on the territory).
             mixed = vecs[0] + vecs[1]
             qvecs = [mixed / np.linalg.norm(mixed)]
-        per_part = [self.composer.candidates(part, qv, passages, sents, idf) for part, qv in zip(parts, qvecs)]
+        own = question if follow_up else None
+        per_part = [self.composer.candidates(part, qv, passages, sents, idf, own) for part, qv in zip(parts, qvecs)]
         answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, c)]
         first_token = None
         if not answerable:
@@ -109,7 +110,10 @@ class Assistant:
             return
         rivals: list[Candidate | None] = []
         for part, qvec, cands in answerable:
-            extra, extra_sents, extra_cands = self._wider(part, qvec, passages, filters, idf)
+            if not any(wants(part)):
+                rivals.append(None)  # reports differ on dates and counts; "what role did Russia play" asks neither
+                continue
+            extra, extra_sents, extra_cands = self._wider(part, qvec, passages, filters, idf, own)
             rival = self.composer.rival(cands[0], sorted(cands[1:] + extra_cands, key=lambda c: -c.score))
             if rival is not None and rival.passage_index > len(passages):
                 # The other report lies beyond the answer's passages: the model, composer and verifier all see it.
@@ -143,18 +147,18 @@ class Assistant:
         yield _with_timings(answer, timings)
 
     def _wider(self, part: str, qvec: np.ndarray, passages: list[Passage], filters: Filters | None,
-               idf: Callable[[str], float]) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]], list[Candidate]]:
+               idf: Callable[[str], float], own: str | None) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]], list[Candidate]]:
         """Passages beyond the answer's, for a date or count another article may report differently.
 
         A disagreement is found by looking for the same fact elsewhere, and the other report can rank below the
         answer's passages (an English question, a Spanish report).
         """
-        if not any(wants(part)) or not self.settings.rival_k:
+        if not self.settings.rival_k:
             return [], [], []
         seen = {p.chunk_id for p in passages}
         found, sents = self.retriever.sentence_passages(qvec, filters, self.settings.rival_k)
         extra = [p for p in found if p.chunk_id not in seen]
-        return extra, sents, self.composer.candidates(part, qvec, passages + extra, [(s, v) for s, v in sents if s.chunk_id not in seen], idf)
+        return extra, sents, self.composer.candidates(part, qvec, passages + extra, [(s, v) for s, v in sents if s.chunk_id not in seen], idf, own)
 
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):

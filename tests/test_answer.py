@@ -3,7 +3,7 @@
 import pytest
 
 from qa import Assistant
-from qa.answer import (Composer, condense, counts_asked_thing, is_follow_up, named_outlets, names_someone_new, premise_held,
+from qa.answer import (Composer, condense, counts_asked_thing, dates_it, is_follow_up, named_outlets, names_someone_new, premise_held,
                        split_question, unknown_names, wants)
 from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
@@ -131,6 +131,24 @@ def test_a_count_of_the_asked_thing_answers_how_many(question, sentence):
 ])
 def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
     assert not counts_asked_thing(question, sentence)
+
+
+@pytest.mark.parametrize("question, sentence, published, dated", [
+    ("When was the statement signed?", "The statement was signed on 10 November 2020.", "2021-10-08", True),
+    ("When did the talks take place?", "Las conversaciones se celebraron en 2020.", None, True),
+    # A year naming an event does not date what the sentence reports.
+    ("When did he visit the territories?", "He visited the territories liberated in the 2020 second Karabakh war.", "2021-10-08", False),
+    ("When did he visit the territories?", "He visited the territories liberated in 2020.", "2021-10-08", True),
+    ("When was the Parental Leave directive created?", "The UK adopted the 1996 Parental Leave Directive.", None, True),
+    # "When will": a past date in an older report answers nothing still to come; a future one does.
+    ("When will Armenia and Azerbaijan sign a peace agreement?", "Armenia had to sign the surrender document in Nov. 2020.", "2021-10-08", False),
+    ("When will Armenia and Azerbaijan sign a peace agreement?", "The agreement is expected to be signed in 2022.", "2021-10-08", True),
+    ("¿Cuándo firmarán la paz Armenia y Azerbaiyán?", "Armenia firmó la rendición en noviembre de 2020.", "2021-10-08", False),
+    ("¿Cuándo firmarán la paz Armenia y Azerbaiyán?", "Ambos países firmarán el tratado en 2023.", "2021-10-08", True),
+    ("When did the war begin?", "The war was long.", None, False),
+])
+def test_a_when_question_needs_a_date_that_places_what_is_asked(question, sentence, published, dated):
+    assert dates_it(question, sentence, published) is dated
 
 
 def _passage(text: str, lang: str = "en") -> Passage:

@@ -46,6 +46,12 @@ def test_conflicting_dates_cite_both_articles(real_bot):
     assert "differ" in ans.text
 
 
+def test_a_question_asking_no_date_or_count_gets_no_conflict_note(real_bot):
+    """The two reports differ on the statement's date, which "what role" does not ask about."""
+    ans = real_bot.ask("What role did Russia play in ending the 2020 war between Armenia and Azerbaijan?")
+    assert not ans.refused and "differ" not in ans.text and len({c.article_id for c in ans.citations}) == 1
+
+
 @pytest.mark.parametrize("question", [
     "On what date was the trilateral statement on Karabakh signed?",
     "¿En qué fecha se firmó la declaración trilateral sobre el alto el fuego en Karabaj?",
@@ -109,6 +115,19 @@ def test_a_follow_up_is_answered_for_what_it_asks(real_bot):
                {"role": "assistant", "content": "20 percent."}]
     ans = real_bot.ask("When did that conflict begin?", history=history)
     assert "1988" in ans.text and {c.article_id for c in ans.citations} == {"000_fbefe321117536a3"}
+
+
+def test_a_follow_up_naming_someone_new_is_about_them(real_bot):
+    """The condensed question still holds the previous one on Blinken; the Secretary-General is whom this one asks about."""
+    history = [{"role": "user", "content": "Whom did Antony Blinken call to demand an end to hostilities towards Armenia?"},
+               {"role": "assistant", "content": "Ilham Aliyev."}]
+    ans = real_bot.ask("And what did the UN Secretary-General ask of both countries?", history=history)
+    assert "maximum containment" in ans.text and "Blinken" not in ans.text
+
+
+def test_a_when_question_answered_only_by_an_earlier_or_unrelated_year_is_refused(real_bot):
+    assert real_bot.ask("When will Armenia and Azerbaijan sign a peace agreement?").refused
+    assert real_bot.ask("When did Ricardo Sanchez Serra visit the liberated territories?").refused
 
 
 def test_stream_then_answer(real_bot):
