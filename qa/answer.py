@@ -11,7 +11,9 @@ from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
 from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
+from .errors import TranslationFailed
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
+from .translate import Translator
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
@@ -41,6 +43,7 @@ class Draft:
     sentences: list[tuple[str, tuple[int, ...]]]
     prefix: list[str | None]  # attribution shown before a sentence, not part of what is verified
     note: str | None = None
+    translations: tuple[str | None, ...] = ()  # a quote's machine translation, shown after it
 
 
 def refusal_text(lang: str) -> str:
@@ -242,11 +245,13 @@ def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> fl
 class Composer:
     """Shared machinery: candidate sentences, citations, verification and refusal for every backend."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, verifier: Verifier, llm: LLM | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, verifier: Verifier, llm: LLM | None = None,
+                 translator: Translator | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self.verifier = verifier
         self.llm = llm
+        self.translator = translator
         self.name = llm.name if llm else "extractive"
 
     # --- candidates ----------------------------------------------------------------------
@@ -359,7 +364,27 @@ class Composer:
             sentences.append((c.sentence.text, (c.passage_index,)))
             prefixes.append(prefix)
         note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen) else None
-        return Draft(sentences, prefixes, note)
+        translations = self._translations(lang, [(c.sentence.text, passages[c.passage_index - 1].lang) for c in chosen])
+        return Draft(sentences, prefixes, note, tuple(translations))
+
+    def _translations(self, lang: str, quotes: list[tuple[str, str]]) -> list[str | None]:
+        """Quotes from an article in the other language, rendered in the question's; None for the others.
+
+        The quote itself is the claim, verified and shown: a rule-based translation can garble a title ("Acting
+        Minister" -> "Obrando Ministro"), so it follows the quote as a reading aid and never replaces it. A translator
+        that fails leaves the quotes as they are, with the note that they are in the other language.
+        """
+        out: list[str | None] = [None] * len(quotes)
+        if self.translator is None:
+            return out
+        for source in {q_lang for _, q_lang in quotes if q_lang != lang}:
+            at = [i for i, (_, q_lang) in enumerate(quotes) if q_lang == source]
+            try:
+                for i, text in zip(at, self.translator.translate([quotes[i][0] for i in at], source, lang)):
+                    out[i] = text
+            except TranslationFailed:
+                continue
+        return out
 
     # --- generative ----------------------------------------------------------------------
 
@@ -398,7 +423,8 @@ class Composer:
         kept: list[tuple[str, list[int], str | None]] = []
         support_for: dict[int, list[Sentence]] = {}
         said: set[str] = set()
-        for (body, marks), prefix in zip(draft.sentences, draft.prefix):
+        translations = draft.translations or (None,) * len(draft.sentences)
+        for (body, marks), prefix, translation in zip(draft.sentences, draft.prefix, translations):
             if fold(body).strip(" .") in said:
                 continue  # small models repeat themselves; a sentence is said once
             said.add(fold(body).strip(" ."))
@@ -408,10 +434,10 @@ class Composer:
             else:
                 # Small models often state a sourced fact without its marker: cite the passage that verifies it.
                 valid, check = self._attribute(body, passages, by_chunk)
-            verdicts.append(AnswerSentence(body, tuple(valid), check.supported, check.support, check.reason))
+            verdicts.append(AnswerSentence(body, tuple(valid), check.supported, check.support, check.reason, translation))
             if not check.supported:
                 continue
-            kept.append((body, valid, prefix))
+            kept.append((body, valid, prefix, translation))
             for m in valid:
                 support_for.setdefault(m, []).extend(self._supporting(body, by_chunk.get(passages[m - 1].chunk_id, [])))
         if not kept:
@@ -419,11 +445,13 @@ class Composer:
                           standalone_question=standalone, lang=lang, sentences=verdicts, backend=self.name)
         renumber: dict[int, int] = {}
         parts = []
-        for body, valid, prefix in kept:
+        for body, valid, prefix, translation in kept:
             for m in valid:
                 renumber.setdefault(m, len(renumber) + 1)
             marks = "".join(f"[{renumber[m]}]" for m in valid)
             parts.append(f"{prefix + ' ' if prefix else ''}{body} {marks}")
+            if translation is not None and self.translator is not None:
+                parts.append(prompts.load(f"translated.{lang}").render(translator=self.translator.name, text=translation))
         if draft.note and len({passages[m - 1].article_id for m in renumber}) > 1:
             parts.append(draft.note)
         citations = []

@@ -13,6 +13,7 @@ from .embed import E5Embedder, Embedder
 from .errors import InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
+from .translate import Translator, build_translator
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
@@ -29,6 +30,7 @@ class Assistant:
         embedder: Embedder | None = None,
         store: Store | None = None,
         llm: LLM | None = None,
+        translator: Translator | None = None,
         auto_ingest: bool = True,
     ) -> None:
         self.settings = settings or Settings()
@@ -36,7 +38,8 @@ class Assistant:
         self.store = store or Store(self.settings, self.embedder)
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.llm = llm if llm is not None else build_llm(self.settings)
-        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm)
+        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm,
+                                 translator if translator is not None else build_translator(self.settings))
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 

@@ -41,3 +41,9 @@ class PromptError(QAError):
     """A prompt file is missing or its variables do not match."""
 
     exit_code = 7
+
+
+class TranslationFailed(QAError):
+    """The machine translator could not render a quote (the answer then shows the original)."""
+
+    exit_code = 8

@@ -169,7 +169,8 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
             strict_failures.append(f"{s.text[:60]}… ({'numbers ' + ', '.join(sorted(missing)) if texts else 'cites nothing'})")
     # Facts count only in what the answer claims: an attribution's title ("Talks between Putin, Aliyev and Pashinyan
     # lasted 4 hours") can hold a fact the chosen sentence does not say.
-    claims = " ".join(s.text for s in shown)
+    # A quote's machine translation is shown after it, so a fact it renders counts too.
+    claims = " ".join(f"{s.text} {s.translation or ''}" for s in shown)
     bad_quotes = [c.n for c in answer.citations if (article_text(c.article_id) or "")[c.start : c.end] != c.quote]
     sc = metrics.QuestionScore(
         answerable=q.answerable,

@@ -20,6 +20,8 @@ VARIABLES: dict[str, frozenset[str]] = {
     "attribution.es": frozenset({"source"}),
     "crosslingual.en": frozenset(),
     "crosslingual.es": frozenset(),
+    "translated.en": frozenset({"translator", "text"}),
+    "translated.es": frozenset({"translator", "text"}),
     "conflict.en": frozenset(),
     "conflict.es": frozenset(),
 }

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         0.02, ge=0.0, le=0.2,
         description="Cosine subtracted from same-language hits so cross-lingual matches are not drowned by e5's same-language bias.",
     )
+    translate: bool = Field(
+        True,
+        description="Show a quote from an article in the other language machine-translated into the question's language "
+        "(Apertium, Debian package apertium-en-es, used when installed); the verified original stays in the citation.",
+    )
+    translate_timeout: float = Field(10.0, gt=0, description="Seconds one translation run may take before the original is shown.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")

@@ -76,6 +76,7 @@ class AnswerSentence:
     supported: bool | None
     support: float | None = None
     reason: str | None = None
+    translation: str | None = None  # machine translation into the question's language, shown after the quote
 
 
 @dataclass(frozen=True)

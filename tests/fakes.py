@@ -56,3 +56,21 @@ class FakeLLM:
 
     def complete(self, prompt: str, max_tokens: int | None = None) -> str:
         return "".join(self.stream(prompt, max_tokens))
+
+
+class FakeTranslator:
+    """Marks each text as translated, or fails like a broken translator when told to."""
+
+    name = "FakeMT"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, str, int]] = []
+
+    def translate(self, texts, source, target):
+        from qa.errors import TranslationFailed
+
+        self.calls.append((source, target, len(texts)))
+        if self.fail:
+            raise TranslationFailed("fake translator down")
+        return [f"<{target}> {t}" for t in texts]

@@ -1,0 +1,60 @@
+"""Machine translation of quoted sentences, so an answer reads in the question's language.
+
+Apertium (Debian package apertium-en-es) is a rule-based translator that runs offline on the CPU in a fraction of a
+second; no translation model ships inside a PyPI package (argostranslate, bergamot and the NLLB wrappers download
+theirs at run time). The verified original always stays in the citation: a translation only renders it.
+"""
+
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from typing import Protocol
+
+from .errors import TranslationFailed
+from .settings import Settings
+
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")  # "tomadas rehén ," after a word Apertium does not know
+_PAIRS = {("en", "es"): "eng-spa", ("es", "en"): "spa-eng"}
+
+
+class Translator(Protocol):
+    name: str
+
+    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]: ...
+
+
+class ApertiumTranslator:
+    """One `apertium` run per answer: sentences go in one per line and come back one per line."""
+
+    name = "Apertium"
+
+    def __init__(self, executable: str, timeout: float) -> None:
+        self.executable = executable
+        self.timeout = timeout
+
+    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+        pair = _PAIRS.get((source, target))
+        if pair is None:
+            raise TranslationFailed(f"no Apertium pair for {source} -> {target}")
+        lines = [" ".join(t.split()) for t in texts]  # a sentence's own line breaks would shift the rest
+        try:
+            # -u: an unknown word (most names) is passed through as written, without Apertium's "*" mark.
+            done = subprocess.run([self.executable, "-u", pair], input="\n".join(lines) + "\n", capture_output=True,
+                                  text=True, timeout=self.timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TranslationFailed(f"apertium {pair}: {exc}") from exc
+        out = done.stdout.rstrip("\n").split("\n")
+        if done.returncode != 0 or len(out) != len(lines):
+            raise TranslationFailed(f"apertium {pair} exited {done.returncode}: {done.stderr.strip()[:200]}")
+        return [_SPACE_BEFORE_PUNCT.sub(r"\1", o).strip() for o in out]
+
+
+def build_translator(settings: Settings) -> Translator | None:
+    """Apertium when translation is on and installed with its English-Spanish pair; otherwise quotes stay as written."""
+    if not settings.translate:
+        return None
+    executable = shutil.which("apertium")
+    if executable is None:
+        return None
+    return ApertiumTranslator(executable, settings.translate_timeout)
