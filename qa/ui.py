@@ -323,8 +323,12 @@ def safe_upload_name(name: str) -> str | None:
     return f"{stem}.{suffix}"
 
 
-def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[Rejected]]:
-    """Copy uploaded files into uploads_dir under sanitised names; unusable names are rejected, not copied."""
+def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | None = None) -> tuple[list[Path], list[Rejected]]:
+    """Copy uploaded files into uploads_dir under sanitised names; unusable names are rejected, not copied.
+
+    The file name is the article id, so a name an article from elsewhere already has (a seed) is rejected: indexing
+    it would replace that article. Uploading a name again replaces the earlier upload, as an update.
+    """
     uploads_dir.mkdir(parents=True, exist_ok=True)
     root = uploads_dir.resolve()
     saved: list[Path] = []
@@ -334,6 +338,10 @@ def save_uploads(paths: list[str], uploads_dir: Path) -> tuple[list[Path], list[
         dest = (root / name).resolve() if name else None
         if dest is None or dest.parent != root:
             rejected.append(Rejected(Path(p).name, "only .txt and .md files with a usable name are accepted"))
+            continue
+        other = (indexed or {}).get(dest.stem)
+        if other is not None and Path(other).resolve().parent != root:
+            rejected.append(Rejected(Path(p).name, f"an indexed article is already called {dest.stem!r}; rename the file to add it"))
             continue
         shutil.copyfile(p, dest)
         saved.append(dest)
@@ -428,7 +436,8 @@ class ChatHandlers:
         if not paths:
             return "", gr.skip(), gr.skip()
         try:
-            saved, rejected = save_uploads(list(paths), self.settings.uploads_dir)
+            indexed = {a.id: a.path for a in self.assistant.articles()}
+            saved, rejected = save_uploads(list(paths), self.settings.uploads_dir, indexed)
             report = self.assistant.ingest(saved) if saved else IngestReport()
         except QAError as exc:
             return render_notice(error_message(exc)), None, gr.skip()

@@ -18,6 +18,7 @@ from qa import ui
 from qa.errors import StoreUnavailable
 from qa.types import AnswerSentence, Passage
 from tests.fakes import FakeEmbedder, FakeLLM
+from tests.conftest import KHOJALY
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
@@ -171,6 +172,22 @@ def test_upload_handler_ingests_and_reports(fake_bot, tmp_path):
     assert cleared is None
     assert "lisbon_trams" in [value for _, value in choices["choices"]]
     assert "Lisbon buys trams" == next(a.title for a in fake_bot.articles() if a.id == "lisbon_trams")
+
+
+def test_an_upload_named_like_an_indexed_article_from_elsewhere_is_rejected(fake_bot, tmp_path):
+    """The file name is the article id: a seed's name would replace the seed. A re-upload updates the upload."""
+    h = ui.ChatHandlers(fake_bot)
+    seed = next(a for a in fake_bot.articles() if a.id == KHOJALY)
+    clash = tmp_path / f"{KHOJALY}.txt"
+    clash.write_text("A different text under the seed's name.\n")
+    report, _, _ = h.upload([str(clash)])
+    assert f"rejected {KHOJALY}.txt: an indexed article is already called" in report
+    assert next(a for a in fake_bot.articles() if a.id == KHOJALY) == seed
+    note = tmp_path / "note.txt"
+    note.write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
+    assert "added: note" in h.upload([str(note)])[0]
+    note.write_text("The Lisbon council approved 43 new electric trams on Tuesday.\n")
+    assert "updated: note" in h.upload([str(note)])[0]
 
 
 def test_feedback_is_appended_with_question_answer_and_citations(settings):
