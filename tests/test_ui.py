@@ -17,8 +17,8 @@ from qa import Answer, Assistant, Citation, Filters
 from qa import ui
 from qa.errors import StoreUnavailable
 from qa.types import AnswerSentence, Passage
-from tests.fakes import FakeEmbedder, FakeLLM
 from tests.conftest import KHOJALY
+from tests.fakes import FakeEmbedder, FakeLLM
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
