@@ -268,6 +268,7 @@ class Composer:
         q_lang = detect_lang(question)
         cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
         outlets = named_outlets(question, passages)
+        overlap = self._overlap(question, q_lang, passages, index, sents, idf)
         out = []
         for s, vec in sents:
             if s.chunk_id not in index or is_directive(s.text):
@@ -277,7 +278,7 @@ class Composer:
                 continue  # "according to Trend": another outlet's report is not what was asked for
             # Same-language pairs score higher in e5 whatever they say (see Retriever._dense).
             sim = float(vec @ qvec) - (self.settings.same_language_penalty if p.lang == q_lang else 0.0)
-            score = sim + 0.03 * cov[p.chunk_id]
+            score = sim + 0.03 * cov[p.chunk_id] + self.settings.overlap_weight * overlap.get(s.id, 0.0)
             if who and names_someone_new(question, s.text):
                 score += 0.02  # among close sentences, the one naming someone answers "who" (gold +1, XQuAD ±0.003)
             # A "how many" question needs a quantity and a "when" question a date: without one the
@@ -292,6 +293,27 @@ class Composer:
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id]))
         return sorted(out, key=lambda c: -c.score)
+
+    def _overlap(self, question: str, q_lang: str, passages: list[Passage], index: dict[str, int],
+                 sents: list[tuple[Sentence, np.ndarray]], idf: Callable[[str], float]) -> dict[str, float]:
+        """IDF-weighted share of the question's content words in each sentence, read in the question's language: a
+        sentence of the other language through the translation stored at ingest ("intercambiar prisioneros" has the
+        "exchange" asked about). Unless every such sentence has one, none counts, so neither language is favoured."""
+        qterms = set(terms(question))
+        total = sum(idf(t) for t in qterms)
+        if not self.settings.overlap_weight or not total:
+            return {}
+        texts = {}
+        for s, _ in sents:
+            if s.chunk_id not in index:
+                continue
+            if passages[index[s.chunk_id] - 1].lang == q_lang:
+                texts[s.id] = s.text
+            elif s.translation is not None:
+                texts[s.id] = s.translation
+            else:
+                return {}
+        return {sid: sum(idf(t) for t in qterms if _found(t, set(terms(text)))) / total for sid, text in texts.items()}
 
     def answerable(self, question: str, passages: list[Passage], cands: list[Candidate]) -> bool:
         """One of the leading sentences is very close, or close in a passage that covers what the question names,
@@ -364,23 +386,25 @@ class Composer:
             sentences.append((c.sentence.text, (c.passage_index,)))
             prefixes.append(prefix)
         note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen) else None
-        translations = self._translations(lang, [(c.sentence.text, passages[c.passage_index - 1].lang) for c in chosen])
+        translations = self._translations(lang, chosen, passages)
         return Draft(sentences, prefixes, note, tuple(translations))
 
-    def _translations(self, lang: str, quotes: list[tuple[str, str]]) -> list[str | None]:
+    def _translations(self, lang: str, chosen: list[Candidate], passages: list[Passage]) -> list[str | None]:
         """Quotes from an article in the other language, rendered in the question's; None for the others.
 
         The quote itself is the claim, verified and shown: a rule-based translation can garble a title ("Acting
-        Minister" -> "Obrando Ministro"), so it follows the quote as a reading aid and never replaces it. A translator
-        that fails leaves the quotes as they are, with the note that they are in the other language.
+        Minister" -> "Obrando Ministro"), so it follows the quote as a reading aid and never replaces it. The
+        translation stored at ingest serves; one missing (a store built without a translator) is made now, and a
+        translator that fails leaves the quote with the note that it is in the other language.
         """
-        out: list[str | None] = [None] * len(quotes)
         if self.translator is None:
-            return out
-        for source in {q_lang for _, q_lang in quotes if q_lang != lang}:
-            at = [i for i, (_, q_lang) in enumerate(quotes) if q_lang == source]
+            return [None] * len(chosen)
+        out = [c.sentence.translation if passages[c.passage_index - 1].lang != lang else None for c in chosen]
+        missing = [i for i, c in enumerate(chosen) if out[i] is None and passages[c.passage_index - 1].lang != lang]
+        for source in {passages[chosen[i].passage_index - 1].lang for i in missing}:
+            at = [i for i in missing if passages[chosen[i].passage_index - 1].lang == source]
             try:
-                for i, text in zip(at, self.translator.translate([quotes[i][0] for i in at], source, lang)):
+                for i, text in zip(at, self.translator.translate([chosen[i].sentence.text for i in at], source, lang)):
                     out[i] = text
             except TranslationFailed:
                 continue

@@ -38,15 +38,15 @@ class Assistant:
         self.store = store or Store(self.settings, self.embedder)
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.llm = llm if llm is not None else build_llm(self.settings)
-        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm,
-                                 translator if translator is not None else build_translator(self.settings))
+        self.translator = translator if translator is not None else build_translator(self.settings)
+        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm, self.translator)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 
     # --- documents -----------------------------------------------------------------------
 
     def ingest(self, paths: list[str | Path]) -> IngestReport:
-        report = ingest_paths(list(paths), self.store, self.settings)
+        report = ingest_paths(list(paths), self.store, self.settings, self.translator)
         self.retriever.invalidate()
         return report
 

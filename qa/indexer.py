@@ -8,11 +8,16 @@ from .errors import IngestError
 from .ingest import chunk_article, sentences_of
 from .settings import Settings
 from .store import Store
+from .translate import Translator, translated
 from .types import IngestReport, Rejected
 
 
-def ingest_paths(paths: list[str | Path], store: Store, settings: Settings) -> IngestReport:
-    """Store what changed; a folder given here also removes its articles whose files are gone."""
+def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, translator: Translator | None = None) -> IngestReport:
+    """Store what changed; a folder given here also removes its articles whose files are gone.
+
+    With a translator, each sentence also keeps its translation into the other language, so a question in one
+    language can be matched word for word against an article in the other (see answer.Composer) at no query cost.
+    """
     t0 = time.perf_counter()
     roots = [Path(p).expanduser() for p in paths]
     missing = [str(p) for p in roots if not p.exists()]
@@ -37,13 +42,14 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings) -> I
             continue
         seen[article.id] = str(f)
         old = manifest.get(article.id)
-        if old is not None and old.sha256 == article.sha256:
+        # An article stored before a translator was there is redone once, to gain its sentences' translations.
+        if old is not None and old.sha256 == article.sha256 and (translator is None or old.translated):
             unchanged.append(article.id)
             if Path(old.path or ".").resolve() != Path(article.path).resolve():
                 store.move_article(article.id, article.path)
             continue
         chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
-        store.put_article(article, chunks, sentences_of(article, chunks))
+        store.put_article(article, chunks, translated(sentences_of(article, chunks), article.lang, translator))
         chunks_written += len(chunks)
         (updated if old is not None else added).append(article.id)
     for root in roots:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         "(Apertium, Debian package apertium-en-es, used when installed); the verified original stays in the citation.",
     )
     translate_timeout: float = Field(10.0, gt=0, description="Seconds one translation run may take before the original is shown.")
+    overlap_weight: float = Field(
+        0.05, ge=0.0, le=0.5,
+        description="Weight, in a sentence's score, of the IDF-weighted share of the question's words it has (the other "
+        "language's sentences through their stored translation; off for all when one has none).",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")

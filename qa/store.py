@@ -33,6 +33,7 @@ class StoredArticle:
     path: str
     sha256: str
     chunks: int
+    translated: bool = False  # its sentences carry their translation into the other language
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Store:
                 path=meta.get("path", ""),
                 sha256=meta["sha256"],
                 chunks=int(meta.get("chunks", 0)),
+                translated=bool(meta.get("translated", False)),
             )
         return out
 
@@ -205,7 +207,8 @@ class Store:
     @staticmethod
     def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
         return [
-            (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"])), np.asarray(emb, dtype=np.float32))
+            (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"]),
+                      translation=m.get("translation")), np.asarray(emb, dtype=np.float32))
             for sid, doc, m, emb in zip(ids, docs, metas, embs)
         ]
 
@@ -254,13 +257,15 @@ class Store:
                         ids=[s.id for s in sentences],
                         documents=[s.text for s in sentences],
                         embeddings=sent_vecs.tolist(),
-                        metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end} for s in sentences],
+                        metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
+                                    **({"translation": s.translation} if s.translation is not None else {})} for s in sentences],
                     )
                 self.articles.upsert(
                     ids=[article.id],
                     documents=[article.text],
                     embeddings=[_NO_VECTOR],
-                    metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks)}],
+                    metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks),
+                                "translated": any(s.translation is not None for s in sentences)}],
                 )
             except Exception as exc:
                 raise self._wrap(exc) from exc

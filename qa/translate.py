@@ -9,12 +9,15 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from .errors import TranslationFailed
 from .settings import Settings
+from .types import Sentence
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")  # "tomadas rehén ," after a word Apertium does not know
+OTHER = {"en": "es", "es": "en"}
 _PAIRS = {("en", "es"): "eng-spa", ("es", "en"): "spa-eng"}
 
 
@@ -48,6 +51,19 @@ class ApertiumTranslator:
         if done.returncode != 0 or len(out) != len(lines):
             raise TranslationFailed(f"apertium {pair} exited {done.returncode}: {done.stderr.strip()[:200]}")
         return [_SPACE_BEFORE_PUNCT.sub(r"\1", o).strip() for o in out]
+
+
+def translated(sentences: list[Sentence], lang: str, translator: Translator | None) -> list[Sentence]:
+    """The sentences with their translation into the other language; as they are when it cannot be made (the
+    article is then matched across languages by its vectors and names only, as without a translator)."""
+    target = OTHER.get(lang)
+    if translator is None or target is None or not sentences:
+        return sentences
+    try:
+        out = translator.translate([s.text for s in sentences], lang, target)
+    except TranslationFailed:
+        return sentences
+    return [replace(s, translation=t) for s, t in zip(sentences, out)]
 
 
 def build_translator(settings: Settings) -> Translator | None:

@@ -35,6 +35,7 @@ class Sentence:
     text: str
     start: int
     end: int
+    translation: str | None = None  # into the other language (English <-> Spanish), made at ingest when a translator is there
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Citation handling with the generative path (fake LLM) and the extractive composer (fake embedder)."""
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from qa import Assistant
@@ -149,6 +152,28 @@ def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
 ])
 def test_a_when_question_needs_a_date_that_places_what_is_asked(question, sentence, published, dated):
     assert dates_it(question, sentence, published) is dated
+
+
+def test_the_question_words_a_sentence_has_count_across_languages_through_its_translation(settings):
+    """e5 prefers an English sentence on Baku-Yerevan relations; the Spanish one has the "exchange" asked about."""
+    question = "What must Baku and Yerevan exchange?"
+    english = Sentence("en@0", "en", "en#0", "Relations between Yerevan and Baku are poisoned.", 0, 49)
+    spanish = Sentence("es@0", "es", "es#0", "Bakú y Ereván deben intercambiar prisioneros.", 0, 45,
+                       translation="Baku and Yerevan must exchange prisoners.")
+    passages = [Passage("en#0", "en", "Relations", None, None, "en", english.text, 0, 49, 1.0),
+                Passage("es#0", "es", "Declaración", None, None, "es", spanish.text, 0, 45, 1.0)]
+
+    def unit(cos: float) -> np.ndarray:
+        return np.array([cos, (1 - cos**2) ** 0.5])
+
+    composer = Composer(settings, FakeEmbedder(), None)
+    def best(spanish_sentence: Sentence) -> str:
+        sents = [(english, unit(0.83)), (spanish_sentence, unit(0.80))]
+        return composer.candidates(question, np.array([1.0, 0.0]), passages, sents, lambda _: 1.0)[0].sentence.article_id
+
+    assert best(spanish) == "es"
+    # Without a translation for every other-language sentence no sentence's words count: the closer one leads.
+    assert best(replace(spanish, translation=None)) == "en"
 
 
 def _passage(text: str, lang: str = "en") -> Passage:

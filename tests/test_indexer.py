@@ -4,8 +4,8 @@ import pytest
 
 from qa import Assistant
 from qa.errors import IngestError
-from tests.conftest import KHOJALY
-from tests.fakes import FakeEmbedder
+from tests.conftest import KHOJALY, SPANISH
+from tests.fakes import FakeEmbedder, FakeTranslator
 
 
 @pytest.fixture
@@ -86,3 +86,27 @@ def test_renamed_file_is_a_new_article_and_the_old_one_is_removed(bot, seeds_cop
 def test_empty_store_is_seeded_on_first_use(settings):
     bot = Assistant(settings, embedder=FakeEmbedder())
     assert len(bot.articles()) == 5
+
+
+def test_sentences_keep_their_translation_and_a_store_built_without_one_gains_it_once(settings, seeds_copy):
+    plain = Assistant(settings.model_copy(update={"translate": False}), embedder=FakeEmbedder(), auto_ingest=False)
+    plain.ingest([seeds_copy])
+    assert not any(a.translated for a in plain.articles())
+    translator = FakeTranslator()
+    bot = Assistant(settings, embedder=FakeEmbedder(), translator=translator, auto_ingest=False)
+    redone = bot.ingest([seeds_copy])
+    assert sorted(redone.updated) == sorted(p.stem for p in seeds_copy.glob("*.txt"))
+    assert all(a.translated for a in bot.articles())
+    chunks = bot.store.all_chunks()
+    stored = bot.store.sentences_for([c.id for c in chunks if c.article_id == KHOJALY])
+    assert stored and all(s.translation == f"<es> {s.text}" for s, _ in stored)
+    spanish = bot.store.sentences_for([c.id for c in chunks if c.article_id == SPANISH])
+    assert spanish and all(s.translation == f"<en> {s.text}" for s, _ in spanish)
+    assert bot.ingest([seeds_copy]).unchanged and len(translator.calls) == 5  # once per article, not again
+
+
+def test_a_failing_translator_stores_the_sentences_without_translations(bot, settings, seeds_copy):
+    broken = Assistant(settings, embedder=FakeEmbedder(), translator=FakeTranslator(fail=True), auto_ingest=False)
+    report = broken.ingest([seeds_copy])
+    assert len(report.added) == 5 and not report.rejected
+    assert not any(a.translated for a in broken.articles())

@@ -52,13 +52,24 @@ def _bot(tmp_path, translator):
 
 def test_a_quote_in_the_other_language_is_followed_by_its_translation(tmp_path):
     translator = FakeTranslator()
-    ans = _bot(tmp_path, translator).ask("¿Cuántas personas fueron tomadas como rehenes en Khojaly en 1992?")
-    assert not ans.refused and ans.citations[0].lang == "en" and translator.calls[0][:2] == ("en", "es")
+    bot = _bot(tmp_path, translator)
+    at_ingest = len(translator.calls)  # one per article: the sentences' translations are stored
+    ans = bot.ask("¿Cuántas personas fueron tomadas como rehenes en Khojaly en 1992?")
+    assert not ans.refused and ans.citations[0].lang == "en" and len(translator.calls) == at_ingest == 5
     shown = [s for s in ans.sentences if s.supported]
     for s in shown:
         # The English quote is the verified claim and stays in the text; its translation follows it, labelled.
         assert s.translation == f"<es> {s.text}"
         assert f"{s.text} [" in ans.text and f"(Traducción automática de FakeMT: <es> {s.text})" in ans.text
+
+
+def test_a_quote_stored_without_translation_is_translated_when_shown(tmp_path):
+    plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"min_support": -1.0, "translate": False}),
+                      embedder=FakeEmbedder())
+    plain.articles()  # a store built without a translator
+    bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), auto_ingest=False)
+    ans = bot.ask("¿Cuántas personas fueron tomadas como rehenes en Khojaly en 1992?")
+    assert not ans.refused and all(s.translation == f"<es> {s.text}" for s in ans.sentences if s.supported)
 
 
 def test_a_failed_translation_leaves_the_quote_as_it_is(tmp_path):
@@ -68,9 +79,8 @@ def test_a_failed_translation_leaves_the_quote_as_it_is(tmp_path):
 
 
 def test_a_same_language_answer_is_not_translated(tmp_path):
-    translator = FakeTranslator()
-    ans = _bot(tmp_path, translator).ask("How many people were taken hostage in Khojaly in 1992?")
-    assert not ans.refused and translator.calls == [] and "Machine translation" not in ans.text
+    ans = _bot(tmp_path, FakeTranslator()).ask("How many people were taken hostage in Khojaly in 1992?")
+    assert not ans.refused and "Machine translation" not in ans.text and all(s.translation is None for s in ans.sentences)
 
 
 def test_real_spanish_question_on_english_article_gets_a_spanish_rendering(real_bot, apertium):
@@ -80,3 +90,13 @@ def test_real_spanish_question_on_english_article_gets_a_spanish_rendering(real_
     ans = real_bot.ask("How long did the trilateral talks in the Kremlin last?")
     assert {c.article_id for c in ans.citations} == {SPANISH} and "(Machine translation by Apertium:" in ans.text
     assert "4 hours" in ans.text or "four hours" in ans.text
+
+
+def test_translated_sentences_carry_their_translation_or_stay_as_they_are():
+    from qa.translate import translated
+    from qa.types import Sentence
+
+    sents = [Sentence("a@0", "a", "a#0", "Hostages were taken.", 0, 20)]
+    assert translated(sents, "en", FakeTranslator())[0].translation == "<es> Hostages were taken."
+    assert translated(sents, "en", FakeTranslator(fail=True)) == sents
+    assert translated(sents, "en", None) == sents
