@@ -10,10 +10,10 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
 from .errors import TranslationFailed
-from .types import Answer, AnswerSentence, Citation, Passage, Sentence
+from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
 from .translate import Translator
+from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
@@ -444,7 +444,7 @@ class Composer:
         for s, v in sents:
             by_chunk.setdefault(s.chunk_id, []).append((s, v))
         verdicts: list[AnswerSentence] = []
-        kept: list[tuple[str, list[int], str | None]] = []
+        kept: list[tuple[str, list[int], str | None, str | None]] = []
         support_for: dict[int, list[Sentence]] = {}
         said: set[str] = set()
         translations = draft.translations or (None,) * len(draft.sentences)

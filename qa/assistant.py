@@ -13,11 +13,11 @@ from .embed import E5Embedder, Embedder
 from .errors import InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
-from .translate import Translator, build_translator
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang
+from .translate import Translator, build_translator
 from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings
 from .verify import Verifier
 

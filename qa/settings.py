@@ -48,10 +48,13 @@ class Settings(BaseSettings):
     )
     translate: bool = Field(
         True,
-        description="Show a quote from an article in the other language machine-translated into the question's language "
-        "(Apertium, Debian package apertium-en-es, used when installed); the verified original stays in the citation.",
+        description="Translate each article's sentences into the other language at ingest with Apertium (Debian package "
+        "apertium-en-es, used when installed): shown after a quote from the other language, and used to match the "
+        "question's words across languages. The verified original is always the quote.",
     )
-    translate_timeout: float = Field(10.0, gt=0, description="Seconds one translation run may take before the original is shown.")
+    translate_timeout: float = Field(
+        60.0, gt=0, description="Seconds one Apertium run (one article, or one answer's quotes) may take; past it the sentences stay untranslated.",
+    )
     overlap_weight: float = Field(
         0.05, ge=0.0, le=0.5,
         description="Weight, in a sentence's score, of the IDF-weighted share of the question's words it has (the other "
