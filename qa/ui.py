@@ -75,6 +75,7 @@ a.qa-cite { font-weight: 600; text-decoration: none; color: var(--color-accent);
 a.qa-cite:hover { background: var(--color-accent-soft); }
 a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
 .qa-streaming { opacity: 0.75; }
+.qa-translation { font-style: italic; color: var(--body-text-color-subdued); }
 .qa-refusal { border-left: 4px solid #9ca3af; padding: 0.25em 0.75em; font-style: italic; }
 .qa-refusal .qa-hint { font-style: normal; font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 0.25em; }
 .qa-removed { margin-top: 0.6em; font-size: 0.85em; border-top: 1px dashed #d97706; padding-top: 0.4em; }
@@ -161,6 +162,10 @@ def render_answer(answer: Answer, turn: int) -> str:
         return f'<div class="qa-refusal"><p>{esc(answer.text)}</p><div class="qa-hint">{esc(hint)}</div></div>'
     known = {c.n for c in answer.citations}
     body = "".join(f"<p>{linkify(par, turn, known)}</p>" for par in answer.text.split("\n") if par.strip())
+    for translation in dict.fromkeys(s.translation for s in answer.sentences if s.supported and s.translation):
+        # A machine translation follows its quote; set apart so it does not read as the source's words.
+        shown = esc(translation)
+        body = body.replace(shown, f'<span class="qa-translation" lang="{esc(answer.lang)}">{shown}</span>', 1)
     unsupported = [c.n for c in answer.citations if c.supported is False]
     if unsupported:
         marks = ", ".join(f"[{n}]" for n in unsupported)

@@ -77,6 +77,15 @@ def test_sentences_removed_by_the_verifier_are_shown_struck_with_reason():
     assert "Kept claim" in out.split("qa-removed")[0]
 
 
+def test_a_quote_s_machine_translation_is_set_apart():
+    ans = Answer(text="Según EFE: 1275 people were taken hostage. [1] (Traducción automática de Apertium: 1275 personas <b>rehenes</b>.)",
+                 citations=[citation()], refused=False, passages=[], lang="es", sentences=[
+                     AnswerSentence("1275 people were taken hostage.", (1,), True, translation="1275 personas <b>rehenes</b>.")])
+    out = ui.render_answer(ans, 0)
+    assert '<span class="qa-translation" lang="es">1275 personas &lt;b&gt;rehenes&lt;/b&gt;.</span>' in out
+    assert "1275 people were taken hostage." in out.split("qa-translation")[0]
+
+
 @given(st.text(max_size=200) | st.text("<>&\"' ab\n", max_size=60), st.integers(-5, 205), st.integers(-5, 205))
 def test_highlight_marks_exactly_the_span_and_keeps_the_rest_as_text(text, a, b):
     start, end = min(a, b), max(a, b)

@@ -206,6 +206,7 @@ def test_conflicting_reports_show_both_sources(page):
     """English question; the 9 November report is in the Spanish article, found by the sentence search."""
     html = ask(page, "On what date was the trilateral statement on Karabakh signed?")
     assert "9 de noviembre" in html and "November 10" in html and "differ" in html
+    assert 'class="qa-translation"' in html  # the Spanish quote's English rendering, set apart
     langs = [t.lower() for t in page.locator("#qa-sources .qa-lang").all_inner_texts()]
     assert sorted(langs) == ["en", "es"]
     marked, _ = open_citation(page, 2)
