@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from qa import Assistant
 from qa.errors import TranslationFailed
@@ -30,6 +31,17 @@ def test_apertium_translates_both_ways_sentence_for_sentence(apertium):
     assert len(es) == 2 and "1275 personas" in es[0] and "horas" in es[1]
     en = apertium.translate(["Las conversaciones duraron casi 4 horas.\nEn Moscú."], "es", "en")
     assert en == ["The conversations lasted almost 4 hours. In Moscow."]  # a line break inside a quote shifts nothing
+
+
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=80), min_size=1, max_size=6))
+def test_apertium_returns_one_line_per_text_whatever_the_text(apertium, texts):
+    """Apertium's stream syntax (^ $ @ * / < > [ ]), line breaks and control characters shift no answer."""
+    try:
+        out = apertium.translate(texts, "en", "es")
+    except TranslationFailed:
+        return
+    assert len(out) == len(texts) and all("\n" not in o for o in out)
 
 
 def test_apertium_failures_are_translation_errors(apertium):
