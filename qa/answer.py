@@ -10,9 +10,8 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .errors import TranslationFailed
 from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
-from .translate import Translator
+from .translate import Translator, translated
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
@@ -226,6 +225,12 @@ def _mentions(name: str, text: str) -> bool:
     return all(_found_name(part, hay) for part in re.split(r"[-’']", name) if part)
 
 
+def _idf_share(weights: dict[str, float], hay: set[str]) -> float | None:
+    """The IDF-weighted share of the question's words (word -> weight) found in hay; None when they weigh nothing."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if _found(t, hay)) / total if total else None
+
+
 def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> float:
     """How much of what the question asks about the passage mentions.
 
@@ -233,10 +238,8 @@ def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> fl
     never use ("population", "Bolivia") weighs most. Across languages only names and numbers can match.
     """
     if passage.lang == detect_lang(question):
-        qterms = set(terms(question))
-        hay = set(terms(f"{passage.title} {passage.text}"))
-        total = sum(idf(t) for t in qterms)
-        return sum(idf(t) for t in qterms if _found(t, hay)) / total if total else 1.0
+        share = _idf_share({t: idf(t) for t in set(terms(question))}, set(terms(f"{passage.title} {passage.text}")))
+        return 1.0 if share is None else share
     keys = names(question) | numbers(question)
     hay = set(terms(passage.text)) | numbers(passage.text)
     return sum(_found_name(k, hay) for k in keys) / len(keys) if keys else 1.0
@@ -299,9 +302,8 @@ class Composer:
         """IDF-weighted share of the question's content words in each sentence, read in the question's language: a
         sentence of the other language through the translation stored at ingest ("intercambiar prisioneros" has the
         "exchange" asked about). Unless every such sentence has one, none counts, so neither language is favoured."""
-        qterms = set(terms(question))
-        total = sum(idf(t) for t in qterms)
-        if not self.settings.overlap_weight or not total:
+        weights = {t: idf(t) for t in set(terms(question))}
+        if not self.settings.overlap_weight or not sum(weights.values()):
             return {}
         texts = {}
         for s, _ in sents:
@@ -313,7 +315,7 @@ class Composer:
                 texts[s.id] = s.translation
             else:
                 return {}
-        return {sid: sum(idf(t) for t in qterms if _found(t, set(terms(text)))) / total for sid, text in texts.items()}
+        return {sid: _idf_share(weights, set(terms(text))) or 0.0 for sid, text in texts.items()}
 
     def answerable(self, question: str, passages: list[Passage], cands: list[Candidate]) -> bool:
         """One of the leading sentences is very close, or close in a passage that covers what the question names,
@@ -399,15 +401,12 @@ class Composer:
         """
         if self.translator is None:
             return [None] * len(chosen)
-        out = [c.sentence.translation if passages[c.passage_index - 1].lang != lang else None for c in chosen]
-        missing = [i for i, c in enumerate(chosen) if out[i] is None and passages[c.passage_index - 1].lang != lang]
-        for source in {passages[chosen[i].passage_index - 1].lang for i in missing}:
-            at = [i for i in missing if passages[chosen[i].passage_index - 1].lang == source]
-            try:
-                for i, text in zip(at, self.translator.translate([chosen[i].sentence.text for i in at], source, lang)):
-                    out[i] = text
-            except TranslationFailed:
-                continue
+        foreign = {i: passages[c.passage_index - 1].lang for i, c in enumerate(chosen) if passages[c.passage_index - 1].lang != lang}
+        out = [chosen[i].sentence.translation if i in foreign else None for i in range(len(chosen))]
+        for source in set(foreign.values()):
+            at = [i for i, source_lang in foreign.items() if source_lang == source and out[i] is None]
+            for i, s in zip(at, translated([chosen[i].sentence for i in at], source, self.translator)):
+                out[i] = s.translation
         return out
 
     # --- generative ----------------------------------------------------------------------

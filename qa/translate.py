@@ -1,4 +1,5 @@
-"""Machine translation of quoted sentences, so an answer reads in the question's language.
+"""Machine translation of article sentences into the other language (English <-> Spanish), made at ingest: shown after
+a quote so an answer reads in the question's language, and used to match the question's words across languages.
 
 Apertium (Debian package apertium-en-es) is a rule-based translator that runs offline on the CPU in a fraction of a
 second; no translation model ships inside a PyPI package (argostranslate, bergamot and the NLLB wrappers download
@@ -28,7 +29,7 @@ class Translator(Protocol):
 
 
 class ApertiumTranslator:
-    """One `apertium` run per answer: sentences go in one per line and come back one per line."""
+    """One `apertium` run per call (an article at ingest): texts go in one per line and come back one per line."""
 
     name = "Apertium"
 
@@ -67,7 +68,8 @@ def translated(sentences: list[Sentence], lang: str, translator: Translator | No
 
 
 def build_translator(settings: Settings) -> Translator | None:
-    """Apertium when translation is on and installed with its English-Spanish pair; otherwise quotes stay as written."""
+    """Apertium when translation is on and its program is installed; otherwise sentences stay untranslated. A missing
+    English-Spanish pair shows only when a run fails (TranslationFailed), which also leaves them untranslated."""
     if not settings.translate:
         return None
     executable = shutil.which("apertium")
