@@ -1,7 +1,7 @@
 """From passages to a short answer in which every sentence cites, and is verified against, its source."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -180,11 +180,13 @@ def premise_held(question: str, sentence: Sentence, passage: Passage) -> bool:
     return all(_found(t, hay) or (len(t) >= 4 and any(w.startswith(t) for w in hay)) for t in said)
 
 
-def unknown_names(question: str, passages: list[Passage]) -> set[str]:
+def unknown_names(question: str, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
     """Names in the question that appear in no passage, allowing for spelling across languages.
 
-    Left out: the first word, acronyms, and, when a passage is in the other language, multi-word names, which are
-    translated rather than spelled alike (UN Security Council / Consejo de Seguridad de la ONU).
+    `translations` are the passages' sentences in the question's language: a name translated rather than spelled
+    alike (England / Inglaterra, the Netherlands / los Países Bajos) is found there. Left out: the first word,
+    acronyms, and, when a passage is in the other language, multi-word names, which are translated rather than
+    spelled alike (UN Security Council / Consejo de Seguridad de la ONU) and which Apertium often leaves as they are.
     """
     lang = detect_lang(question)
     translated = _compound_name_words(question) if any(p.lang != lang for p in passages) else set()
@@ -192,7 +194,7 @@ def unknown_names(question: str, passages: list[Passage]) -> set[str]:
     asked = names(question) - translated - acronyms - {fold(w) for w in words(question)[:1]}
     if not asked:
         return set()
-    hay = {w for p in passages for w in words(fold(f"{p.title} {p.source or ''} {p.text}"))}
+    hay = {w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text))}
     return {n for n in asked if not _found_name(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
 
 
@@ -231,18 +233,22 @@ def _idf_share(weights: dict[str, float], hay: set[str]) -> float | None:
     return sum(w for t, w in weights.items() if _found(t, hay)) / total if total else None
 
 
-def coverage(question: str, passage: Passage, idf: Callable[[str], float]) -> float:
+def coverage(question: str, passage: Passage, idf: Callable[[str], float], translation: str = "") -> float:
     """How much of what the question asks about the passage mentions.
 
     Same language: IDF-weighted share of the question's content words, so a rare word the articles
-    never use ("population", "Bolivia") weighs most. Across languages only names and numbers can match.
+    never use ("population", "Bolivia") weighs most. Across languages, names and numbers, or the same share read
+    in the passage's translation into the question's language, whichever finds more: a rough translation misses
+    words a name match would not, and a question may name nothing.
     """
+    weights = {t: idf(t) for t in set(terms(question))}
     if passage.lang == detect_lang(question):
-        share = _idf_share({t: idf(t) for t in set(terms(question))}, set(terms(f"{passage.title} {passage.text}")))
+        share = _idf_share(weights, set(terms(f"{passage.title} {passage.text}")))
         return 1.0 if share is None else share
     keys = names(question) | numbers(question)
     hay = set(terms(passage.text)) | numbers(passage.text)
-    return sum(_found_name(k, hay) for k in keys) / len(keys) if keys else 1.0
+    by_names = sum(_found_name(k, hay) for k in keys) / len(keys) if keys else 1.0
+    return max(by_names, (_idf_share(weights, set(terms(translation))) or 0.0) if translation else 0.0)
 
 
 class Composer:
@@ -269,7 +275,9 @@ class Composer:
         why = bool(_WHY.search(question))
         who = bool(_WHO.search(question))
         q_lang = detect_lang(question)
-        cov = {p.chunk_id: coverage(question, p, idf) for p in passages}
+        translations = {p.chunk_id: " ".join(s.translation for s, _ in sents if s.chunk_id == p.chunk_id and s.translation)
+                        for p in passages if p.lang != q_lang}
+        cov = {p.chunk_id: coverage(question, p, idf, translations.get(p.chunk_id, "")) for p in passages}
         outlets = named_outlets(question, passages)
         overlap = self._overlap(question, q_lang, passages, index, sents, idf)
         out = []
@@ -286,7 +294,7 @@ class Composer:
                 score += 0.02  # among close sentences, the one naming someone answers "who" (gold +1, XQuAD ±0.003)
             # A "how many" question needs a quantity and a "when" question a date: without one the
             # sentence cannot be the answer, however close its meaning.
-            if want_num and not counts_asked_thing(question, s.text):
+            if want_num and not any(counts_asked_thing(question, text) for text in _readings(s, p, q_lang)):
                 continue
             if want_date and not dates_it(question, s.text, p.date):
                 continue
@@ -317,14 +325,17 @@ class Composer:
                 return {}
         return {sid: _idf_share(weights, set(terms(text))) or 0.0 for sid, text in texts.items()}
 
-    def answerable(self, question: str, passages: list[Passage], cands: list[Candidate]) -> bool:
+    def answerable(self, question: str, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
+                   cands: list[Candidate]) -> bool:
         """One of the leading sentences is very close, or close in a passage that covers what the question names,
         or fairly close and a count of exactly what a "how many" question asks about.
 
         A question naming someone or something no retrieved passage mentions ("talks with Erdogan") is about what
         the articles do not hold, however close the rest of it comes.
         """
-        if unknown_names(question, passages):
+        q_lang = detect_lang(question)
+        foreign = {p.chunk_id for p in passages if p.lang != q_lang}
+        if unknown_names(question, passages, [s.translation for s, _ in sents if s.chunk_id in foreign and s.translation]):
             return False
         # A "how many" question keeps only sentences that count exactly the asked thing (see candidates).
         counted = wants(question)[0]
@@ -529,6 +540,11 @@ _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?
 def _attribution(p: Passage) -> str:
     who = p.source or f"“{p.title}”"
     return f"{who} ({p.date})" if p.date else who
+
+
+def _readings(s: Sentence, p: Passage, lang: str) -> list[str]:
+    """The sentence, and for one in the other language also its translation into the question's."""
+    return [s.text] + ([s.translation] if p.lang != lang and s.translation else [])
 
 
 def _days_and_counts(text: str) -> set[str]:

@@ -101,7 +101,7 @@ class Assistant:
             qvecs = [mixed / np.linalg.norm(mixed)]
         own = question if follow_up else None
         per_part = [self.composer.candidates(part, qv, passages, sents, idf, own) for part, qv in zip(parts, qvecs)]
-        answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, c)]
+        answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, sents, c)]
         first_token = None
         if not answerable:
             text = refusal_text(lang)

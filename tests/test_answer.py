@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import (Composer, condense, counts_asked_thing, dates_it, is_follow_up, named_outlets, names_someone_new, premise_held,
+from qa.answer import (Composer, condense, counts_asked_thing, coverage, dates_it, is_follow_up, named_outlets, names_someone_new, premise_held,
                        split_question, unknown_names, wants)
 from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
@@ -188,6 +188,35 @@ def test_a_name_no_passage_mentions_makes_the_question_unanswerable():
     es = _passage("El Consejo de Seguridad de la ONU se reunió con Blinken.", "es")
     assert unknown_names("What did the UN Security Council ask Blinken?", [es]) == set()
     assert unknown_names("¿Qué dijo el Ministerio de Asuntos Exteriores sobre Blinken?", [p]) == {"blinken"}
+
+
+def test_a_name_translated_rather_than_spelled_alike_is_found_in_the_passage_translation():
+    """XQuAD: a fifth of the English questions refused over Spanish paragraphs named a country or people by its
+    English name (England / Inglaterra, the Netherlands / los Países Bajos)."""
+    es = _passage("Inglaterra declaró formalmente la guerra a Francia el 18 de mayo de 1756.", "es")
+    question = "When did England formally declare war on France?"
+    assert unknown_names(question, [es]) == {"england"}
+    assert unknown_names(question, [es], ["England formally declared the war to France on 18 May 1756."]) == set()
+    assert unknown_names("When did England declare war on Prussia?", [es], ["England declared war to France."]) == {"prussia"}
+
+
+def test_a_passage_in_the_other_language_covers_the_question_through_its_translation():
+    es = _passage("La guerra de los Siete Años duró desde 1756 hasta 1763.", "es")
+    question = "How long did the Seven Years War last?"
+    assert coverage(question, es, lambda _: 1.0) < 0.5  # no name spelled alike
+    assert coverage(question, es, lambda _: 1.0, "The war of the Seven Years lasted from 1756 until 1763.") >= 0.6
+    # The names still count when the translation misses words.
+    assert coverage(question, es, lambda _: 1.0, "The conflict went on.") < 0.5
+
+
+def test_a_count_in_the_other_language_is_read_through_its_translation(settings):
+    question = "How many teams did Los Angeles have?"
+    es = _passage("Los Ángeles tuvo dos equipos de fútbol.", "es")
+    sentence = replace(_sentence_in(es, es.text), translation="Los Angeles had two football teams.")
+    composer = Composer(settings, FakeEmbedder(), None)
+    vec = np.array([1.0, 0.0])
+    assert [c.sentence.id for c in composer.candidates(question, vec, [es], [(sentence, vec)], lambda _: 1.0)] == ["s"]
+    assert composer.candidates(question, vec, [es], [(replace(sentence, translation=None), vec)], lambda _: 1.0) == []
 
 
 def _sentence_in(p: Passage, text: str) -> Sentence:
