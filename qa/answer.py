@@ -10,7 +10,7 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
+from .text import STOPWORDS, YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
 from .translate import Translator, translated
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
@@ -608,7 +608,7 @@ def counts_asked_thing(question: str, sentence: str) -> bool:
     if state and not {g for t in terms(sentence) for g in _counted(t)} & state:
         return False  # "how many soldiers were killed" is not answered by "2,000 soldiers were sent"
     tokens = re.findall(r"[\w,.]+", quantity_text(sentence))
-    capitalised = {fold(w) for w in words(sentence) if w[:1].isupper()}
+    capitalised = {fold(w) for w in words(sentence) if w[:1].isupper()} - STOPWORDS  # "The city has two universities"
     for i, tok in enumerate(tokens):
         if not (numbers(tok) or tok.strip(",.") in _NUMBER_WORDS):
             continue

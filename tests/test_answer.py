@@ -115,6 +115,8 @@ def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
     ("¿Cuántas personas fueron tomadas como rehenes?", "1275 people were taken hostage."),
     ("¿Cuánto duró la reunión en el Kremlin?", "La reunión en el Kremlin duró casi cuatro horas."),
     ("¿Qué porcentaje del territorio ocuparon?", "The forces occupied 20 percent of Azerbaijan."),
+    # A capitalised function word opening the sentence is no name of something else.
+    ("How many universities does Newcastle have?", "The city has two universities, the University of Newcastle and Northumbria."),
 ])
 def test_a_count_of_the_asked_thing_answers_how_many(question, sentence):
     assert counts_asked_thing(question, sentence)
