@@ -30,7 +30,7 @@ class Candidate:
     sentence: Sentence
     vector: np.ndarray
     passage_index: int  # 1-based position in the passage list
-    similarity: float
+    similarity: float  # e5 cosine, less same_language_penalty for a sentence in the question's language
     score: float
     coverage: float
 
@@ -339,9 +339,15 @@ class Composer:
             return False
         # A "how many" question keeps only sentences that count exactly the asked thing (see candidates).
         counted = wants(question)[0]
+
+        def covered_support(c: Candidate) -> float:
+            # e5 scores a sentence in the other language lower; in a passage whose translation covers the
+            # question, the same bar is set on the same scale. Similarity alone keeps its bar.
+            return c.similarity + (self.settings.cross_language_offset if c.sentence.chunk_id in foreign else 0.0)
+
         return any(
             c.similarity >= self.settings.strong_support
-            or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            or (covered_support(c) >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
             or (counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )
