@@ -237,9 +237,10 @@ def coverage(question: str, passage: Passage, idf: Callable[[str], float], trans
     """How much of what the question asks about the passage mentions.
 
     Same language: IDF-weighted share of the question's content words, so a rare word the articles
-    never use ("population", "Bolivia") weighs most. Across languages, names and numbers, or the same share read
-    in the passage's translation into the question's language, whichever finds more: a rough translation misses
-    words a name match would not, and a question may name nothing.
+    never use ("population", "Bolivia") weighs most. Across languages, the share of the question's names and
+    numbers the passage holds, or the word share read in its translation into the question's language if that
+    finds more. A question that names nothing counts as covered: reading it only through Apertium's rough
+    translation refused too many (XQuAD contains gold es->en 0.661 -> 0.582, en->es 0.607 -> 0.544).
     """
     weights = {t: idf(t) for t in set(terms(question))}
     if passage.lang == detect_lang(question):
@@ -275,8 +276,7 @@ class Composer:
         why = bool(_WHY.search(question))
         who = bool(_WHO.search(question))
         q_lang = detect_lang(question)
-        translations = {p.chunk_id: " ".join(s.translation for s, _ in sents if s.chunk_id == p.chunk_id and s.translation)
-                        for p in passages if p.lang != q_lang}
+        translations = _translated_passages(passages, sents, q_lang)
         cov = {p.chunk_id: coverage(question, p, idf, translations.get(p.chunk_id, "")) for p in passages}
         outlets = named_outlets(question, passages)
         overlap = self._overlap(question, q_lang, passages, index, sents, idf)
@@ -335,14 +335,14 @@ class Composer:
         """
         q_lang = detect_lang(question)
         foreign = {p.chunk_id for p in passages if p.lang != q_lang}
-        if unknown_names(question, passages, [s.translation for s, _ in sents if s.chunk_id in foreign and s.translation]):
+        if unknown_names(question, passages, _translated_passages(passages, sents, q_lang).values()):
             return False
         # A "how many" question keeps only sentences that count exactly the asked thing (see candidates).
         counted = wants(question)[0]
 
         def covered_support(c: Candidate) -> float:
-            # e5 scores a sentence in the other language lower; in a passage whose translation covers the
-            # question, the same bar is set on the same scale. Similarity alone keeps its bar.
+            # e5 scores a sentence in the other language lower; in a passage that covers the question (see
+            # coverage) the bar is set on the same scale as in one language. Similarity alone keeps its bar.
             return c.similarity + (self.settings.cross_language_offset if c.sentence.chunk_id in foreign else 0.0)
 
         return any(
@@ -546,6 +546,16 @@ _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?
 def _attribution(p: Passage) -> str:
     who = p.source or f"“{p.title}”"
     return f"{who} ({p.date})" if p.date else who
+
+
+def _translated_passages(passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]], lang: str) -> dict[str, str]:
+    """Each passage in the other language read in `lang`: its sentences' translations made at ingest, by chunk."""
+    foreign = {p.chunk_id for p in passages if p.lang != lang}
+    out: dict[str, list[str]] = {}
+    for s, _ in sents:
+        if s.chunk_id in foreign and s.translation:
+            out.setdefault(s.chunk_id, []).append(s.translation)
+    return {chunk: " ".join(texts) for chunk, texts in out.items()}
 
 
 def _readings(s: Sentence, p: Passage, lang: str) -> list[str]:
