@@ -10,13 +10,17 @@ from . import prompts
 from .embed import Embedder
 from .llm import LLM
 from .settings import Settings
-from .text import STOPWORDS, YEAR, detect_lang, fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
+from .text import STOPWORDS, YEAR, detect_lang, fold, is_directive, is_year, numbers, quantities, sentences as split_sentences, terms, without_directives, words
 from .translate import Translator, translated
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence
 from .verify import MARKER, Check, Verifier, months, names, quantity_text, strip_markers
 
 _WANTS_NUMBER = re.compile(r"\b(how many|how much|what number|what percentage|cu[aá]nt[oa]s?|qu[eé] porcentaje|qu[eé] n[uú]mero)\b", re.I)
 _WANTS_DATE = re.compile(r"\b(when|dated|fechad[oa]s?|what date|what year|which day|which year|cu[aá]ndo|qu[eé] fecha|qu[eé] d[ií]a|qu[eé] año)\b", re.I)
+# "What was the budget ...?" asks for an amount as surely as "how much": no sentence without one answers it.
+_WANTS_AMOUNT = re.compile(
+    r"^\W*(what|which|cu[aá]l)\s+(is|was|were|are|es|era|fue|son|fueron)\s+(the|el|la|los|las)\s+(\w+\s+)?"
+    r"(budget|cost|price|population|amount|salary|revenue|presupuesto|costo|coste|precio|poblaci[oó]n|monto|importe|salario)\b", re.I)
 _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|y|e|tambi[eé]n|qu[eé] hay de|y qu[eé])\b|\b(it|its|they|them|their|there|that|those|this|he|she|his|her|"
     r"ello|ella|ellos|ellas|eso|esa|ese|esos|esas|all[ií]|su|sus)\b",
@@ -274,6 +278,7 @@ class Composer:
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
         want_num, want_date = wants(question)
         why = bool(_WHY.search(question))
+        want_amount = bool(_WANTS_AMOUNT.search(question))
         who = bool(_WHO.search(question))
         q_lang = detect_lang(question)
         translations = _translated_passages(passages, sents, q_lang)
@@ -295,6 +300,8 @@ class Composer:
             # A "how many" question needs a quantity and a "when" question a date: without one the
             # sentence cannot be the answer, however close its meaning.
             if want_num and not any(counts_asked_thing(question, text) for text in _readings(s, p, q_lang)):
+                continue
+            if want_amount and not any(quantities(text) or _NUMBER_WORDS & set(terms(text)) for text in _readings(s, p, q_lang)):
                 continue
             if want_date and not dates_it(question, s.text, p.date):
                 continue
@@ -340,14 +347,16 @@ class Composer:
         # A "how many" question keeps only sentences that count exactly the asked thing (see candidates).
         counted = wants(question)[0]
 
-        def covered_support(c: Candidate) -> float:
-            # e5 scores a sentence in the other language lower; in a passage that covers the question (see
-            # coverage) the bar is set on the same scale as in one language. Similarity alone keeps its bar.
-            return c.similarity + (self.settings.cross_language_offset if c.sentence.chunk_id in foreign else 0.0)
+        def judged(c: Candidate) -> float:
+            # e5 scores a sentence in the other language lower than one in the question's. Where its passage also
+            # covers part of the question (see coverage) the bars are set on one scale; e5 alone across languages
+            # is not trusted that far.
+            across = c.sentence.chunk_id in foreign and c.coverage >= self.settings.cross_language_min_coverage
+            return c.similarity + (self.settings.cross_language_offset if across else 0.0)
 
         return any(
-            c.similarity >= self.settings.strong_support
-            or (covered_support(c) >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            judged(c) >= self.settings.strong_support
+            or (judged(c) >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
             or (counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )

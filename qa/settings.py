@@ -52,6 +52,12 @@ class Settings(BaseSettings):
                     "after same_language_penalty, e5 still scores a question against the translated paragraph 0.03 lower "
                     "(XQuAD, median over parallel questions).",
     )
+    cross_language_min_coverage: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="Least coverage of the question by a passage in the other language for cross_language_offset to apply: "
+                    "below it the sentence matches on e5 alone (a 2020 statement's date for 'when was the Kremlin meeting', "
+                    "coverage 0.13).",
+    )
     translate: bool = Field(
         True,
         description="Translate each article's sentences into the other language at ingest with Apertium (Debian package "

@@ -67,6 +67,17 @@ def numbers(text: str) -> set[str]:
     return {re.sub(r"[,.](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
 
 
+def quantities(text: str) -> list[str]:
+    """Numbers that can be amounts: "2,000" is one and "For 2021," dates something; a year-like number
+    followed by a lower-case content word ("2000 personas") counts it."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        after = re.match(r"\s+([^\W\d_]+)", text[m.end():])
+        if not is_year(m.group()) or (after and after.group(1).islower() and after.group(1) not in STOPWORDS):
+            out.append(m.group())
+    return out
+
+
 def detect_lang(text: str) -> str:
     """English or Spanish by stopword share; ties and unknown text count as English."""
     ws = [w for w in words(fold(text))]

@@ -227,8 +227,27 @@ def test_across_languages_a_covered_passage_is_judged_on_the_same_scale(settings
     assert not answerable("en", below, 1.0)
     assert not answerable("es", below, settings.min_coverage / 2)
     assert not answerable("es", settings.min_support - 2 * settings.cross_language_offset, 1.0)
-    # Similarity alone keeps its bar in either language.
-    assert not answerable("es", settings.strong_support - settings.cross_language_offset / 2, 0.0)
+    # Close on its own: the passage must cover part of the question for e5's cross-language score to be lifted.
+    close = settings.strong_support - settings.cross_language_offset / 2
+    assert answerable("es", close, settings.cross_language_min_coverage)
+    assert not answerable("en", close, settings.cross_language_min_coverage)
+    assert not answerable("es", close, settings.cross_language_min_coverage / 2)
+
+
+def test_a_question_for_an_amount_needs_a_sentence_with_one(settings):
+    """Un-presupuesto: "For 2021, the Embassy has planned ..." is close to a question on the 2021 budget."""
+    composer = Composer(settings, FakeEmbedder(), None)
+    vec = np.array([1.0, 0.0])
+
+    def kept(question: str, text: str) -> bool:
+        p = _passage(text)
+        return bool(composer.candidates(question, vec, [p], [(_sentence_in(p, text), vec)], lambda _: 1.0))
+
+    planned = "For 2021, the Embassy has planned different cultural events."
+    assert not kept("What was the budget of the Embassy for its 2021 cultural events?", planned)
+    assert kept("What was the budget of the Embassy for its 2021 cultural events?", "The Embassy's 2021 budget was 20,000 dollars.")
+    assert kept("What did the Embassy plan for 2021?", planned)
+    assert not kept("¿Cuál fue el presupuesto de la Embajada para 2021?", planned)
 
 
 def test_a_count_in_the_other_language_is_read_through_its_translation(settings):

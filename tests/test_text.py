@@ -1,6 +1,6 @@
 import pytest
 
-from qa.text import detect_lang, fold, is_directive, numbers, sentences, terms, without_directives
+from qa.text import detect_lang, fold, is_directive, numbers, quantities, sentences, terms, without_directives
 
 
 def test_sentences_keep_offsets_and_skip_abbreviations():
@@ -13,6 +13,16 @@ def test_sentences_keep_offsets_and_skip_abbreviations():
 def test_numbers_are_normalised():
     assert numbers("1,275 hostages and 6.500 dead in 2020") == {"1275", "6500", "2020"}
     assert numbers("3.5 percent") == {"3.5"}
+
+
+@pytest.mark.parametrize("text, found", [
+    ("The statement counts 1,275 hostages.", ["1,275"]),
+    ("Una población de unos 2000 personas.", ["2000"]),
+    ("For 2021, the Embassy has planned different events.", []),
+    ("In 2010 the city grew by 55,1 %.", ["55,1"]),
+])
+def test_quantities_leave_out_years_that_date_something(text, found):
+    assert quantities(text) == found
 
 
 def test_language_detection():
