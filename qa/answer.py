@@ -348,15 +348,16 @@ class Composer:
         counted = wants(question)[0]
 
         def judged(c: Candidate) -> float:
-            # e5 scores a sentence in the other language lower than one in the question's. Where its passage also
-            # covers part of the question (see coverage) the bars are set on one scale; e5 alone across languages
-            # is not trusted that far.
+            # e5 scores a sentence in the other language lower than one in the question's. A very close one is judged
+            # on the same scale where its passage also covers part of the question (see coverage); e5 alone across
+            # languages is not trusted that far. The lower bar, which a covering passage opens, is not lowered: a
+            # passage that only names France "covers" "¿Cuál es la capital de Francia?".
             across = c.sentence.chunk_id in foreign and c.coverage >= self.settings.cross_language_min_coverage
             return c.similarity + (self.settings.cross_language_offset if across else 0.0)
 
         return any(
             judged(c) >= self.settings.strong_support
-            or (judged(c) >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
             or (counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )
