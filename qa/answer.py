@@ -355,9 +355,16 @@ class Composer:
             across = c.sentence.chunk_id in foreign and c.coverage >= self.settings.cross_language_min_coverage
             return c.similarity + (self.settings.cross_language_offset if across else 0.0)
 
+        plain = set(terms(question)) - set(terms(" ".join(names(question))))
+
+        def asks(c: Candidate) -> bool:
+            # The passage holding the question's words is not enough when the sentence holds none but its names.
+            reading = c.sentence.text if c.sentence.chunk_id not in foreign else c.sentence.translation
+            return not plain or reading is None or any(_found(t, set(terms(reading))) for t in plain)
+
         return any(
             judged(c) >= self.settings.strong_support
-            or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage)
+            or (c.similarity >= self.settings.min_support and c.coverage >= self.settings.min_coverage and asks(c))
             or (counted and c.similarity >= self.settings.counted_support)
             for c in cands[:3]
         )

@@ -231,6 +231,25 @@ def test_across_languages_a_very_close_sentence_is_judged_on_the_same_scale(sett
     assert not answerable("es", settings.min_support - settings.cross_language_offset / 2, 1.0)
 
 
+def test_a_covering_passage_needs_a_sentence_on_what_is_asked_not_only_on_its_names(settings):
+    """"¿Cuál es la moneda de Azerbaiyán?" was answered with the Mexican ambassador's meeting in Azerbaijan: the
+    passage names Azerbaijan, which covers the question across languages, but the sentence says nothing of money."""
+    composer = Composer(settings, FakeEmbedder(), None)
+    p = _passage("The Ambassador met the Minister of Culture of Azerbaijan. The manat is Azerbaijan's currency.")
+
+    def answerable(question: str, text: str, translation: str | None = None) -> bool:
+        sentence = replace(_sentence_in(p, text), translation=translation)
+        c = Candidate(sentence, np.zeros(2), 1, settings.min_support, settings.min_support, 1.0)
+        return composer.answerable(question, [p], [], [c])
+
+    meeting = "The Ambassador met the Minister of Culture of Azerbaijan."
+    assert not answerable("What is the currency of Azerbaijan?", meeting)
+    assert answerable("What is the currency of Azerbaijan?", "The manat is Azerbaijan's currency.")
+    # Across languages the sentence is read through its translation.
+    assert not answerable("¿Cuál es la moneda de Azerbaiyán?", meeting, "El Embajador se reunió con el Ministro de Cultura de Azerbaiyán.")
+    assert answerable("¿Cuál es la moneda de Azerbaiyán?", "The manat is Azerbaijan's currency.", "El manat es la moneda de Azerbaiyán.")
+
+
 def test_a_question_for_an_amount_needs_a_sentence_with_one(settings):
     """Un-presupuesto: "For 2021, the Embassy has planned ..." is close to a question on the 2021 budget."""
     composer = Composer(settings, FakeEmbedder(), None)
