@@ -355,7 +355,8 @@ class Composer:
             across = c.sentence.chunk_id in foreign and c.coverage >= self.settings.cross_language_min_coverage
             return c.similarity + (self.settings.cross_language_offset if across else 0.0)
 
-        plain = set(terms(question)) - set(terms(" ".join(names(question))))
+        # A "how many" question's sentences already count the asked thing (see candidates).
+        plain = set() if counted else set(terms(question)) - set(terms(" ".join(names(question))))
 
         def asks(c: Candidate) -> bool:
             # The passage holding the question's words is not enough when the sentence holds none but its names.
