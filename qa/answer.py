@@ -334,8 +334,9 @@ class Composer:
 
     def answerable(self, question: str, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
                    cands: list[Candidate]) -> bool:
-        """One of the leading sentences is very close, or close in a passage that covers what the question names,
-        or fairly close and a count of exactly what a "how many" question asks about.
+        """One of the leading sentences is very close, or close in a passage that covers what the question names
+        and itself holds one of the question's other words, or fairly close and a count of exactly what a "how many"
+        question asks about.
 
         A question naming someone or something no retrieved passage mentions ("talks with Erdogan") is about what
         the articles do not hold, however close the rest of it comes.
