@@ -324,12 +324,10 @@ class Composer:
         for s, _ in sents:
             if s.chunk_id not in index:
                 continue
-            if passages[index[s.chunk_id] - 1].lang == q_lang:
-                texts[s.id] = s.text
-            elif s.translation is not None:
-                texts[s.id] = s.translation
-            else:
+            text = _in_language(s, passages[index[s.chunk_id] - 1], q_lang)
+            if text is None:
                 return {}
+            texts[s.id] = text
         return {sid: _idf_share(weights, set(terms(text))) or 0.0 for sid, text in texts.items()}
 
     def answerable(self, question: str, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
@@ -361,8 +359,11 @@ class Composer:
 
         def asks(c: Candidate) -> bool:
             # The passage holding the question's words is not enough when the sentence holds none but its names.
-            reading = c.sentence.text if c.sentence.chunk_id not in foreign else c.sentence.translation
-            return not plain or reading is None or any(_found(t, set(terms(reading))) for t in plain)
+            reading = _in_language(c.sentence, passages[c.passage_index - 1], q_lang)
+            if not plain or reading is None:
+                return True
+            said = set(terms(reading))
+            return any(_found(t, said) for t in plain)
 
         return any(
             judged(c) >= self.settings.strong_support
@@ -575,6 +576,11 @@ def _translated_passages(passages: list[Passage], sents: list[tuple[Sentence, np
         if s.chunk_id in foreign and s.translation:
             out.setdefault(s.chunk_id, []).append(s.translation)
     return {chunk: " ".join(texts) for chunk, texts in out.items()}
+
+
+def _in_language(s: Sentence, p: Passage, lang: str) -> str | None:
+    """The sentence as read in `lang`: itself, or the translation stored at ingest; None when it has none."""
+    return s.text if p.lang == lang else s.translation
 
 
 def _readings(s: Sentence, p: Passage, lang: str) -> list[str]:
