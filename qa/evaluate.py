@@ -23,7 +23,7 @@ from .settings import PROJECT_ROOT, Settings
 from .types import Answer
 
 EVAL_DIR = PROJECT_ROOT / "eval"
-TYPES = ("fact", "number", "date", "why", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise")
+TYPES = ("fact", "number", "date", "why", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise", "off_topic")
 LABELS = {
     "hit_at_1": "retrieval hit@1", "hit_at_5": "retrieval hit@5", "mrr": "retrieval MRR",
     "citation_precision": "citation precision", "citation_recall": "citation recall", "fact_recall": "fact recall",
@@ -203,7 +203,8 @@ def issues(r: Record) -> list[str]:
     sc = r.score
     if not r.answerable:
         if not r.refused:
-            out.append(f"answered {'a false-premise' if r.type == 'false_premise' else 'an unanswerable'} question")
+            kind = {"false_premise": "a false-premise", "off_topic": "an off-topic"}.get(r.type, "an unanswerable")
+            out.append(f"answered {kind} question")
         return out + [f"strict: {f}" for f in r.strict_failures]
     if r.refused:
         out.append(f"wrong refusal (source at rank {sc.rank})" if sc.rank else "wrong refusal (no source retrieved)")
@@ -368,7 +369,8 @@ DEFINITIONS = """## How the figures are computed
   **Grounded (strict numbers)**: an independent check (qa/metrics.py): a shown sentence passes when it cites
   something and every number in it occurs in the quote or passage of its own citations.
   **Quotes match article offsets**: citations whose quote equals the article text at `start:end`.
-- **Refusal accuracy**: unanswerable and false-premise questions refused; **wrong refusals**: answerable ones refused.
+- **Refusal accuracy**: unanswerable, false-premise and off-topic questions refused (off-topic: general knowledge
+  about something the articles mention, such as the currency of Armenia); **wrong refusals**: answerable ones refused.
 - **Accuracy / precision** (PaperQA2): correct / all questions and correct / answered questions, where an
   answerable question is correct when answered with every fact, an unanswerable one when refused (a refusal is
   PaperQA2's "unsure"; answering an unanswerable question is a wrong answer).

@@ -37,14 +37,19 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# Prefixes that make a compound something other than its head: a vice-president is not the president.
+_OTHER_THAN = frozenset("vice ex non anti pseudo".split())
+
+
 def terms(text: str) -> list[str]:
     """Folded content words (stopwords removed) with a light plural stem; used by BM25 and coverage.
 
-    A hyphenated word also yields its parts, so "Karabakh" finds "Nagorno-Karabakh".
+    A hyphenated word also yields its parts, so "Karabakh" finds "Nagorno-Karabakh", unless its prefix makes it
+    something else ("vice-president" does not hold "president").
     """
     out = []
     folded = words(fold(text))
-    for w in [p for w in folded for p in ([w, *re.split(r"[-’']", w)] if "-" in w else [w])]:
+    for w in [p for w in folded for p in ([w, *re.split(r"[-’']", w)] if "-" in w and w.split("-")[0] not in _OTHER_THAN else [w])]:
         if w in STOPWORDS or len(w) < 2 and not w.isdigit():
             continue
         if len(w) > 4 and w.endswith("es") and not w.endswith("ies"):

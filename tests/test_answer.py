@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import (Candidate, Composer, condense, counts_asked_thing, coverage, dates_it, is_follow_up, named_outlets, names_someone_new, premise_held,
+from qa.answer import (Candidate, Composer, condense, counts_asked_thing, coverage, dates_it, is_follow_up, lifting_coverage, named_outlets, names_someone_new, premise_held,
                        split_question, unknown_names, wants)
 from qa.types import Passage, Sentence
 from tests.conftest import KHOJALY
@@ -133,6 +133,8 @@ def test_a_count_of_the_asked_thing_answers_how_many(question, sentence):
     ("How many soldiers were killed?", "En 1992-1994, las tensiones estallaron en una acción militar a gran escala."),
     # The count must say what happened to them.
     ("How many soldiers were killed in 2022?", "Moscow sent some 2,000 soldiers to oversee the fragile truce."),
+    # How many years is not a count of hours; "how long" (cuánto duró, above) takes any unit of time.
+    ("¿Cuántos años tiene Vladimir Putin?", "Las conversaciones trilaterales entre Putin, Aliyev y Pashinyan duraron casi 4 horas."),
 ])
 def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
     assert not counts_asked_thing(question, sentence)
@@ -219,7 +221,7 @@ def test_across_languages_a_very_close_sentence_is_judged_on_the_same_scale(sett
 
     def answerable(lang: str, similarity: float, covered: float) -> bool:
         p = _passage("La guerra duró seis semanas." if lang == "es" else "The war lasted six weeks.", lang)
-        c = Candidate(_sentence_in(p, p.text), np.zeros(2), 1, similarity, similarity, covered)
+        c = Candidate(_sentence_in(p, p.text), np.zeros(2), 1, similarity, similarity, covered, covered if lang == "es" else None)
         return composer.answerable(question, [p], [], [c])
 
     close = settings.strong_support - settings.cross_language_offset / 2
@@ -229,6 +231,19 @@ def test_across_languages_a_very_close_sentence_is_judged_on_the_same_scale(sett
     assert not answerable("es", close, settings.cross_language_min_coverage / 2)
     # The lower bar of a covering passage stays where it is: names alone can "cover" a question.
     assert not answerable("es", settings.min_support - settings.cross_language_offset / 2, 1.0)
+
+
+def test_one_shared_name_does_not_lift_a_sentence_in_the_other_language():
+    """"¿Qué idioma se habla en Azerbaiyán?" was answered with the ambassador's meeting: the passage names
+    Azerbaijan, the question's one name, so it "covered" the question and e5's score was lifted over the bar."""
+    en = _passage("The Ambassador of Mexico met the Minister of Culture of Azerbaijan.")
+    meeting = "El Embajador de México se reunió con el Ministro de Cultura de Azerbaiyán."
+    question = "¿Qué idioma se habla en Azerbaiyán?"
+    assert coverage(question, en, lambda _: 1.0, meeting) == 1.0
+    assert lifting_coverage(question, en, lambda _: 1.0, meeting) < 0.5
+    # Two names shared still count, as in coverage.
+    both = "¿Qué idioma habla el Embajador de México en Azerbaiyán?"
+    assert lifting_coverage(both, en, lambda _: 1.0, meeting) == coverage(both, en, lambda _: 1.0, meeting) > 0.5
 
 
 def test_a_covering_passage_needs_a_sentence_on_what_is_asked_not_only_on_its_names(settings):
@@ -264,6 +279,33 @@ def test_a_question_for_an_amount_needs_a_sentence_with_one(settings):
     assert kept("What was the budget of the Embassy for its 2021 cultural events?", "The Embassy's 2021 budget was 20,000 dollars.")
     assert kept("What did the Embassy plan for 2021?", planned)
     assert not kept("¿Cuál fue el presupuesto de la Embajada para 2021?", planned)
+    # An area is an amount; a year dating an event is not one ("estalló en febrero de 1988 después de ...").
+    outbreak = "El conflicto sobre Nagorno-Karabaj estalló en febrero de 1988 después de que la región anunció su retirada."
+    assert not kept("¿Cuál es la superficie de Nagorno-Karabaj?", outbreak)
+    assert kept("¿Cuál es la superficie de Nagorno-Karabaj?", "Nagorno-Karabaj tiene una superficie de 4400 kilómetros cuadrados.")
+    assert kept("What is the area called near the Rhine Gorge?", "The area is called the Romantic Rhine.")
+
+
+def test_a_count_alone_answers_only_when_it_counts_all_the_question_names(settings):
+    """Un-civiles-azerbaiyanos: three civilians reported by the Armenian ministry are civilians, but not the
+    Azerbaijani ones asked about; the weakest bar, which trusts a count alone, needs every word naming the counted."""
+    composer = Composer(settings, FakeEmbedder(), None)
+    p = _passage("The Armenian Ministry of Health also reported three civilians injured, one of them seriously.")
+    sentence = replace(_sentence_in(p, p.text), translation="El Armenian Ministerio de la salud informó tres civiles heridos.")
+
+    def answerable(question: str) -> bool:
+        c = Candidate(sentence, np.zeros(2), 1, settings.counted_support, settings.counted_support, 0.0)
+        return composer.answerable(question, [p], [], [c])
+
+    assert counts_asked_thing("¿Cuántos civiles azerbaiyanos resultaron heridos?", p.text)  # a count of civilians...
+    assert not answerable("¿Cuántos civiles azerbaiyanos resultaron heridos?")  # ...but not of Azerbaijani ones
+    assert answerable("¿Cuántos civiles armenios resultaron heridos?")
+    assert answerable("How many civilians were injured?")
+    # A count of people that says what happened to them answers only a question on that.
+    killed = _passage("As a result, 613 people were killed, including 106 women.")
+    c = Candidate(_sentence_in(killed, killed.text), np.zeros(2), 1, settings.counted_support, settings.counted_support, 0.0)
+    assert composer.answerable("How many people were killed?", [killed], [], [c])
+    assert not composer.answerable("How many people live in Mexico City?", [killed], [], [c])
 
 
 def test_a_count_in_the_other_language_is_read_through_its_translation(settings):

@@ -35,6 +35,9 @@ def test_fold_and_terms():
     assert "rehen" in terms("los rehenes") and "the" not in terms("the hostages")
     # A hyphenated name also yields its parts, so "Karabakh" finds "Nagorno-Karabaj"'s article by BM25.
     assert {"nagorno-karabakh", "nagorno", "karabakh"} <= set(terms("in Nagorno-Karabakh"))
+    # ... unless the prefix makes it someone else: the vice-president is not the president.
+    assert "president" not in terms("the organization's vice-president") and "vice-president" in terms("the vice-president")
+    assert "president" not in terms("an ex-president")
 
 
 @pytest.mark.parametrize("sentence", [
