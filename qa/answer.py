@@ -289,6 +289,7 @@ class Composer:
         """Sentences that can answer, best first. `own` is a follow-up's own text when `question` is its condensed form:
         the names it adds say whom it is about ("And what did the UN Secretary-General ask?" after one on Blinken)."""
         own_names = names(own) if own else set()
+        asked_terms = set(terms(_BESIDES.sub(" ", question)))
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
         want_num, want_date = wants(question)
         why = bool(_WHY.search(question))
@@ -323,6 +324,8 @@ class Composer:
             if why and not premise_held(question, s, p):
                 continue
             if not all(_mentions(n, s.text) for n in own_names):
+                continue
+            if any(_counts_otherwise(asked_terms, set(terms(text))) for text in _readings(s, p, q_lang)):
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id], lifting.get(p.chunk_id)))
         return sorted(out, key=lambda c: -c.score)
@@ -579,6 +582,22 @@ class Composer:
 
 # The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
 _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
+
+
+# "Besides the trilateral meeting, ...": what the question sets aside is not what it asks about.
+_BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|in addition to|adem[aá]s de|aparte de)\b[^,?]*", re.I)
+# Prefixes that count: trilateral talks are not the bilateral ones asked about, as three is not two.
+_COUNT_PREFIX = re.compile(r"^(uni|mono|bi|tri|cuadri|quadri|tetra|penta|multi|pluri|poli|poly)(\w{5,})$")
+
+
+def _counts_otherwise(asked: set[str], said: set[str]) -> bool:
+    """The text holds a word the question has with another counting prefix ("trilaterales" for "bilateral"),
+    and not the question's own."""
+    for word in asked - said:
+        m = _COUNT_PREFIX.match(word)
+        if m and any((o := _COUNT_PREFIX.match(w)) and o.group(2) == m.group(2) for w in said):
+            return True
+    return False
 
 
 def _attribution(p: Passage) -> str:

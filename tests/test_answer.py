@@ -308,6 +308,22 @@ def test_a_count_alone_answers_only_when_it_counts_all_the_question_names(settin
     assert not composer.answerable("How many people live in Mexico City?", [killed], [], [c])
 
 
+def test_a_word_with_another_counting_prefix_is_about_something_else(settings):
+    """The trilateral talks' four hours do not answer how long the bilateral talks lasted."""
+    composer = Composer(settings, FakeEmbedder(), None)
+    vec = np.array([1.0, 0.0])
+    p = _passage("Las conversaciones trilaterales entre Putin, Aliyev y Pashinyan duraron casi 4 horas.", "es")
+
+    def kept(question: str) -> bool:
+        return bool(composer.candidates(question, vec, [p], [(_sentence_in(p, p.text), vec)], lambda _: 1.0))
+
+    assert not kept("¿Cuánto tiempo duraron las conversaciones bilaterales entre Putin y Pashinyan?")
+    assert kept("¿Cuánto tiempo duraron las conversaciones trilaterales?")
+    assert kept("¿Cuánto tiempo duraron las conversaciones entre Putin y Pashinyan?")
+    # What the question sets aside is not what it asks about.
+    assert kept("Además de la reunión bilateral, ¿qué conversaciones mantuvo Putin?")
+
+
 def test_a_count_in_the_other_language_is_read_through_its_translation(settings):
     question = "How many teams did Los Angeles have?"
     es = _passage("Los Ángeles tuvo dos equipos de fútbol.", "es")
