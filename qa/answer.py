@@ -260,14 +260,15 @@ def coverage(question: str, passage: Passage, idf: Callable[[str], float], trans
     return max(by_names, (_idf_share(weights, set(terms(translation))) or 0.0) if translation else 0.0)
 
 
-def lifting_coverage(question: str, passage: Passage, idf: Callable[[str], float], translation: str = "") -> float:
-    """Coverage by a passage in the other language, for lifting e5's score across languages (cross_language_offset):
-    a single name is all a passage on a country shares with "¿Qué idioma se habla en Azerbaiyán?", so with one name
-    only the translation's word share counts. (As coverage itself this cost conflicting reports: the rival's passage
-    for "¿En qué fecha se firmó la declaración trilateral sobre el alto el fuego en Karabaj?" stopped covering it.)"""
+def lifting_coverage(question: str, covered: float, idf: Callable[[str], float], translation: str = "") -> float:
+    """Coverage by a passage in the other language (`covered`, from coverage), for lifting e5's score across
+    languages (cross_language_offset): a single name is all a passage on a country shares with "¿Qué idioma se habla
+    en Azerbaiyán?", so with one name only the translation's word share counts. (As coverage itself this cost
+    conflicting reports: the rival's passage for "¿En qué fecha se firmó la declaración trilateral sobre el alto el
+    fuego en Karabaj?" stopped covering it.)"""
     if translation and len(names(question) | numbers(question)) == 1:
         return _idf_share({t: idf(t) for t in set(terms(question))}, set(terms(translation))) or 0.0
-    return coverage(question, passage, idf, translation)
+    return covered
 
 
 class Composer:
@@ -289,7 +290,7 @@ class Composer:
         """Sentences that can answer, best first. `own` is a follow-up's own text when `question` is its condensed form:
         the names it adds say whom it is about ("And what did the UN Secretary-General ask?" after one on Blinken)."""
         own_names = names(own) if own else set()
-        asked_terms = set(terms(_BESIDES.sub(" ", question)))
+        prefixed = {t for t in terms(_BESIDES.sub(" ", question)) if _COUNT_PREFIX.match(t)}
         index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
         want_num, want_date = wants(question)
         why = bool(_WHY.search(question))
@@ -298,7 +299,8 @@ class Composer:
         q_lang = detect_lang(question)
         translations = _translated_passages(passages, sents, q_lang)
         cov = {p.chunk_id: coverage(question, p, idf, translations.get(p.chunk_id, "")) for p in passages}
-        lifting = {p.chunk_id: lifting_coverage(question, p, idf, translations.get(p.chunk_id, "")) for p in passages if p.lang != q_lang}
+        lifting = {p.chunk_id: lifting_coverage(question, cov[p.chunk_id], idf, translations.get(p.chunk_id, ""))
+                   for p in passages if p.lang != q_lang}
         outlets = named_outlets(question, passages)
         overlap = self._overlap(question, q_lang, passages, index, sents, idf)
         out = []
@@ -325,7 +327,7 @@ class Composer:
                 continue
             if not all(_mentions(n, s.text) for n in own_names):
                 continue
-            if any(_counts_otherwise(asked_terms, set(terms(text))) for text in _readings(s, p, q_lang)):
+            if prefixed and any(_counts_otherwise(prefixed, set(terms(text))) for text in _readings(s, p, q_lang)):
                 continue
             out.append(Candidate(s, vec, index[s.chunk_id], sim, score, cov[p.chunk_id], lifting.get(p.chunk_id)))
         return sorted(out, key=lambda c: -c.score)
@@ -590,14 +592,11 @@ _BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|in additio
 _COUNT_PREFIX = re.compile(r"^(uni|mono|bi|tri|cuadri|quadri|tetra|penta|multi|pluri|poli|poly)(\w{5,})$")
 
 
-def _counts_otherwise(asked: set[str], said: set[str]) -> bool:
-    """The text holds a word the question has with another counting prefix ("trilaterales" for "bilateral"),
-    and not the question's own."""
-    for word in asked - said:
-        m = _COUNT_PREFIX.match(word)
-        if m and any((o := _COUNT_PREFIX.match(w)) and o.group(2) == m.group(2) for w in said):
-            return True
-    return False
+def _counts_otherwise(prefixed: set[str], said: set[str]) -> bool:
+    """The text holds one of the question's counting-prefixed words with another prefix ("trilaterales" for
+    "bilateral"), and not the question's own."""
+    roots = {_COUNT_PREFIX.match(w).group(2) for w in prefixed - said}
+    return any((m := _COUNT_PREFIX.match(w)) and m.group(2) in roots for w in said)
 
 
 def _attribution(p: Passage) -> str:
@@ -680,9 +679,14 @@ def _asked(question: str) -> tuple[list[str], list[str]]:
     # The counted thing is named first: "how many women", or two words for an adjective ("extended metropolitan
     # areas", "civiles azerbaiyanos"), unless the second says what happened ("how many peacekeepers were killed"
     # counts peacekeepers).
-    if _COUNTED.get(asked_terms[0][:5]) == _PEOPLE:
+    if _counts_people(asked_terms):
         return asked_terms, asked_terms
     return asked_terms, [t for i, t in enumerate(asked_terms[:2]) if i == 0 or not _counted(t) & _STATES]
+
+
+def _counts_people(asked_terms: list[str]) -> bool:
+    """A "how many people" question: too generic a count for its first word alone to say what is counted."""
+    return _COUNTED.get(asked_terms[0][:5]) == _PEOPLE
 
 
 def counts_all_of_it(question: str, text: str) -> bool:
@@ -693,7 +697,7 @@ def counts_all_of_it(question: str, text: str) -> bool:
     if not asked_terms:
         return True
     said = {g for t in terms(text) for g in _counted(t)}
-    if _COUNTED.get(asked_terms[0][:5]) == _PEOPLE:
+    if _counts_people(asked_terms):
         return not said & _STATES or any(_counted(t) & _STATES for t in asked_terms)
     return all(_counted(t) & said for t in lead)
 

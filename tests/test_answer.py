@@ -240,10 +240,11 @@ def test_one_shared_name_does_not_lift_a_sentence_in_the_other_language():
     meeting = "El Embajador de México se reunió con el Ministro de Cultura de Azerbaiyán."
     question = "¿Qué idioma se habla en Azerbaiyán?"
     assert coverage(question, en, lambda _: 1.0, meeting) == 1.0
-    assert lifting_coverage(question, en, lambda _: 1.0, meeting) < 0.5
+    assert lifting_coverage(question, coverage(question, en, lambda _: 1.0, meeting), lambda _: 1.0, meeting) < 0.5
     # Two names shared still count, as in coverage.
     both = "¿Qué idioma habla el Embajador de México en Azerbaiyán?"
-    assert lifting_coverage(both, en, lambda _: 1.0, meeting) == coverage(both, en, lambda _: 1.0, meeting) > 0.5
+    covered = coverage(both, en, lambda _: 1.0, meeting)
+    assert lifting_coverage(both, covered, lambda _: 1.0, meeting) == covered > 0.5
 
 
 def test_a_covering_passage_needs_a_sentence_on_what_is_asked_not_only_on_its_names(settings):
