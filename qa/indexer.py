@@ -42,8 +42,11 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
             continue
         seen[article.id] = str(f)
         old = manifest.get(article.id)
-        # An article stored before a translator was there is redone once, to gain its sentences' translations.
-        if old is not None and old.sha256 == article.sha256 and (translator is None or old.translated):
+        if old is not None and old.sha256 == article.sha256:
+            if translator is not None and not old.translated:
+                # Stored before a translator was there, or its translation failed: only the translation is tried
+                # again, so a broken Apertium costs one run per article and ingest, not a re-embedding of the store.
+                store.put_translations(article.id, translated(store.article_sentences(article.id), article.lang, translator))
             unchanged.append(article.id)
             if Path(old.path or ".").resolve() != Path(article.path).resolve():
                 store.move_article(article.id, article.path)

@@ -215,8 +215,14 @@ class Store:
     def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
         if not chunk_ids:
             return []
+        return self._sentences_where({"chunk_id": {"$in": list(chunk_ids)}})
+
+    def article_sentences(self, article_id: str) -> list[Sentence]:
+        return [s for s, _ in self._sentences_where({"article_id": article_id})]
+
+    def _sentences_where(self, where: dict) -> list[tuple[Sentence, np.ndarray]]:
         try:
-            got = self.sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"])
+            got = self.sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
         except Exception as exc:
             raise self._wrap(exc) from exc
         return self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
@@ -267,6 +273,23 @@ class Store:
                     metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks),
                                 "translated": any(s.translation is not None for s in sentences)}],
                 )
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def put_translations(self, article_id: str, sentences: list[Sentence]) -> None:
+        """Give a stored article's sentences their translations; vectors and chunks stay as they are."""
+        done = [s for s in sentences if s.translation is not None]
+        if not done:
+            return
+        with self._lock:
+            try:
+                self.sentences.update(
+                    ids=[s.id for s in done],
+                    metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
+                                "translation": s.translation} for s in done],
+                )
+                meta = self.articles.get(ids=[article_id], include=["metadatas"])["metadatas"][0]
+                self.articles.update(ids=[article_id], metadatas=[{**meta, "translated": True}])
             except Exception as exc:
                 raise self._wrap(exc) from exc
 

@@ -15,6 +15,9 @@ class FakeEmbedder:
     name = "fake"
     dim = 256
 
+    def __init__(self) -> None:
+        self.passages_embedded = 0
+
     def _embed(self, texts) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
@@ -26,6 +29,7 @@ class FakeEmbedder:
         return out
 
     def embed_passages(self, texts) -> np.ndarray:
+        self.passages_embedded += len(texts)
         return self._embed(list(texts))
 
     def embed_queries(self, texts) -> np.ndarray:

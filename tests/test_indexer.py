@@ -92,10 +92,11 @@ def test_sentences_keep_their_translation_and_a_store_built_without_one_gains_it
     plain = Assistant(settings.model_copy(update={"translate": False}), embedder=FakeEmbedder(), auto_ingest=False)
     plain.ingest([seeds_copy])
     assert not any(a.translated for a in plain.articles())
-    translator = FakeTranslator()
-    bot = Assistant(settings, embedder=FakeEmbedder(), translator=translator, auto_ingest=False)
-    redone = bot.ingest([seeds_copy])
-    assert sorted(redone.updated) == sorted(p.stem for p in seeds_copy.glob("*.txt"))
+    translator, embedder = FakeTranslator(), FakeEmbedder()
+    bot = Assistant(settings, embedder=embedder, translator=translator, auto_ingest=False)
+    again = bot.ingest([seeds_copy])
+    assert sorted(again.unchanged) == sorted(p.stem for p in seeds_copy.glob("*.txt")) and not again.updated
+    assert embedder.passages_embedded == 0  # the translations join the stored sentences; nothing is embedded again
     assert all(a.translated for a in bot.articles())
     chunks = bot.store.all_chunks()
     stored = bot.store.sentences_for([c.id for c in chunks if c.article_id == KHOJALY])
@@ -110,3 +111,18 @@ def test_a_failing_translator_stores_the_sentences_without_translations(bot, set
     report = broken.ingest([seeds_copy])
     assert len(report.added) == 5 and not report.rejected
     assert not any(a.translated for a in broken.articles())
+
+
+def test_an_untranslated_article_is_only_translated_again_at_the_next_ingest(settings, seeds_copy):
+    translator, embedder = FakeTranslator(fail=True), FakeEmbedder()
+    bot = Assistant(settings, embedder=embedder, translator=translator, auto_ingest=False)
+    bot.ingest([seeds_copy])
+    embedded, tried = embedder.passages_embedded, len(translator.calls)
+    again = bot.ingest([seeds_copy])
+    assert len(again.unchanged) == 5 and not again.updated
+    assert embedder.passages_embedded == embedded and len(translator.calls) == 2 * tried
+    translator.fail = False  # Apertium's language pair installed since
+    bot.ingest([seeds_copy])
+    assert all(a.translated for a in bot.articles()) and embedder.passages_embedded == embedded
+    stored = bot.store.article_sentences(KHOJALY)
+    assert stored and all(s.translation == f"<es> {s.text}" for s in stored)
