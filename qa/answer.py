@@ -111,12 +111,17 @@ _FUTURE_QUESTION = re.compile(r"\bwhen\s+will\b|\bcuándo\s+(se\s+)?\w+r(á|án)
 _FUTURE = re.compile(r"\b(will|would|shall|expected|plans?|planned|scheduled|next|upcoming|future|prevé|próxim[oa]s?|futur[oa]s?|\w+r(á|án))\b", re.I)
 
 
+# News dates by the weekday ("called during the night of this Monday", "este martes"), the article's date placing it.
+_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|lunes|martes|mi[eé]rcoles|jueves|viernes|"
+                      r"s[aá]bado|domingo|ayer)\b", re.I)
+
+
 def dates_it(question: str, text: str, published: str | None) -> bool:
     """Whether the sentence can answer a "when" question: a date that places what it reports, and for "when will"
     a future one (a 2020 surrender does not date a peace deal still to come in an article of 2021)."""
     asked = set(terms(question))
     dating = _NAMING_YEAR.sub(lambda m: m.group(0) if asked & set(terms(m.group(1))) else " ", text)
-    if not (months(text) or _YEAR.search(dating)):
+    if not (months(text) or _YEAR.search(dating) or _WEEKDAY.search(text)):
         return False
     if not _FUTURE_QUESTION.search(question) or _FUTURE.search(text):
         return True
@@ -427,9 +432,11 @@ class Composer:
                 chosen.append(c)
         return chosen + ([rival] if rival is not None else [])
 
-    def extract(self, lang: str, passages: list[Passage], chosen: list[Candidate]) -> Draft:
+    def extract(self, lang: str, passages: list[Passage], chosen: list[Candidate], sents: list[tuple[Sentence, np.ndarray]]) -> Draft:
         """Quote the chosen sentences, attributed to their article, in reading order."""
         chosen = list({c.sentence.id: c for c in chosen}.values())
+        note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen) else None
+        chosen = _with_antecedents(chosen, sents)
         # Keep each article's sentences together and in reading order, best article first.
         order = {}
         for c in chosen:
@@ -447,7 +454,6 @@ class Composer:
                     prefix += " " + prompts.load(f"crosslingual.{lang}").render()
             sentences.append((c.sentence.text, (c.passage_index,)))
             prefixes.append(prefix)
-        note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen) else None
         translations = self._translations(lang, chosen, passages)
         return Draft(sentences, prefixes, note, tuple(translations))
 
@@ -597,6 +603,27 @@ def _counts_otherwise(prefixed: set[str], said: set[str]) -> bool:
     "bilateral"), and not the question's own."""
     roots = {_COUNT_PREFIX.match(w).group(2) for w in prefixed - said}
     return any((m := _COUNT_PREFIX.match(w)) and m.group(2) in roots for w in said)
+
+
+# "He also denounced ...", "In addition, he called ...": whose words these are is in an earlier sentence.
+_OPENS_WITH_PRONOUN = re.compile(r"^(?:[^\W\d][\w ]{0,30},\s*)?(he|she|they|his|her|their|él|ella|ellos|ellas)\b", re.I)
+
+
+def _with_antecedents(chosen: list[Candidate], sents: list[tuple[Sentence, np.ndarray]]) -> list[Candidate]:
+    """Each chosen sentence that opens with a pronoun joined by the nearest of the three before it in its passage
+    that does not: a quote of "He also denounced ..." alone does not say whose claim it is."""
+    ids = {c.sentence.id for c in chosen}
+    out = []
+    for c in chosen:
+        if _OPENS_WITH_PRONOUN.match(c.sentence.text):
+            before = sorted(((s, v) for s, v in sents if s.chunk_id == c.sentence.chunk_id and s.end <= c.sentence.start),
+                            key=lambda sv: -sv[0].start)[:3]
+            named = next(((s, v) for s, v in before if not _OPENS_WITH_PRONOUN.match(s.text)), None)
+            if named is not None and named[0].id not in ids:
+                ids.add(named[0].id)
+                out.append(replace(c, sentence=named[0], vector=named[1]))
+        out.append(c)
+    return out
 
 
 def _attribution(p: Passage) -> str:

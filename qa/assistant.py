@@ -128,7 +128,7 @@ class Assistant:
         t1 = time.perf_counter()
         if self.llm is None:
             draft = self.composer.extract(
-                lang, passages, [c for (_, _, cands), rival in zip(answerable, rivals) for c in self.composer.choose(cands, rival)])
+                lang, passages, [c for (_, _, cands), rival in zip(answerable, rivals) for c in self.composer.choose(cands, rival)], sents)
         else:
             chunks = []
             for delta in stream_generated(self.composer, standalone, lang, passages):

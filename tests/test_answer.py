@@ -153,6 +153,9 @@ def test_a_count_of_something_else_or_a_date_does_not(question, sentence):
     ("¿Cuándo firmarán la paz Armenia y Azerbaiyán?", "Armenia firmó la rendición en noviembre de 2020.", "2021-10-08", False),
     ("¿Cuándo firmarán la paz Armenia y Azerbaiyán?", "Ambos países firmarán el tratado en 2023.", "2021-10-08", True),
     ("When did the war begin?", "The war was long.", None, False),
+    # News dates by the weekday; the article's date places it.
+    ("When did Blinken phone Aliyev?", "Blinken called Aliyev during the night of this Monday.", "2022-09-13", True),
+    ("¿Cuándo pidió Guterres contención?", "Guterres pidió este martes máxima contención.", "2022-09-13", True),
 ])
 def test_a_when_question_needs_a_date_that_places_what_is_asked(question, sentence, published, dated):
     assert dates_it(question, sentence, published) is dated
@@ -377,3 +380,23 @@ def test_a_repeated_sentence_is_said_once(fake_bot):
     fake_bot.llm = fake_bot.composer.llm = FakeLLM(reply=f"{said} {said}")
     ans = fake_bot.ask("Were 1275 people taken hostage and does the fate of 150 people remain unknown?")
     assert not ans.refused and ans.text.count(said) == 1
+
+
+def test_a_quote_that_opens_with_a_pronoun_comes_with_the_sentence_that_says_who(settings):
+    """Quoted alone, "He also denounced attacks on ambulances" does not say whose claim it is (the Ministry of Health's)."""
+    p = _passage("The Ministry of Health reported three civilians injured. He also denounced attacks on ambulances. "
+                 "He called them a violation of the law. In addition, he asked for an inquiry. Blinken called Aliyev.")
+    sents = [(replace(s, id=f"a@{s.start}"), np.zeros(2)) for s in
+             (_sentence_in(p, t) for t in ("The Ministry of Health reported three civilians injured.", "He also denounced attacks on ambulances.",
+                                           "He called them a violation of the law.", "In addition, he asked for an inquiry.", "Blinken called Aliyev."))]
+    composer = Composer(settings, FakeEmbedder(), None)
+
+    def quoted(*chosen: int) -> list[str]:
+        cands = [Candidate(sents[i][0], sents[i][1], 1, 0.9, 0.9, 1.0) for i in chosen]
+        return [text for text, _ in composer.extract("en", [p], cands, sents).sentences]
+
+    assert quoted(1) == ["The Ministry of Health reported three civilians injured.", "He also denounced attacks on ambulances."]
+    # Past the sentences that also open with a pronoun, to the nearest that does not; said once when both need it.
+    assert quoted(3, 1) == ["The Ministry of Health reported three civilians injured.", "He also denounced attacks on ambulances.",
+                            "In addition, he asked for an inquiry."]
+    assert quoted(4) == ["Blinken called Aliyev."]
