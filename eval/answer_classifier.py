@@ -1,7 +1,7 @@
 """Could a model learned from XQuAD stand in for entailment? A measurement, not a component.
 
-No entailment model ships in a registry package without torch, so this asks whether a logistic regression over
-what we already have (e5 vectors, word overlap, question type against what the sentence holds) can tell the
+No usable entailment model ships in a registry package (eval/nli_candidates.py), so this asks whether a
+logistic regression over what we already have (e5 vectors, word overlap, question type against what the sentence holds) can tell the
 sentence that answers an XQuAD question from the other sentences of its paragraph, well enough to refuse the
 near misses that the composer answers today. The gate figure is the one that matters: of the questions whose
 closest sentence (by e5) is not the answer, how many would the model refuse while keeping 95 % of those whose
