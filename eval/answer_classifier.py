@@ -1,8 +1,8 @@
 """Could a model learned from XQuAD stand in for entailment? A measurement, not a component.
 
 No usable entailment model ships in a registry package (eval/nli_candidates.py), so this asks whether a
-logistic regression over what we already have (e5 vectors, word overlap, question type against what the sentence holds) can tell the
-sentence that answers an XQuAD question from the other sentences of its paragraph, well enough to refuse the
+logistic regression over what we already have (e5 vectors, word overlap, question type against what the
+sentence holds) can tell the sentence that answers an XQuAD question from the other sentences of its paragraph, well enough to refuse the
 near misses that the composer answers today. The gate figure is the one that matters: of the questions whose
 closest sentence (by e5) is not the answer, how many would the model refuse while keeping 95 % of those whose
 closest sentence is. Five folds by Wikipedia article, all four language directions. A second table asks the
@@ -82,7 +82,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def load():
+def load(embedder: E5Embedder):
     """Every (question, sentence of the question's paragraph) pair in the four directions, labelled by the answer's offset."""
     data = {lang: json.loads((XQUAD / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"] for lang in LANGS}
     paras, asked = {}, {}
@@ -92,7 +92,6 @@ def load():
                 paras[(lang, a, i)] = sentences(p["context"])
                 for q in p["qas"]:
                     asked[(lang, q["id"])] = (a, i, q["question"], q["answers"][0]["answer_start"])
-    embedder = E5Embedder()
     texts = sorted({s.text for spans in paras.values() for s in spans})
     svec = dict(zip(texts, embedder.embed_passages(texts)))
     qtexts = sorted({q for _, _, q, _ in asked.values()})
@@ -123,13 +122,14 @@ def gate(scores: np.ndarray, right: np.ndarray) -> tuple[float, float]:
     return auc(scores, right.astype(float)), float(np.mean(scores[~right] < bar))
 
 
-def joint_rows(pairs: list, sims: np.ndarray, hand: np.ndarray, product: np.ndarray, groups: dict) -> list[str]:
-    """The frozen cross-encoding: e5 over "question sentence" as one text, for the two closest sentences per question."""
+def joint_rows(embedder: E5Embedder, pairs: list, sims: np.ndarray, hand: np.ndarray, product: np.ndarray, groups: dict,
+               best: set[int]) -> list[str]:
+    """The frozen cross-encoding: e5 over "question sentence" as one text, for the two closest sentences per question
+    (`best` holds the closest one's pair index)."""
     idx = np.array([n for members in groups.values() for n in sorted(members, key=lambda n: -sims[n])[:2]])
-    joint = E5Embedder().embed_queries([f"{pairs[n][3]} {pairs[n][4]}" for n in idx])
+    joint = embedder.embed_queries([f"{pairs[n][3]} {pairs[n][4]}" for n in idx])
     y = np.array([pairs[n][5] for n in idx])
     folds = np.array([pairs[n][2] % FOLDS for n in idx])
-    best = {max(members, key=lambda n: sims[n]) for members in groups.values()}
     closest = np.array([n in best for n in idx])
     sets = {"e5 similarity alone": sims[idx][:, None], "+ word share, question type x number / year / new name": hand[idx],
             "+ joint vector (384 weights)": np.hstack([hand[idx], joint]),
@@ -144,7 +144,8 @@ def joint_rows(pairs: list, sims: np.ndarray, hand: np.ndarray, product: np.ndar
 
 
 def main() -> None:
-    pairs, svec, qvec = load()
+    embedder = E5Embedder()
+    pairs, svec, qvec = load(embedder)
     y = np.array([p[5] for p in pairs])
     folds = np.array([p[2] % FOLDS for p in pairs])
     sims = np.array([float(qvec[p[3]] @ svec[p[4]]) for p in pairs])
@@ -192,7 +193,7 @@ def main() -> None:
                 asked[word] += 1
                 lacking[word] += word not in said
     lines += [f"| {w} | {asked[w]} | {lacking[w]} |" for w in RESTRICTING if asked[w]]
-    lines += joint_rows(pairs, sims, hand, product, groups)
+    lines += joint_rows(embedder, pairs, sims, hand, product, groups, set(closest.values()))
     out = ROOT / "eval" / "answer_classifier.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

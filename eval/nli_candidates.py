@@ -17,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from answer_classifier import auc
 
 ROOT = Path(__file__).resolve().parent.parent
 LENGTH = 160  # the ONNX graph's fixed sequence length
@@ -96,10 +97,8 @@ class Aegis:
         return exp / exp.sum()
 
 
-def auc(positive: list[float], negative: list[float]) -> float:
-    """Probability that a random positive outscores a random negative (ties count half)."""
-    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
-    return wins / (len(positive) * len(negative))
+def separation(positive: list[float], negative: list[float]) -> float:
+    return auc(np.array(positive + negative), np.array([1.0] * len(positive) + [0.0] * len(negative)))
 
 
 def main() -> None:
@@ -117,9 +116,9 @@ def main() -> None:
         for index in range(len(probs[0][0])):
             by = {k: [float(pr[index]) for pr, label in probs if label == k] for k in ("entailed", "not said", "contradicted")}
             lines.append(f"| {order} | {index} | " + " | ".join(f"{np.mean(by[k]):.2f}" for k in by)
-                         + f" | {auc(by['entailed'], by['not said'] + by['contradicted']):.2f}"
-                         + f" | {auc(by['entailed'], by['not said']):.2f}"
-                         + f" | {sum(n < sorted(by['entailed'])[1] for n in by['not said'])}/12 |")
+                         + f" | {separation(by['entailed'], by['not said'] + by['contradicted']):.2f}"
+                         + f" | {separation(by['entailed'], by['not said']):.2f}"
+                         + f" | {sum(n < sorted(by['entailed'])[1] for n in by['not said'])}/{len(by['not said'])} |")
     text = "\n".join(lines) + "\n"
     (ROOT / "eval" / "nli_candidates.md").write_text(text)
     print(text)
