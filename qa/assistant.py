@@ -8,17 +8,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Candidate, Composer, condense, refusal_text, split_question, stream_generated, wants
+from . import prompts
+from .answer import Composer, Decision, condense, disputable, refusal_text, split_question, stream_generated
+from .checks import build_checks
 from .embed import E5Embedder, Embedder
+from .evidence import Evidence, gather
 from .errors import InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
+from .question import Question, parse
+from .reader import Reader, TreeReader
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang
 from .translate import Translator, build_translator
-from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings
+from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings, TraceStep
 from .verify import Verifier
 
 
@@ -31,6 +36,7 @@ class Assistant:
         store: Store | None = None,
         llm: LLM | None = None,
         translator: Translator | None = None,
+        reader: Reader | None = None,
         auto_ingest: bool = True,
     ) -> None:
         self.settings = settings or Settings()
@@ -39,7 +45,9 @@ class Assistant:
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
-        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.llm, self.translator)
+        self.reader = reader or (TreeReader(self.settings.reader_dir) if self.settings.reader_dir else TreeReader())
+        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
+                                 build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 
@@ -99,36 +107,34 @@ class Assistant:
             # occupied territory found a sentence on the territory).
             mixed = vecs[0] + vecs[1]
             qvecs = [mixed / np.linalg.norm(mixed)]
-        own = question if follow_up else None
-        per_part = [self.composer.candidates(part, qv, passages, sents, idf, own) for part, qv in zip(parts, qvecs)]
-        answerable = [(part, qv, c) for part, qv, c in zip(parts, qvecs, per_part) if self.composer.answerable(part, passages, sents, c)]
+        asked = [parse(part) for part in parts]
+        if follow_up and (own := parse(question)).asks != "other":
+            asked = [replace(asked[0], asks=own.asks)]  # the previous question comes first in the condensed text
+        decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
+        trace = [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
+        trace += [step for d in decisions for step in d.trace]
+        answered = [(q, qv, d) for q, qv, d in zip(asked, qvecs, decisions) if d.grade != "refused"]
+        confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
         first_token = None
-        if not answerable:
+        if not answered:
             text = refusal_text(lang)
             first_token = time.perf_counter() - t0
             yield text
             total = time.perf_counter() - t0
             yield Answer(text=text, citations=[], refused=True, passages=passages, question=question, standalone_question=standalone,
-                         lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token))
+                         lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token),
+                         grade="refused", confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)
             return
-        rivals: list[Candidate | None] = []
-        for part, qvec, cands in answerable:
-            if not any(wants(part)):
-                rivals.append(None)  # reports differ on dates and counts; "what role did Russia play" asks neither
-                continue
-            extra, extra_sents, extra_cands = self._wider(part, qvec, passages, filters, idf, own)
-            rival = self.composer.rival(cands[0], sorted(cands[1:] + extra_cands, key=lambda c: -c.score))
-            if rival is not None and rival.passage_index > len(passages):
-                # The other report lies beyond the answer's passages: the model, composer and verifier all see it.
-                passage = extra[rival.passage_index - len(passages) - 1]
-                passages.append(passage)
-                sents.extend((s, v) for s, v in extra_sents if s.chunk_id == passage.chunk_id)
-                rival = replace(rival, passage_index=len(passages))
-            rivals.append(rival)
+        grade = "answer" if any(d.grade == "answer" for _, _, d in answered) else "partial"
+        chosen: list[Evidence] = []
+        for q, qvec, decision in answered:
+            rival = self._rival(q, qvec, decision, passages, sents, filters, idf) if decision.grade == "answer" and disputable(q) else None
+            chosen.extend(self.composer.choose(decision, rival))
         t1 = time.perf_counter()
         if self.llm is None:
-            draft = self.composer.extract(
-                lang, passages, [c for (_, _, cands), rival in zip(answerable, rivals) for c in self.composer.choose(cands, rival)], sents)
+            draft = self.composer.extract(lang, passages, chosen, sents)
+            if grade == "partial":
+                draft = replace(draft, lead=prompts.load(f"partial.{lang if lang in ('en', 'es') else 'en'}").render())
         else:
             chunks = []
             for delta in stream_generated(self.composer, standalone, lang, passages):
@@ -138,8 +144,12 @@ class Assistant:
                 yield delta
             draft = self.composer.parse_generated("".join(chunks))
         t2 = time.perf_counter()
-        answer = self.composer.finish(question, standalone, lang, passages, draft, sents)
+        answer = self.composer.finish(question, standalone, lang, passages, draft, sents, asked)
         t3 = time.perf_counter()
+        verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
+                             f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
+        answer = replace(answer, grade="refused" if answer.refused else grade, confidence=confidence, trace=[*trace, verified],
+                         refused_by="verify" if answer.refused else None)
         if self.llm is None:
             # The extractive answer is ready at once; stream it sentence by sentence.
             first_token = time.perf_counter() - t0
@@ -147,21 +157,30 @@ class Assistant:
                 yield piece + " "
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
-        yield _with_timings(answer, timings)
+        yield replace(answer, timings=timings)
 
-    def _wider(self, part: str, qvec: np.ndarray, passages: list[Passage], filters: Filters | None,
-               idf: Callable[[str], float], own: str | None) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]], list[Candidate]]:
-        """Passages beyond the answer's, for a date or count another article may report differently.
-
-        A disagreement is found by looking for the same fact elsewhere, and the other report can rank below the
-        answer's passages (an English question, a Spanish report).
-        """
-        if not self.settings.rival_k:
-            return [], [], []
-        seen = {p.chunk_id for p in passages}
-        found, sents = self.retriever.sentence_passages(qvec, filters, self.settings.rival_k)
-        extra = [p for p in found if p.chunk_id not in seen]
-        return extra, sents, self.composer.candidates(part, qvec, passages + extra, [(s, v) for s, v in sents if s.chunk_id not in seen], idf, own)
+    def _rival(self, question: Question, qvec: np.ndarray, decision: Decision, passages: list[Passage],
+               sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None, idf: Callable[[str], float]) -> Evidence | None:
+        """Another article's report of the same date or count, which may lie beyond the answer's passages (an English
+        question, a Spanish report): the closest sentences across the store are read too. A rival found there joins
+        the passages, so the model, composer and verifier all see it."""
+        pool = decision.evidence[1:]
+        extra: list[Passage] = []
+        extra_sents: list[tuple[Sentence, np.ndarray]] = []
+        if self.settings.rival_k:
+            seen = {p.chunk_id for p in passages}
+            found, wide = self.retriever.sentence_passages(qvec, filters, self.settings.rival_k)
+            extra = [p for p in found if p.chunk_id not in seen]
+            extra_sents = [(s, v) for s, v in wide if s.chunk_id not in seen]
+            wide_evidence = gather(question, qvec, passages + extra, extra_sents, self.settings.reader_candidates)
+            pool = sorted(pool + self.composer.read(question, wide_evidence, idf)[0], key=lambda e: -(e.p or 0.0))
+        rival = self.composer.rival(decision.evidence[0], pool)
+        if rival is not None and rival.passage_index > len(passages):
+            passage = extra[rival.passage_index - len(passages) - 1]
+            passages.append(passage)
+            sents.extend((s, v) for s, v in extra_sents if s.chunk_id == passage.chunk_id)
+            rival = replace(rival, passage_index=len(passages))
+        return rival
 
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):
@@ -174,7 +193,3 @@ class Assistant:
         return cleaned
 
 
-def _with_timings(answer: Answer, timings: Timings) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, timings=timings)

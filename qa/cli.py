@@ -45,7 +45,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     print(answer.text)
     for c in answer.citations:
-        print(f"[{c.n}] {c.article_id} · {c.title} · {c.source or '—'} · {c.date or 'undated'} · chars {c.start}-{c.end}")
+        span = f" · answer chars {c.answer_start}-{c.answer_end}" if c.answer_start is not None else ""
+        print(f"[{c.n}] {c.article_id} · {c.title} · {c.source or '—'} · {c.date or 'undated'} · chars {c.start}-{c.end}{span}")
+    confidence = f"{answer.confidence:.2f}" if answer.confidence is not None else "–"
+    print(f"grade {answer.grade} · confidence {confidence}" + (f" · refused by {answer.refused_by}" if answer.refused_by else ""))
     return 0
 
 

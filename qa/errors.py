@@ -47,3 +47,9 @@ class TranslationFailed(QAError):
     """The machine translator could not render a quote (the answer then shows the original)."""
 
     exit_code = 8
+
+
+class InvalidSetting(QAError):
+    """A setting or option names something that does not exist (a check, a model folder)."""
+
+    exit_code = 2

@@ -29,7 +29,7 @@ LABELS = {
     "citation_precision": "citation precision", "citation_recall": "citation recall", "fact_recall": "fact recall",
     "grounding_verifier": "grounded (project verifier)", "grounding_strict": "grounded (strict numbers)",
     "quote_offsets": "quotes match article offsets", "refusal_accuracy": "refusal accuracy (unanswerable)",
-    "wrong_refusals": "wrong refusals (answerable)", "accuracy": "accuracy (PaperQA2)", "precision": "precision (PaperQA2)",
+    "wrong_refusals": "wrong refusals (answerable)", "hedges": "partial answers (answerable)", "accuracy": "accuracy (PaperQA2)", "precision": "precision (PaperQA2)",
     "latency_p50": "latency p50 (s)", "latency_p95": "latency p95 (s)",
 }
 
@@ -186,6 +186,7 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
         quotes=len(answer.citations),
         quotes_exact=len(answer.citations) - len(bad_quotes),
         latency=answer.timings.total,
+        grade=answer.grade,
     )
     record = Record(
         id=q.id, question=q.question, lang=q.lang, type=q.type, answerable=q.answerable, sources=list(q.sources),
@@ -202,13 +203,15 @@ def issues(r: Record) -> list[str]:
     out = []
     sc = r.score
     if not r.answerable:
-        if not r.refused:
+        if sc.answered:
             kind = {"false_premise": "a false-premise", "off_topic": "an off-topic"}.get(r.type, "an unanswerable")
             out.append(f"answered {kind} question")
         return out + [f"strict: {f}" for f in r.strict_failures]
     if r.refused:
         out.append(f"wrong refusal (source at rank {sc.rank})" if sc.rank else "wrong refusal (no source retrieved)")
         return out
+    if sc.hedged:
+        out.append("partial answer (a hedge)")
     if sc.rank is None:
         out.append("no source article retrieved")
     if r.missing_facts:
@@ -352,7 +355,7 @@ def render_markdown(report: Report, title: str) -> str:
 SHORT = {
     "hit_at_1": "hit@1", "hit_at_5": "hit@5", "mrr": "MRR", "citation_precision": "cit P", "citation_recall": "cit R",
     "fact_recall": "facts", "grounding_verifier": "verifier", "grounding_strict": "strict", "quote_offsets": "offsets",
-    "refusal_accuracy": "refusal acc", "wrong_refusals": "wrong ref", "accuracy": "acc", "precision": "prec",
+    "refusal_accuracy": "refusal acc", "wrong_refusals": "wrong ref", "hedges": "partial", "accuracy": "acc", "precision": "prec",
     "latency_p50": "p50 s", "latency_p95": "p95 s",
 }
 
@@ -454,11 +457,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="store to use (default: a fresh temporary folder; data/eval/xquad for --xquad)")
     parser.add_argument("--xquad", action="store_true", help="run the XQuAD benchmark instead of the gold questions")
-    parser.add_argument("--sample", type=int, default=100, help="XQuAD questions per direction (sampled mode)")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="XQuAD: questions per direction (default 100); SQuAD 2.0: questions spread over the file (default all)")
     parser.add_argument("--full", action="store_true", help="XQuAD: all 1190 questions per direction")
     parser.add_argument("--xquad-dir", type=Path, default=None, help="folder holding xquad.en.json and xquad.es.json")
     parser.add_argument("--seed", type=int, default=0, help="XQuAD sample seed")
     parser.add_argument("--quiet", action="store_true", help="no per-question progress")
+    parser.add_argument("--articles", type=Path, default=None,
+                        help="folder of the articles the dataset asks about (default seeds/; eval/fresh/articles for eval/fresh)")
+    parser.add_argument("--squad2", action="store_true", help="run SQuAD 2.0 (8 dev articles, no gold paragraph given) instead")
+    parser.add_argument("--squad2-file", type=Path, default=None, help="SQuAD 2.0 JSON (default ../shared/benchmarks/squad2)")
+    parser.add_argument("--reader-folds", type=Path, default=None,
+                        help="SQuAD 2.0: folder of the article-held-out fold readers (default eval/reader_folds)")
+    parser.add_argument("--disable-check", action="append", default=None, metavar="NAME",
+                        help="turn a named check off (repeatable), to measure what it earns")
 
 
 def progress_printer(args: argparse.Namespace) -> Callable[[str], None]:
@@ -484,7 +496,11 @@ def execute(args: argparse.Namespace, bot) -> int:
     overall = report.groups["overall"]
     print(f"{len(report.records)} questions · " + " · ".join(f"{SHORT[x]} {fmt(overall[x], x)}" for x in SHOWN))
     print(f"report: {out / 'report.md'}")
-    return check(report.flat(), args.thresholds, "gold") if args.check else 0
+    # Without a translator, answers across languages are judged on e5 and names alone: a gate of its own.
+    section = "gold" if bot.translator is not None else "gold_untranslated"
+    if args.dataset.resolve() != (EVAL_DIR / "questions.jsonl").resolve():
+        section = f"{args.dataset.parent.name}" + ("" if bot.translator is not None else "_untranslated")
+    return check(report.flat(), args.thresholds, section) if args.check else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -492,8 +508,14 @@ def run(args: argparse.Namespace) -> int:
         from . import xquad
 
         return xquad.run(args)
+    if args.squad2:
+        from . import squad2
+
+        return squad2.run(args)
     from .assistant import Assistant
 
+    articles = args.articles or (args.dataset.parent / "articles" if (args.dataset.parent / "articles").is_dir() else None)
     with data_dir(args.data_dir) as folder:
-        bot = Assistant(Settings(data_dir=folder, collection="eval", chroma_url=None))
-        return execute(args, bot)
+        settings = Settings(data_dir=folder, collection="eval", chroma_url=None, disabled_checks=args.disable_check or [],
+                            **({"seeds_dir": articles} if articles else {}))
+        return execute(args, Assistant(settings))

@@ -162,22 +162,29 @@ class QuestionScore:
     quotes: int  # citations
     quotes_exact: int  # of those, the ones whose quote is the article text at their offsets
     latency: float
+    grade: str = ""  # "answer" | "partial" | "refused"; empty means graded by `refused` alone
 
     @property
     def answered(self) -> bool:
-        return not self.refused
+        """Answered outright: a partial answer says the articles do not state exactly this, so it is a hedge on an
+        answerable question (not a right answer) and honest on an unanswerable one."""
+        return self.grade == "answer" if self.grade else not self.refused
+
+    @property
+    def hedged(self) -> bool:
+        return self.grade == "partial"
 
     @property
     def correct(self) -> bool:
         """An answerable question answered with every fact, or an unanswerable one refused."""
         if self.answerable:
             return self.answered and self.fact_recall == 1.0
-        return self.refused
+        return not self.answered
 
 
 METRICS = (
     "hit_at_1", "hit_at_5", "mrr", "citation_precision", "citation_recall", "fact_recall",
-    "grounding_verifier", "grounding_strict", "quote_offsets", "refusal_accuracy", "wrong_refusals",
+    "grounding_verifier", "grounding_strict", "quote_offsets", "refusal_accuracy", "wrong_refusals", "hedges",
     "accuracy", "precision", "latency_p50", "latency_p95",
 )
 
@@ -230,8 +237,9 @@ def summarize(scores: Sequence[QuestionScore]) -> dict[str, float | None]:
         "grounding_verifier": ratio(sum(s.supported for s in scores), sum(s.sentences for s in scores)),
         "grounding_strict": ratio(sum(s.strict_ok for s in scores), sum(s.shown for s in scores)),
         "quote_offsets": ratio(sum(s.quotes_exact for s in scores), sum(s.quotes for s in scores)),
-        "refusal_accuracy": mean(float(s.refused) for s in unanswerable),
+        "refusal_accuracy": mean(float(not s.answered) for s in unanswerable),
         "wrong_refusals": mean(float(s.refused) for s in answerable),
+        "hedges": mean(float(s.hedged) for s in answerable),
         "accuracy": accuracy,
         "precision": precision,
         "latency_p50": percentile(latencies, 50),

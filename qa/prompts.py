@@ -24,6 +24,8 @@ VARIABLES: dict[str, frozenset[str]] = {
     "translated.es": frozenset({"translator", "text"}),
     "conflict.en": frozenset(),
     "conflict.es": frozenset(),
+    "partial.en": frozenset(),
+    "partial.es": frozenset(),
 }
 
 

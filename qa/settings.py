@@ -46,18 +46,6 @@ class Settings(BaseSettings):
         0.02, ge=0.0, le=0.2,
         description="Cosine subtracted from same-language hits so cross-lingual matches are not drowned by e5's same-language bias.",
     )
-    cross_language_offset: float = Field(
-        0.03, ge=0.0, le=0.2,
-        description="Cosine added to a sentence in the other language when judging whether it answers (not when ranking): "
-                    "after same_language_penalty, e5 still scores a question against the translated paragraph 0.03 lower "
-                    "(XQuAD, median over parallel questions).",
-    )
-    cross_language_min_coverage: float = Field(
-        0.3, ge=0.0, le=1.0,
-        description="Least coverage of the question by a passage in the other language for cross_language_offset to apply: "
-                    "below it the sentence matches on e5 alone (a 2020 statement's date for 'when was the Kremlin meeting', "
-                    "coverage 0.13).",
-    )
     translate: bool = Field(
         True,
         description="Translate each article's sentences into the other language at ingest with Apertium (Debian package "
@@ -67,11 +55,6 @@ class Settings(BaseSettings):
     translate_timeout: float = Field(
         60.0, gt=0, description="Seconds one Apertium run (one article, or one answer's quotes) may take; past it the sentences stay untranslated.",
     )
-    overlap_weight: float = Field(
-        0.05, ge=0.0, le=0.5,
-        description="Weight, in a sentence's score, of the IDF-weighted share of the question's words it has (the other "
-        "language's sentences through their stored translation; off for all when one has none).",
-    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")
@@ -80,25 +63,41 @@ class Settings(BaseSettings):
         description="Sentences, closest to the question across the store, searched for another article's differing date or count (0: no search).",
     )
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
-    strong_support: float = Field(
-        0.83,
-        description="Question/sentence similarity (e5 cosine, after the same-language penalty) that alone makes a sentence an answer.",
+    reader_candidates: int = Field(
+        12, ge=1, le=100,
+        description="Sentences of the retrieved passages, closest to the question by e5, that the reader scores (it was "
+        "trained on the 12 closest sentences of an article: eval/train_reader.py --candidates).",
     )
-    min_support: float = Field(
-        0.78,
-        description="Least question/sentence similarity for an answer; between this and strong_support the passage must also cover the question.",
+    answer_bar: float = Field(
+        0.56, ge=0.0, le=1.0,
+        description="Least reader confidence (calibrated probability that the best sentence answers) for an answer: the "
+        "bar with the most right answers plus refusals on SQuAD 2.0's held-out articles (eval/reader.md).",
     )
-    counted_support: float = Field(
-        0.76,
-        description="Least similarity for a sentence that counts exactly what a 'how many' question asks about (the count is evidence of its own).",
+    partial_bar: float = Field(
+        0.56, ge=0.0, le=1.0,
+        description="Least reader confidence for a partial answer (the articles do not state exactly this; what they "
+        "do state is shown); below it the answer is a refusal.",
     )
-    min_coverage: float = Field(
-        0.7,
-        description="Least IDF-weighted share of the question's words (names and numbers across languages) the answering passage must contain.",
+    sentence_bar: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Least calibrated probability that a sentence answers for it to be quoted beside the best one (another "
+        "sentence of its article, or another article's differing date or count): more likely than not.",
     )
-    sentence_margin: float = Field(
-        0.015,
-        description="Further sentences join the answer only when they score within this margin of the best one.",
+    duplicate_similarity: float = Field(
+        0.95, ge=0.0, le=1.0,
+        description="e5 cosine above which two sentences say the same thing and only one is quoted.",
+    )
+    same_event_similarity: float = Field(
+        0.9, ge=0.0, le=1.0,
+        description="e5 cosine above which two articles' sentences with different days or counts report the same event "
+        "differently (without a shared month), so both are quoted with the conflict note.",
+    )
+    disabled_checks: list[str] = Field(
+        default_factory=list,
+        description="Named checks turned off (qa eval --disable-check NAME), to measure what each one earns.",
+    )
+    reader_dir: Path | None = Field(
+        None, description="Folder of the reader model (reader.json, reader.lgb.txt); unset uses the one in the package.",
     )
     backend: Literal["extractive", "openai"] = Field(
         "extractive",

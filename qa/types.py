@@ -66,6 +66,8 @@ class Citation:
     start: int
     end: int
     supported: bool | None = None
+    answer_start: int | None = None  # the words that answer, inside the quote (article offsets)
+    answer_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,15 @@ class AnswerSentence:
     support: float | None = None
     reason: str | None = None
     translation: str | None = None  # machine translation into the question's language, shown after the quote
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One answer step's verdict: which step, what it decided, and the figures it decided on."""
+
+    step: str
+    verdict: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,10 @@ class Answer:
     sentences: list[AnswerSentence] = field(default_factory=list)
     backend: str = ""
     timings: Timings = field(default_factory=Timings)
+    grade: str = "answer"  # "answer" | "partial" | "refused"
+    confidence: float | None = None  # the reader's calibrated probability that the best sentence answers
+    trace: list[TraceStep] = field(default_factory=list)
+    refused_by: str | None = None  # the step that refused (None when answered)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -37,6 +37,7 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BLANK_RUN = re.compile(r"\n(?:[ \t\u00a0]*\n){2,}")
+_CONFIDENCE = {"en": "confidence", "es": "confianza"}
 _REFUSAL_HINT = {
     "en": "Nothing in the articles answers this. Try rephrasing, or widen the filters.",
     "es": "Nada en los artículos responde a esto. Prueba a reformular la pregunta o amplía los filtros.",
@@ -96,6 +97,8 @@ a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
 .qa-article { border: 1px solid var(--color-accent); border-radius: 8px; padding: 0.6em 0.8em; margin-top: 0.6em; }
 .qa-article-text { white-space: pre-wrap; max-height: 420px; overflow-y: auto; font-size: 0.9em; line-height: 1.5; }
 mark.qa-quote { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px; }
+.qa-confidence { font-size: 0.8em; color: #6b7280; margin-top: 0.3em; }
+.qa-partial { border-left: 3px solid #f59e0b; padding-left: 0.5em; }
 .qa-passage { font-size: 0.85em; border-bottom: 1px solid var(--border-color-primary); padding: 0.4em 0; }
 .qa-scores { font-family: var(--font-mono); font-size: 0.8em; color: var(--body-text-color-subdued); }
 .qa-report ul { margin: 0.2em 0 0.2em 1.2em; }
@@ -162,6 +165,12 @@ def render_answer(answer: Answer, turn: int) -> str:
         return f'<div class="qa-refusal"><p>{esc(answer.text)}</p><div class="qa-hint">{esc(hint)}</div></div>'
     known = {c.n for c in answer.citations}
     body = "".join(f"<p>{linkify(par, turn, known)}</p>" for par in answer.text.split("\n") if par.strip())
+    for c in answer.citations:
+        # The words that answer, in bold where the quote appears in the answer ("1275" of "1275 people were ...").
+        if c.answer_start is not None and c.answer_end is not None:
+            words = esc(c.quote[c.answer_start - c.start : c.answer_end - c.start])
+            if words:
+                body = _bold_once(body, words)
     for translation in dict.fromkeys(s.translation for s in answer.sentences if s.supported and s.translation):
         # A machine translation follows its quote; set apart so it does not read as the source's words.
         shown = esc(translation)
@@ -179,7 +188,20 @@ def render_answer(answer: Answer, turn: int) -> str:
             f'<div class="qa-removed"><span class="qa-removed-label">⚠ Removed: not supported by the sources</span>'
             f"<ul>{items}</ul></div>"
         )
-    return f'<div class="qa-answer">{body}</div>'
+    if answer.confidence is not None:
+        body += f'<div class="qa-confidence">{_CONFIDENCE.get(answer.lang, _CONFIDENCE["en"])} {answer.confidence:.2f}</div>'
+    kind = "qa-answer qa-partial" if answer.grade == "partial" else "qa-answer"
+    return f'<div class="{kind}">{body}</div>'
+
+
+def _bold_once(markup: str, words: str) -> str:
+    """`words` in bold at their first appearance in the text of `markup`, never inside a tag or its attributes."""
+    pieces = re.split(r"(<[^>]*>)", markup)
+    for i, piece in enumerate(pieces):
+        if not piece.startswith("<") and words in piece:
+            pieces[i] = piece.replace(words, f'<strong class="qa-answer-span">{words}</strong>', 1)
+            break
+    return "".join(pieces)
 
 
 def render_streaming(partial: str) -> str:
@@ -191,11 +213,16 @@ def _squeeze(text: str) -> str:
     return _BLANK_RUN.sub("\n\n", text)
 
 
-def highlight(text: str, start: int, end: int) -> str:
-    """The article text, escaped, with exactly [start:end] inside <mark>; offsets outside the text are clamped."""
+def highlight(text: str, start: int, end: int, answer_start: int | None = None, answer_end: int | None = None) -> str:
+    """The article text, escaped, with exactly [start:end] inside <mark>, and the answering words inside it in bold;
+    offsets outside the text are clamped."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
-    return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{esc(text[start:end])}</mark>{esc(_squeeze(text[end:]))}'
+    quote = esc(text[start:end])
+    if answer_start is not None and answer_end is not None and start <= answer_start < answer_end <= end:
+        quote = (f'{esc(text[start:answer_start])}<strong class="qa-answer-span">{esc(text[answer_start:answer_end])}</strong>'
+                 f'{esc(text[answer_end:end])}')
+    return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{quote}</mark>{esc(_squeeze(text[end:]))}'
 
 
 def _meta(date_: str | None, source: str | None, lang: str) -> str:
@@ -229,7 +256,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
     chosen = next((c for c in answer.citations if c.n == selected), None)
     if chosen is not None:
         text = texts.get(chosen.article_id)
-        shown = highlight(text, chosen.start, chosen.end) if text is not None else '<span class="qa-empty">The article text is no longer available.</span>'
+        shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else '<span class="qa-empty">The article text is no longer available.</span>'
         article = (
             f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
             f"<div>{_meta(chosen.date, chosen.source, chosen.lang)}</div>"

@@ -149,12 +149,12 @@ def ask_direction(bot, questions: list[XQuestion], q_lang: str, p_lang: str, par
     out = []
     for i, q in enumerate(questions, 1):
         answer = bot.ask(q.text[q_lang], filters=only)
-        # The answer's own sentences, without attribution prefixes, markers or notes.
-        prediction = "" if answer.refused else " ".join(s.text for s in answer.sentences if s.supported)
+        # The answer's own sentences, without attribution prefixes, markers or notes; a partial answer is a hedge.
+        prediction = "" if answer.grade != "answer" else " ".join(s.text for s in answer.sentences if s.supported)
         gold = q.answers[p_lang]
         em, f1 = metrics.squad_scores(prediction, gold)
         ranked = metrics.article_ranking(p.article_id for p in answer.passages)
-        out.append(XResult(q.qid, direction, q.text[q_lang], gold, prediction, answer.refused,
+        out.append(XResult(q.qid, direction, q.text[q_lang], gold, prediction, answer.grade != "answer",
                            metrics.first_relevant_rank(ranked, {article_id(p_lang, q.paragraph)}), em, f1,
                            metrics.contains_answer(prediction, gold), answer.timings.total))
         if i % 25 == 0 or i == len(questions):
@@ -242,7 +242,7 @@ def render_markdown(meta: dict, table: dict[str, dict[str, float | None]], resul
 def run(args: argparse.Namespace) -> int:
     from .assistant import Assistant
 
-    settings = xquad_settings(args.data_dir or DEFAULT_DATA_DIR)
+    settings = xquad_settings(args.data_dir or DEFAULT_DATA_DIR).model_copy(update={"disabled_checks": args.disable_check or []})
     embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
     return execute(args, Assistant(settings, embedder=embedder, auto_ingest=False))
 
@@ -254,7 +254,7 @@ def execute(args: argparse.Namespace, bot) -> int:
     progress = progress_printer(args)
     progress(f"indexing {2 * len(corpus.paragraphs['en'])} paragraphs into {settings.data_dir} (slow the first time only)")
     ingest = bot.ingest([write_articles(corpus, settings.seeds_dir)])
-    questions = sample(corpus.questions, None if args.full else args.sample, args.seed)
+    questions = sample(corpus.questions, None if args.full else (args.sample or 100), args.seed)
     t0 = time.perf_counter()
     texts = [q.text[lang] for q in questions for lang in LANGS]
     for i in range(0, len(texts), 64):  # in batches, up front (kept by the QueryCache run() puts in front of the model)

@@ -78,3 +78,19 @@ class FakeTranslator:
         if self.fail:
             raise TranslationFailed("fake translator down")
         return [f"<{target}> {t}" for t in texts]
+
+
+class FakeReader:
+    """Takes e5's similarity for the probability that a sentence answers: plain, monotone, and nothing loaded."""
+
+    name = "fake-reader"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def read(self, question, candidates, idf):
+        from qa.reader import Reading
+
+        self.calls += 1
+        p = np.clip(np.array([c.similarity for c in candidates], dtype=np.float64), 0.0, 1.0)
+        return Reading(p, float(p.max()) if len(p) else 0.0)

@@ -56,12 +56,12 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """One evaluation of the 3-question file; min_support -1 makes the bot answer everything (so it answers the unanswerable)."""
+    """One evaluation of the 3-question file; answer_bar 0 makes the bot answer everything (so it answers the unanswerable)."""
     tmp = tmp_path_factory.mktemp("eval")
     dataset = write_jsonl(tmp / "q.jsonl", TINY)
     thresholds = tmp / "thresholds.toml"
     thresholds.write_text("[gold.min.overall]\nfact_recall = 1.01\nhit_at_5 = 0.0\n[gold.max.overall]\nlatency_p95 = 600\n")
-    bot = Recorder(Assistant(make_settings(tmp / "data", min_support=-1.0), embedder=FakeEmbedder()))
+    bot = Recorder(Assistant(make_settings(tmp / "data", answer_bar=0.0, partial_bar=0.0), embedder=FakeEmbedder()))
     out = tmp / "out"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

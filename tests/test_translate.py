@@ -56,7 +56,7 @@ def test_translation_can_be_turned_off():
 
 
 def _bot(tmp_path, translator):
-    bot = Assistant(make_settings(tmp_path / "data").model_copy(update={"min_support": -1.0}), embedder=FakeEmbedder(),
+    bot = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0}), embedder=FakeEmbedder(),
                     translator=translator)
     bot.articles()
     return bot
@@ -76,7 +76,7 @@ def test_a_quote_in_the_other_language_is_followed_by_its_translation(tmp_path):
 
 
 def test_a_quote_stored_without_translation_is_translated_when_shown(tmp_path):
-    plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"min_support": -1.0, "translate": False}),
+    plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0, "translate": False}),
                       embedder=FakeEmbedder())
     plain.articles()  # a store built without a translator
     bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), auto_ingest=False)

@@ -26,7 +26,7 @@ MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
 
 def cited_bot(settings) -> Assistant:
     """Fast bot that answers: the fake LLM cites the first sentence of passage [1], verification on the fake embedder."""
-    bot = Assistant(settings.model_copy(update={"min_support": -1.0}), embedder=FakeEmbedder(), llm=FakeLLM())
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM())
     bot.articles()
     return bot
 
@@ -311,7 +311,7 @@ def free_port() -> int:
 def test_one_slow_answer_does_not_block_another(settings):
     from gradio_client import Client
 
-    bot = SlowBot(settings.model_copy(update={"min_support": -1.0, "concurrency": 2}), embedder=FakeEmbedder(), llm=FakeLLM())
+    bot = SlowBot(settings.model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0, "concurrency": 2}), embedder=FakeEmbedder(), llm=FakeLLM())
     app = ui.build_app(bot)
     port = free_port()
     ui.launch(app, "127.0.0.1", port, block=False)

@@ -1,0 +1,110 @@
+"""Named checks that run after the reader. Each keeps its place only where turning it off
+(`qa eval --disable-check NAME`) costs on data nobody tuned for; eval/checks.md records the measurement."""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .errors import InvalidSetting
+from .evidence import Evidence
+from .question import Question
+from .span import answer_span
+from .text import fold, words
+from .types import Passage
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    evidence: list[Evidence]  # what is left to answer from
+    refuse: bool = False
+    detail: str = ""
+
+
+class Check(Protocol):
+    name: str
+
+    def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict: ...
+
+
+def _spelled_alike(a: str, b: str) -> bool:
+    """Within a third of the letters of each other (Algeria / Argelia, Kuechly / Kuechlys)."""
+    limit = len(a) // 3
+    if not limit or abs(len(a) - len(b)) > limit:
+        return False
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1] <= limit
+
+
+def _found_name(term: str, hay: set[str]) -> bool:
+    """Exact, the same 5-letter stem, or across languages the same first 4 letters (Moscow/Moscú, Khojaly/Jojalí)."""
+    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) or (len(w) >= 5 and w[:4] == term[:4]) for w in hay))
+
+
+def unknown_names(question: Question, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
+    """Names in the question that appear in no passage (nor in its sentences' translations), allowing for spelling
+    across languages. The question's first word and acronyms (often spelled out in articles) are left out."""
+    acronyms = {fold(w) for w in words(question.text) if w.isupper() and len(w) > 1}
+    asked = set(question.names) - acronyms - {fold(w) for w in words(question.text)[:1]}
+    if not asked:
+        return set()
+    hay = {w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text))}
+    return {n for n in asked if not _found_name(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
+
+
+class UnknownNames:
+    """A question naming someone or something no retrieved passage mentions is about what the articles do not hold,
+    however close the rest of it comes (SQuAD 2.0's swapped-entity questions)."""
+
+    name = "unknown-names"
+
+    def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict:
+        missing = unknown_names(question, passages, [e.candidate.reading for e in evidence if e.candidate.reading])
+        if missing:
+            return CheckVerdict([], refuse=True, detail="not in the passages: " + ", ".join(sorted(missing)))
+        return CheckVerdict(evidence, detail="every name is in the passages")
+
+
+_ACCORDING = re.compile(r",?\s*\b(?:according to|seg[uú]n)\b[^,?;]*", re.I)
+
+
+class NamedOutlet:
+    """"According to Trend": another outlet's report is not what was asked for."""
+
+    name = "named-outlet"
+
+    def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict:
+        said = [fold(m.group(0)) for m in _ACCORDING.finditer(question.text)]
+        outlets = {fold(p.source) for p in passages if p.source and any(re.search(rf"\b{re.escape(fold(p.source))}\b", s) for s in said)}
+        if not outlets:
+            return CheckVerdict(evidence, detail="no outlet named")
+        kept = [e for e in evidence if fold(passages[e.passage_index - 1].source or "") in outlets]
+        return CheckVerdict(kept, refuse=not kept, detail="only " + ", ".join(sorted(outlets)))
+
+
+class AnswerType:
+    """A question for a count, an amount, a time, a person or a place is answered only by a sentence holding a phrase
+    of that type the question does not already give (a sentence on the same topic without a number is no count)."""
+
+    name = "answer-type"
+
+    def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict:
+        if question.asks not in ("count", "amount", "duration", "time", "person", "place"):
+            return CheckVerdict(evidence, detail=f"asks for {question.asks}: no type to hold")
+        kept = [e for e in evidence if answer_span(question, e.sentence.text) is not None]
+        return CheckVerdict(kept, refuse=not kept, detail=f"asks for {question.asks}: {len(kept)} of {len(evidence)} sentences hold one")
+
+
+CHECKS: dict[str, type] = {c.name: c for c in (UnknownNames, NamedOutlet, AnswerType)}
+
+
+def build_checks(disabled: Iterable[str] = ()) -> list[Check]:
+    off = set(disabled)
+    unknown = off - set(CHECKS)
+    if unknown:
+        raise InvalidSetting(f"no such check: {', '.join(sorted(unknown))} (checks: {', '.join(CHECKS)})")
+    return [cls() for name, cls in CHECKS.items() if name not in off]

@@ -1,0 +1,212 @@
+"""The reader: P(this sentence answers the question), learned from external QA data (SQuAD 2.0, XQuAD).
+
+It replaces hand-fitted rules: each candidate sentence is described by features of the question and the sentence
+(e5 similarity and its margins, IDF-weighted coverage and the question's unmatched words, what the question asks
+for against what the sentence holds, rank, position), and gradient-boosted trees trained by eval/train_reader.py
+turn them into a probability, calibrated on held-out articles. The model ships in qa/models/ (a few hundred KB).
+"""
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import InvalidSetting
+from .question import ASKS, Question, language_words
+from .text import fold, is_year, numbers, quantities, terms, words
+from .verify import months, names
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+FEATURES = (
+    "similarity", "similarity_minus_best", "similarity_minus_next", "similarity_rank", "cross_language", "has_reading",
+    "coverage", "coverage_context", "coverage_minus_best", "coverage_rank", "unmatched_top", "unmatched_count",
+    "names_found", "question_names", "asks", "quantities", "number_words", "has_year", "has_month", "has_weekday",
+    "new_names", "has_percent", "has_currency", "has_duration", "has_causal", "sentence_negation", "question_negation",
+    "position", "sentence_words", "question_terms",
+)
+
+
+@dataclass(frozen=True)
+class ReaderCandidate:
+    """One sentence as the reader sees it. `reading` is the sentence in the question's language (itself, or its
+    stored translation; None when it has none), `context` the same for it with its neighbours in the passage."""
+
+    text: str
+    lang: str
+    similarity: float  # e5 cosine between question and sentence
+    position: int  # index of the sentence in its passage
+    reading: str | None
+    context: str | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict on one question: each candidate's probability of answering it, and the calibrated
+    probability that the best of them does (learned at the question level: the near miss of an unanswerable question
+    can look like an answer on its own, less so beside the other candidates)."""
+
+    p: np.ndarray
+    confidence: float
+
+
+class Reader(Protocol):
+    name: str
+
+    def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading: ...
+
+
+def _has_any(folded: str, cues: Sequence[str]) -> bool:
+    return any(re.search(rf"(?<!\w){re.escape(c)}(?!\w)", folded) for c in cues)
+
+
+def _idf_share(weights: dict[str, float], hay: set[str]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if _found(t, hay)) / total if total else 1.0
+
+
+def _found(term: str, hay: set[str]) -> bool:
+    """Exact, or the same 5-letter stem (hostage/hostages, Azerbaijan/Azerbaiyán)."""
+    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) for w in hay))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """0 for the largest; NaN stays NaN."""
+    order = np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")
+    out = np.empty(len(values), dtype=np.float32)
+    out[order] = np.arange(len(values))
+    return np.where(np.isnan(values), np.nan, out)
+
+
+def _minus_best(values: np.ndarray) -> np.ndarray:
+    return values - np.nanmax(values) if np.isfinite(values).any() else values
+
+
+def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> np.ndarray:
+    """One row of FEATURES per candidate; NaN where a feature cannot be read (no translation across languages)."""
+    n = len(candidates)
+    out = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
+    if not n:
+        return out
+    col = {f: i for i, f in enumerate(FEATURES)}
+    weights = {t: idf(t) for t in question.terms}
+    total = sum(weights.values()) or 1.0
+    q_words = language_words(question.lang)
+    q_neg = _has_any(fold(question.text), q_words.sentence["negations"])
+    sim = np.array([c.similarity for c in candidates], dtype=np.float32)
+    out[:, col["similarity"]] = sim
+    out[:, col["similarity_minus_best"]] = _minus_best(sim)
+    for i in range(n):
+        others = np.delete(sim, i)
+        out[i, col["similarity_minus_next"]] = sim[i] - (others.max() if len(others) else sim[i])
+    out[:, col["similarity_rank"]] = _ranks(sim)
+    for i, c in enumerate(candidates):
+        row = out[i]
+        s_words = language_words(c.lang).sentence
+        folded = fold(c.text)
+        row[col["cross_language"]] = float(c.lang != question.lang)
+        row[col["has_reading"]] = float(c.reading is not None)
+        if c.reading is not None:
+            row[col["coverage"]] = _idf_share(weights, set(terms(c.reading)))
+        if c.context is not None:
+            hay = set(terms(c.context))
+            row[col["coverage_context"]] = _idf_share(weights, hay)
+            missing = [w for t, w in weights.items() if not _found(t, hay)]
+            row[col["unmatched_top"]] = max(missing, default=0.0) / total
+            row[col["unmatched_count"]] = len(missing)
+        hay_names = {fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x))}
+        found = sum(_name_found(nm, hay_names) for nm in question.names)
+        row[col["names_found"]] = found / len(question.names) if question.names else np.nan
+        row[col["question_names"]] = len(question.names)
+        row[col["asks"]] = ASKS.index(question.asks)
+        row[col["quantities"]] = sum(not is_year(q.replace(",", "")) for q in quantities(c.text))
+        row[col["number_words"]] = float(_has_any(folded, s_words["numbers"]))
+        row[col["has_year"]] = float(any(is_year(x) for x in numbers(c.text)))
+        row[col["has_month"]] = float(bool(months(c.text)))
+        row[col["has_weekday"]] = float(_has_any(folded, s_words["weekdays"]))
+        row[col["new_names"]] = sum(not _name_found(nm, set(question.names)) for nm in names(" ".join(words(c.text)[1:])))
+        row[col["has_percent"]] = float("%" in c.text or _has_any(folded, s_words["percent"]))
+        row[col["has_currency"]] = float(bool(re.search(r"[$€£¥]", c.text)) or _has_any(folded, s_words["currency"]))
+        row[col["has_duration"]] = float(_has_any(folded, s_words["duration"]))
+        row[col["has_causal"]] = float(_has_any(folded, s_words["causal"]))
+        row[col["sentence_negation"]] = float(_has_any(folded, s_words["negations"]))
+        row[col["question_negation"]] = float(q_neg)
+        row[col["position"]] = c.position
+        row[col["sentence_words"]] = len(words(c.text))
+        row[col["question_terms"]] = len(question.terms)
+    out[:, col["coverage_minus_best"]] = _minus_best(out[:, col["coverage"]])
+    out[:, col["coverage_rank"]] = _ranks(out[:, col["coverage"]])
+    return out
+
+
+QUESTION_FEATURES = (
+    "p_best", "p_second", "p_best_minus_second", "p_top3_mean", "best_similarity", "similarity_max", "best_similarity_rank",
+    "best_coverage", "best_coverage_context", "best_unmatched_top", "best_unmatched_count", "best_names_found",
+    "best_new_names", "best_quantities", "best_has_year", "best_has_month", "best_sentence_negation", "best_cross_language",
+    "best_has_reading", "asks", "question_terms", "question_names", "question_negation", "candidates",
+)
+
+
+def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """One row of QUESTION_FEATURES from a question's candidate rows (FEATURES) and their sentence probabilities."""
+    col = {f: i for i, f in enumerate(FEATURES)}
+    order = np.argsort(-p, kind="stable")
+    best = rows[order[0]]
+    ps = p[order]
+    values = {
+        "p_best": ps[0], "p_second": ps[1] if len(ps) > 1 else 0.0, "p_best_minus_second": ps[0] - (ps[1] if len(ps) > 1 else 0.0),
+        "p_top3_mean": float(ps[:3].mean()), "best_similarity": best[col["similarity"]],
+        "similarity_max": float(np.nanmax(rows[:, col["similarity"]])), "best_similarity_rank": best[col["similarity_rank"]],
+        "candidates": len(p),
+        **{f"best_{f}": best[col[f]] for f in ("coverage", "coverage_context", "unmatched_top", "unmatched_count", "names_found",
+                                                "new_names", "quantities", "has_year", "has_month", "sentence_negation",
+                                                "cross_language", "has_reading")},
+        **{f: best[col[f]] for f in ("asks", "question_terms", "question_names", "question_negation")},
+    }
+    return np.array([[values[f] for f in QUESTION_FEATURES]], dtype=np.float32)
+
+
+def _name_found(name: str, hay: set[str]) -> bool:
+    """Names across languages share less: Moscow/Moscú, Khojaly/Jojalí."""
+    return _found(name, hay) or (len(name) >= 5 and any(len(w) >= 5 and w[:4] == name[:4] for w in hay))
+
+
+class TreeReader:
+    """Two LightGBM models, each followed by an isotonic calibration fitted on held-out articles' predictions: one
+    scores each candidate sentence (`features`), the other the question from its candidates (`question_features`)."""
+
+    def __init__(self, folder: Path = MODEL_DIR) -> None:
+        self.folder = folder
+        meta_path = folder / "reader.json"
+        if not meta_path.exists():
+            raise InvalidSetting(f"no reader model in {folder}: run `python eval/train_reader.py`")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if tuple(self.meta["features"]) != FEATURES or tuple(self.meta.get("question_features", ())) != QUESTION_FEATURES:
+            raise InvalidSetting(f"the reader model in {folder} was trained on other features: run `python eval/train_reader.py`")
+        self.name = self.meta.get("name", "reader")
+        self._curves = {k: (np.asarray(v["x"], dtype=np.float64), np.asarray(v["y"], dtype=np.float64))
+                        for k, v in self.meta["calibration"].items()}
+
+
+    @cached_property
+    def _boosters(self):
+        import lightgbm
+
+        return {k: lightgbm.Booster(model_file=str(self.folder / f"{k}.lgb.txt")) for k in ("sentence", "question")}
+
+    def calibrate(self, raw: np.ndarray, model: str = "sentence") -> np.ndarray:
+        x, y = self._curves[model]
+        return np.interp(raw, x, y)
+
+    def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading:
+        if not candidates:
+            return Reading(np.zeros(0), 0.0)
+        rows = features(question, candidates, idf)
+        p = self.calibrate(self._boosters["sentence"].predict(rows))
+        q = self.calibrate(self._boosters["question"].predict(question_features(rows, p)), "question")
+        return Reading(p, float(q[0]))

@@ -1,0 +1,42 @@
+"""What a question asks for, read from the per-language word files."""
+
+import pytest
+
+from qa.question import ASKS, language_words, parse
+
+
+@pytest.mark.parametrize("question, lang, asks", [
+    ("How many people were taken hostage in Khojaly?", "en", "count"),
+    ("How much did the Valdoria solar farm cost to build?", "en", "amount"),
+    ("How long did construction take?", "en", "duration"),
+    ("Who financed the solar farm?", "en", "person"),
+    ("When did the killings take place?", "en", "time"),
+    ("In what country is Normandy located?", "en", "place"),
+    ("Why did the fighting escalate?", "en", "reason"),
+    ("How did Human Rights Watch describe it?", "en", "manner"),
+    ("What is the capital of France?", "en", "entity"),
+    ("Tell me about the talks.", "en", "other"),
+    ("¿Cuántos hogares abastecerá la planta solar?", "es", "count"),
+    ("¿Cuánto costó la planta?", "es", "amount"),
+    ("¿Cuánto tiempo duró la reunión?", "es", "duration"),
+    ("¿Quién firmó la declaración?", "es", "person"),
+    ("¿Cuándo se firmó la declaración?", "es", "time"),
+    ("¿Dónde se reunieron?", "es", "place"),
+    ("¿Por qué se declaró la huelga?", "es", "reason"),
+    ("¿Qué dijo el portavoz?", "es", "entity"),
+])
+def test_what_a_question_asks_for(question, lang, asks):
+    q = parse(question)
+    assert (q.lang, q.asks) == (lang, asks)
+
+
+def test_names_and_terms_are_read_once():
+    q = parse("How many people were taken hostage in Khojaly, Khojaly?")
+    assert q.names == {"khojaly"} and q.terms == ("people", "taken", "hostage", "khojaly")
+
+
+def test_every_language_file_covers_every_answer_type():
+    for lang in ("en", "es"):
+        words = language_words(lang)
+        assert set(words.asks) == set(ASKS) - {"other"}
+        assert {"negations", "currency", "percent", "duration", "numbers", "weekdays", "causal"} <= set(words.sentence)
