@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT / "eval"))
 import train_reader as tr  # noqa: E402
 from qa.reader import FEATURES  # noqa: E402
 
+# train_reader.py pickles its feature table when run as a script, so the table's class is looked up in __main__.
+sys.modules["__main__"].Table = tr.Table
+
 BATCH = 32
 MAX_TOKENS = 128
 

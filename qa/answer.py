@@ -140,9 +140,12 @@ class Composer:
                 # The reader judges a sentence beside the others, so what is left is read again.
                 evidence, confidence = self.read(question, verdict.evidence, idf)
                 trace.append(TraceStep("reader", f"confidence {confidence:.3f}", f"after {check.name}"))
-        grade = "answer" if confidence >= self.settings.answer_bar else "partial" if confidence >= self.settings.partial_bar else "refused"
-        trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f}; answer bar {self.settings.answer_bar}, "
-                                                f"partial bar {self.settings.partial_bar}"))
+        best = evidence[0].p or 0.0
+        # Not sure enough to answer, but the best sentence more likely than not holds the answer: shown as what the
+        # articles do state, saying they do not state exactly this.
+        grade = "answer" if confidence >= self.settings.answer_bar else "partial" if best >= self.settings.sentence_bar else "refused"
+        trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); "
+                                                f"best sentence p={best:.3f} (sentence bar {self.settings.sentence_bar})"))
         return Decision(grade, evidence if grade != "refused" else [], confidence, "reader" if grade == "refused" else None, trace)
 
     # --- extractive ----------------------------------------------------------------------

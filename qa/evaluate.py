@@ -67,6 +67,9 @@ class Record:
     strict_failures: list[str]
     bad_quotes: list[int]
     score: metrics.QuestionScore
+    grade: str = ""
+    confidence: float | None = None
+    refused_by: str | None = None
     issues: list[str] = field(default_factory=list)
 
     @property
@@ -193,7 +196,8 @@ def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | N
         follow_up_of=q.follow_up_of, answer=answer.text, refused=answer.refused, ranked_articles=ranked, cited_articles=cited,
         missing_facts=[g[0] for g in q.facts if not metrics.fact_found(claims, g)] if q.answerable else [],
         removed_sentences=[f"{s.text[:60]}… ({s.reason})" for s in answer.sentences if s.supported is False],
-        strict_failures=strict_failures, bad_quotes=bad_quotes, score=sc,
+        strict_failures=strict_failures, bad_quotes=bad_quotes, score=sc, grade=answer.grade, confidence=answer.confidence,
+        refused_by=answer.refused_by,
     )
     return Record(**{**record.__dict__, "issues": issues(record)})
 
@@ -454,6 +458,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default eval/report, eval/report/xquad or eval/xquad)")
     parser.add_argument("--check", action="store_true", help="exit non-zero when a metric is outside eval/thresholds.toml")
     parser.add_argument("--thresholds", type=Path, default=EVAL_DIR / "thresholds.toml")
+    parser.add_argument("--section", default="gold",
+                        help="table of the thresholds file --check reads (gold, fresh); '_untranslated' is added without Apertium")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="store to use (default: a fresh temporary folder; data/eval/xquad for --xquad)")
     parser.add_argument("--xquad", action="store_true", help="run the XQuAD benchmark instead of the gold questions")
@@ -497,9 +503,7 @@ def execute(args: argparse.Namespace, bot) -> int:
     print(f"{len(report.records)} questions · " + " · ".join(f"{SHORT[x]} {fmt(overall[x], x)}" for x in SHOWN))
     print(f"report: {out / 'report.md'}")
     # Without a translator, answers across languages are judged on e5 and names alone: a gate of its own.
-    section = "gold" if bot.translator is not None else "gold_untranslated"
-    if args.dataset.resolve() != (EVAL_DIR / "questions.jsonl").resolve():
-        section = f"{args.dataset.parent.name}" + ("" if bot.translator is not None else "_untranslated")
+    section = args.section + ("" if bot.translator is not None else "_untranslated")
     return check(report.flat(), args.thresholds, section) if args.check else 0
 
 

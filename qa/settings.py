@@ -69,19 +69,15 @@ class Settings(BaseSettings):
         "trained on the 12 closest sentences of an article: eval/train_reader.py --candidates).",
     )
     answer_bar: float = Field(
-        0.56, ge=0.0, le=1.0,
+        0.38, ge=0.0, le=1.0,
         description="Least reader confidence (calibrated probability that the best sentence answers) for an answer: the "
-        "bar with the most right answers plus refusals on SQuAD 2.0's held-out articles (eval/reader.md).",
-    )
-    partial_bar: float = Field(
-        0.56, ge=0.0, le=1.0,
-        description="Least reader confidence for a partial answer (the articles do not state exactly this; what they "
-        "do state is shown); below it the answer is a refusal.",
+        "bar with the most right answers plus refusals over SQuAD 2.0 and XQuAD's held-out articles (eval/reader.md).",
     )
     sentence_bar: float = Field(
         0.5, ge=0.0, le=1.0,
-        description="Least calibrated probability that a sentence answers for it to be quoted beside the best one (another "
-        "sentence of its article, or another article's differing date or count): more likely than not.",
+        description="Least calibrated probability that a sentence holds the answer for it to be quoted: beside the best one "
+        "(another sentence of its article, or another article's differing date or count), or as a partial answer when "
+        "the confidence is under answer_bar: more likely than not.",
     )
     duplicate_similarity: float = Field(
         0.95, ge=0.0, le=1.0,

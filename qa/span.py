@@ -27,9 +27,11 @@ def _quantities(text: str, lang: str) -> list[Span]:
     w = language_words(lang).sentence
     units = sorted({*w["numbers"], *w["duration"], *w["currency"], *w["percent"]}, key=len, reverse=True)
     unit = "|".join(re.escape(u) for u in units)
+    dates = _dates(text)
     out = []
     for m in re.finditer(rf"{_NUMBER}(?:\s+(?:de\s+)?(?:{unit})\b){{0,2}}", _folded(text)):
-        out.append(Span(m.start(), m.end()))
+        if not any(d.start <= m.start() < d.end for d in dates):  # the 26 of "February 26, 1992" counts nothing
+            out.append(Span(m.start(), m.end()))
     return out
 
 
@@ -40,6 +42,7 @@ def _folded(text: str) -> str:
 
 
 def _dates(text: str) -> list[Span]:
+    """Dates, or failing that month names; the finder of "when" answers."""
     folded = _folded(text)
     return [Span(m.start(), m.end()) for m in _DATE_NUMBERS.finditer(folded)] or \
         [Span(m.start(), m.end()) for m in re.finditer(_WEEKDAY_OR_MONTH, folded)]

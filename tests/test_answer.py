@@ -15,7 +15,7 @@ from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
 
 
 def bot_with(settings, reply=None, **kw):
-    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0, **kw}), embedder=FakeEmbedder(),
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0, **kw}), embedder=FakeEmbedder(),
                     llm=FakeLLM(reply), reader=FakeReader())
     bot.articles()  # seed the store before the tests look at raw retrieval
     return bot
@@ -141,3 +141,42 @@ def test_a_quote_that_opens_with_a_pronoun_comes_with_the_sentence_that_says_who
     assert quoted(3, 1) == ["The Ministry of Health reported three civilians injured.", "He also denounced attacks on ambulances.",
                             "In addition, he asked for an inquiry."]
     assert quoted(4) == ["Blinken called Aliyev."]
+
+
+def test_two_articles_dating_one_event_differently_are_both_quoted_with_the_note(settings):
+    """The Spanish article dates the trilateral statement 9 November, the English one November 10: the rival search
+    across the store finds the other report, and the answer says they differ. (The fake embedder does not cross
+    languages, so the search reads every sentence here.)"""
+    wide = settings.model_copy(update={"rival_k": 500, "reader_candidates": 100})
+    bot = Assistant(wide, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"))
+    ans = bot.ask("When was the trilateral statement on Karabakh signed?")
+    assert {c.article_id for c in ans.citations} == {"000_fbefe321117536a3", "002_80680643ca28e344"}
+    assert "differ" in ans.text and all(c.supported for c in ans.citations)
+    assert any(t.step == "decide" and t.verdict == "answer" for t in ans.trace)
+
+
+def test_a_question_for_neither_a_date_nor_a_count_is_not_searched_for_another_report(settings):
+    bot = Assistant(settings, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"))
+    ans = bot.ask("What did the trilateral statement on Karabakh do?")
+    assert "differ" not in ans.text and len({c.article_id for c in ans.citations}) == 1
+
+
+def test_under_the_answer_bar_a_likely_sentence_is_a_partial_answer_and_an_unlikely_one_a_refusal(settings):
+    sure = Assistant(settings.model_copy(update={"answer_bar": 1.01}), embedder=FakeEmbedder(), reader=FakeReader("1275"))
+    ans = sure.ask("How many people were taken hostage in Khojaly?")
+    assert ans.grade == "partial" and not ans.refused and ans.text.startswith("The articles do not state exactly this")
+    assert "1275" in ans.text and ans.refused_by is None
+    unsure = Assistant(settings.model_copy(update={"answer_bar": 1.01, "sentence_bar": 1.01}), embedder=FakeEmbedder(),
+                       reader=FakeReader("1275"))
+    ans = unsure.ask("How many people were taken hostage in Khojaly?")
+    assert ans.grade == "refused" and ans.refused and ans.refused_by == "reader" and ans.citations == []
+
+
+def test_a_check_that_refuses_is_named(settings):
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(), reader=FakeReader())
+    ans = bot.ask("What did Erdogan say about Khojaly?")
+    assert ans.refused and ans.refused_by == "unknown-names"
+    assert any(t.step == "unknown-names" and t.verdict == "refuse" and "erdogan" in t.detail for t in ans.trace)
+    off = Assistant(settings.model_copy(update={"answer_bar": 0.0, "disabled_checks": ["unknown-names"]}), embedder=FakeEmbedder(),
+                    reader=FakeReader(), store=bot.store, auto_ingest=False)
+    assert off.ask("What did Erdogan say about Khojaly?").refused_by != "unknown-names"

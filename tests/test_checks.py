@@ -62,6 +62,7 @@ def test_named_outlet(question, kept):
     ("How many people were taken hostage?", "Many people were taken hostage in the town.", False),
     ("When did the talks end?", "The talks ended on 9 November 2020.", True),
     ("When did the talks end?", "The talks ended in the Kremlin.", False),
+    ("How many were killed?", "It happened on February 26, 1992.", False),
     ("¿Cuánto costó la planta?", "La planta costó 74 millones de dólares.", True),
     ("Who financed the farm?", "The farm was financed by the Inter-American Development Bank.", True),
     ("Who financed the farm?", "the farm was financed by a loan.", False),

@@ -61,7 +61,7 @@ def tiny_run(tmp_path_factory):
     dataset = write_jsonl(tmp / "q.jsonl", TINY)
     thresholds = tmp / "thresholds.toml"
     thresholds.write_text("[gold.min.overall]\nfact_recall = 1.01\nhit_at_5 = 0.0\n[gold.max.overall]\nlatency_p95 = 600\n")
-    bot = Recorder(Assistant(make_settings(tmp / "data", answer_bar=0.0, partial_bar=0.0), embedder=FakeEmbedder()))
+    bot = Recorder(Assistant(make_settings(tmp / "data", answer_bar=0.0), embedder=FakeEmbedder()))
     out = tmp / "out"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -50,8 +50,17 @@ def test_the_shipped_model_is_small_and_calibrated():
     size = sum(p.stat().st_size for p in MODEL_DIR.iterdir())
     assert size < 60 * 2**20
     reader = TreeReader()
-    p = reader.calibrate(np.linspace(-1, 2, 50))
-    assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
+    for model in ("sentence", "question"):
+        p = reader.calibrate(np.linspace(-1, 2, 50), model)
+        assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
+
+
+def test_reading_gives_each_candidate_a_probability_and_the_question_a_confidence():
+    q = parse("How many people were taken hostage in Khojaly?")
+    reading = TreeReader().read(q, [_cand("1275 people were taken hostage in Khojaly.", 0.9), _cand("The town lies in the hills.", 0.8)],
+                                lambda t: 2.0)
+    assert reading.p.shape == (2,) and 0.0 <= reading.confidence <= 1.0 and reading.p[0] > reading.p[1]
+    assert TreeReader().read(q, [], lambda t: 2.0).confidence == 0.0
 
 
 @pytest.mark.model
@@ -80,5 +89,5 @@ def test_the_real_reader_prefers_the_sentence_that_answers(question, answer, dis
     lang = "es" if "huelga" in answer else "en"
     reading = None if lang != q.lang else "same"
     cands = [_cand(answer, float(sv[0] @ qv), lang, reading, 1), _cand(distractor, float(sv[1] @ qv), lang, reading, 0)]
-    p = TreeReader().score(q, cands, lambda t: 2.0)
+    p = TreeReader().read(q, cands, lambda t: 2.0).p
     assert p[0] > p[1]

@@ -10,7 +10,7 @@ from qa import Assistant
 from qa.errors import TranslationFailed
 from qa.translate import ApertiumTranslator, build_translator
 from tests.conftest import KHOJALY, make_settings
-from tests.fakes import FakeEmbedder, FakeTranslator
+from tests.fakes import FakeEmbedder, FakeReader, FakeTranslator
 
 SPANISH = "002_80680643ca28e344"
 
@@ -56,8 +56,8 @@ def test_translation_can_be_turned_off():
 
 
 def _bot(tmp_path, translator):
-    bot = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0}), embedder=FakeEmbedder(),
-                    translator=translator)
+    bot = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(),
+                    translator=translator, reader=FakeReader(prefer="1275"))
     bot.articles()
     return bot
 
@@ -76,10 +76,11 @@ def test_a_quote_in_the_other_language_is_followed_by_its_translation(tmp_path):
 
 
 def test_a_quote_stored_without_translation_is_translated_when_shown(tmp_path):
-    plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0, "translate": False}),
+    plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "translate": False}),
                       embedder=FakeEmbedder())
     plain.articles()  # a store built without a translator
-    bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), auto_ingest=False)
+    bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), reader=FakeReader(prefer="1275"),
+                    auto_ingest=False)
     ans = bot.ask("¿Cuántas personas fueron tomadas como rehenes en Khojaly en 1992?")
     assert not ans.refused and all(s.translation == f"<es> {s.text}" for s in ans.sentences if s.supported)
 

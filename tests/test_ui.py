@@ -18,7 +18,7 @@ from qa import ui
 from qa.errors import StoreUnavailable
 from qa.types import AnswerSentence, Passage
 from tests.conftest import KHOJALY
-from tests.fakes import FakeEmbedder, FakeLLM
+from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
@@ -26,7 +26,7 @@ MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
 
 def cited_bot(settings) -> Assistant:
     """Fast bot that answers: the fake LLM cites the first sentence of passage [1], verification on the fake embedder."""
-    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM())
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM(), reader=FakeReader())
     bot.articles()
     return bot
 
@@ -232,7 +232,7 @@ def test_respond_streams_then_shows_linked_answer_and_sources(settings):
     # clicking [1] shows the article with exactly the quote highlighted
     chosen = h.select_citation(session, gr.EventData(None, {"turn": 0, "n": 1}))
     c = answer.citations[0]
-    assert html.unescape(MARK.search(chosen).group(1)) == c.quote == bot.article_text(c.article_id)[c.start : c.end]
+    assert html.unescape(re.sub(r"</?strong[^>]*>", "", MARK.search(chosen).group(1))) == c.quote == bot.article_text(c.article_id)[c.start : c.end]
     # a follow-up sees the history: two turns, links numbered per turn
     messages2, *_, session2 = last(h.respond("And how many were killed?", session, None, "", "", ""))
     assert len(session2.turns) == 2 and len(messages2) == 4
@@ -311,7 +311,7 @@ def free_port() -> int:
 def test_one_slow_answer_does_not_block_another(settings):
     from gradio_client import Client
 
-    bot = SlowBot(settings.model_copy(update={"answer_bar": 0.0, "partial_bar": 0.0, "concurrency": 2}), embedder=FakeEmbedder(), llm=FakeLLM())
+    bot = SlowBot(settings.model_copy(update={"answer_bar": 0.0, "concurrency": 2}), embedder=FakeEmbedder(), llm=FakeLLM())
     app = ui.build_app(bot)
     port = free_port()
     ui.launch(app, "127.0.0.1", port, block=False)
