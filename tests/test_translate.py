@@ -57,7 +57,7 @@ def test_translation_can_be_turned_off():
 
 def _bot(tmp_path, translator):
     bot = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(),
-                    translator=translator, reader=FakeReader(prefer="1275"))
+                    translator=translator, reader=FakeReader("1275"))
     bot.articles()
     return bot
 
@@ -79,7 +79,7 @@ def test_a_quote_stored_without_translation_is_translated_when_shown(tmp_path):
     plain = Assistant(make_settings(tmp_path / "data").model_copy(update={"answer_bar": 0.0, "translate": False}),
                       embedder=FakeEmbedder())
     plain.articles()  # a store built without a translator
-    bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), reader=FakeReader(prefer="1275"),
+    bot = Assistant(plain.settings, embedder=FakeEmbedder(), store=plain.store, translator=FakeTranslator(), reader=FakeReader("1275"),
                     auto_ingest=False)
     ans = bot.ask("¿Cuántas personas fueron tomadas como rehenes en Khojaly en 1992?")
     assert not ans.refused and all(s.translation == f"<es> {s.text}" for s in ans.sentences if s.supported)

@@ -1,6 +1,7 @@
 """The real chat (`qa chat`, real embedded model, store under tmp_path) driven in headless Chromium and by gradio_client."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -202,16 +203,14 @@ def test_spanish_question_follow_up_and_clear(page):
     page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
 
 
-def test_conflicting_reports_show_both_sources(page):
-    """English question; the 9 November report is in the Spanish article, found by the sentence search."""
-    html = ask(page, "On what date was the trilateral statement on Karabakh signed?")
-    assert "9 de noviembre" in html and "November 10" in html and "differ" in html
-    assert 'class="qa-translation"' in html  # the Spanish quote's English rendering, set apart
-    langs = [t.lower() for t in page.locator("#qa-sources .qa-lang").all_inner_texts()]
-    assert sorted(langs) == ["en", "es"]
-    marked, _ = open_citation(page, 2)
-    assert "9 de noviembre" in marked or "November 10" in marked
-    shot(page, "10-conflict")
+def test_the_answering_words_are_bold_and_the_confidence_is_shown(page):
+    """The reader's confidence under the answer; "1275" in bold in the answer and inside the highlighted quote."""
+    html = ask(page, "How many people were taken hostage in Khojaly?")
+    assert '<strong class="qa-answer-span">1275</strong>' in html
+    assert re.search(r"confidence 0\.\d\d", page.locator("#qa-chat .qa-confidence").last.inner_text())
+    marked, _ = open_citation(page, 1)
+    assert "1275" in marked and page.locator("#qa-sources mark.qa-quote strong.qa-answer-span").inner_text() == "1275"
+    shot(page, "10-answer-span")
 
 
 def test_unanswerable_is_a_refusal_and_errors_are_notices(page):
