@@ -19,7 +19,9 @@ sys.path.insert(0, str(ROOT))
 from qa.checks import CHECKS  # noqa: E402
 
 
-def run(argv: list[str], out: Path) -> dict:
+def run(argv: list[str], out: Path, reuse: bool) -> dict:
+    if reuse and (out / "report.json").exists():
+        return json.loads((out / "report.json").read_text())
     subprocess.run([sys.executable, "-m", "qa.cli", "eval", "--quiet", "--out", str(out), *argv], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     return json.loads((out / "report.json").read_text())
@@ -32,7 +34,7 @@ def figures(kind: str, data: dict) -> dict[str, float | None]:
     if kind == "xquad":
         rows = data["metrics"]
         return {"contains gold (mean of 4)": sum(r["contains"] for r in rows.values()) / len(rows)}
-    g = data["groups"]["overall"]
+    g = data["metrics"]["overall"]
     return {"fact recall": g["fact_recall"], "refusal accuracy": g["refusal_accuracy"], "wrong refusals": g["wrong_refusals"]}
 
 
@@ -40,6 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=600, help="SQuAD 2.0 questions (spread over the file)")
     parser.add_argument("--xquad-sample", type=int, default=50, help="XQuAD questions per direction")
+    parser.add_argument("--reuse", action="store_true", help="reuse the reports an earlier, interrupted run left in data/eval/checks")
     args = parser.parse_args()
     tmp = ROOT / "data" / "eval" / "checks"
     sets = {
@@ -53,7 +56,7 @@ def main() -> int:
         off = [] if setting == "all checks on" else ["--disable-check", setting]
         for name, argv in sets.items():
             kind = name.split()[0]
-            data = run(argv + off, tmp / setting / kind)
+            data = run(argv + off, tmp / setting / kind, args.reuse)
             table.setdefault(setting, {})[name] = figures(kind, data)
             print(setting, name, table[setting][name], flush=True)
     (ROOT / "eval" / "checks.json").write_text(json.dumps(table, indent=1) + "\n")

@@ -16,7 +16,7 @@ from .checks import Check
 from .embed import Embedder
 from .evidence import Evidence, gather, scored
 from .llm import LLM
-from .question import Question
+from .question import Question, language_words
 from .reader import Reader
 from .settings import Settings
 from .span import answer_span
@@ -338,8 +338,11 @@ class Composer:
 # The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
 _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
 
-# "He also denounced ...", "In addition, he called ...": whose words these are is in an earlier sentence.
-_OPENS_WITH_PRONOUN = re.compile(r"^(?:[^\W\d][\w ]{0,30},\s*)?(he|she|they|his|her|their|él|ella|ellos|ellas)\b", re.I)
+def _opens_with_pronoun(text: str) -> bool:
+    """"He also denounced ...", "In addition, he called ...": whose words these are is in an earlier sentence."""
+    pronouns = {w for lang in ("en", "es") for w in language_words(lang).pronouns}
+    m = re.match(r"^(?:[^\W\d][\w ]{0,30},\s*)?([^\W\d_]+)\b", text.lower())
+    return bool(m and m.group(1) in pronouns)
 
 
 def _with_antecedents(chosen: list[Evidence], sents: list[tuple[Sentence, np.ndarray]]) -> list[Evidence]:
@@ -348,10 +351,10 @@ def _with_antecedents(chosen: list[Evidence], sents: list[tuple[Sentence, np.nda
     ids = {c.sentence.id for c in chosen}
     out = []
     for c in chosen:
-        if _OPENS_WITH_PRONOUN.match(c.sentence.text):
+        if _opens_with_pronoun(c.sentence.text):
             before = sorted(((s, v) for s, v in sents if s.chunk_id == c.sentence.chunk_id and s.end <= c.sentence.start),
                             key=lambda sv: -sv[0].start)[:3]
-            named = next(((s, v) for s, v in before if not _OPENS_WITH_PRONOUN.match(s.text)), None)
+            named = next(((s, v) for s, v in before if not _opens_with_pronoun(s.text)), None)
             if named is not None and named[0].id not in ids:
                 ids.add(named[0].id)
                 out.append(replace(c, sentence=named[0], vector=named[1]))

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from .errors import InvalidSetting
 from .evidence import Evidence
-from .question import Question
+from .question import Question, language_words
 from .span import answer_span
 from .text import fold, words
 from .types import Passage
@@ -69,7 +69,10 @@ class UnknownNames:
         return CheckVerdict(evidence, detail="every name is in the passages")
 
 
-_ACCORDING = re.compile(r",?\s*\b(?:according to|seg[uú]n)\b[^,?;]*", re.I)
+def _attributions(question: Question) -> list[str]:
+    """The folded "according to X" phrases of a question, up to the next comma or question mark."""
+    cues = "|".join(re.escape(c) for c in language_words(question.lang).sentence["attribution"])
+    return [m.group(0) for m in re.finditer(rf"\b(?:{cues})\b[^,?;]*", fold(question.text))]
 
 
 class NamedOutlet:
@@ -78,7 +81,7 @@ class NamedOutlet:
     name = "named-outlet"
 
     def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict:
-        said = [fold(m.group(0)) for m in _ACCORDING.finditer(question.text)]
+        said = _attributions(question)
         outlets = {fold(p.source) for p in passages if p.source and any(re.search(rf"\b{re.escape(fold(p.source))}\b", s) for s in said)}
         if not outlets:
             return CheckVerdict(evidence, detail="no outlet named")

@@ -21,6 +21,7 @@ ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reas
 class LanguageWords:
     asks: dict[str, tuple[str, ...]]
     sentence: dict[str, tuple[str, ...]]
+    pronouns: tuple[str, ...]  # lower case, accents kept
 
 
 @cache
@@ -30,6 +31,7 @@ def language_words(lang: str) -> LanguageWords:
     return LanguageWords(
         asks={k: tuple(fold(w) for w in v) for k, v in data["asks"].items()},
         sentence={k: tuple(fold(w) for w in v) for k, v in data["sentence"].items()},
+        pronouns=tuple(w.lower() for w in data["pronouns"]["words"]),
     )
 
 

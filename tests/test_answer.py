@@ -180,3 +180,17 @@ def test_a_check_that_refuses_is_named(settings):
     off = Assistant(settings.model_copy(update={"answer_bar": 0.0, "disabled_checks": ["unknown-names"]}), embedder=FakeEmbedder(),
                     reader=FakeReader(), store=bot.store, auto_ingest=False)
     assert off.ask("What did Erdogan say about Khojaly?").refused_by != "unknown-names"
+
+
+@pytest.mark.parametrize("sentence, opens", [
+    ("He also denounced attacks on ambulances.", True),
+    ("In addition, he asked for an inquiry.", True),
+    ("Él dijo que la reunión fue útil.", True),
+    ("El 9 de noviembre de 2020, el presidente firmó.", False),  # the article "El", not the pronoun "Él"
+    ("The Ministry of Health reported three civilians injured.", False),
+    ("Therefore the talks ended.", False),
+])
+def test_a_sentence_opening_with_a_pronoun(sentence, opens):
+    from qa.answer import _opens_with_pronoun
+
+    assert _opens_with_pronoun(sentence) is opens
