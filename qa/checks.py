@@ -8,7 +8,7 @@ from typing import Protocol
 
 from .errors import InvalidSetting
 from .evidence import Evidence
-from .question import Question, language_words
+from .question import Question
 from .span import answer_span
 from .text import fold, words
 from .types import Passage
@@ -69,26 +69,6 @@ class UnknownNames:
         return CheckVerdict(evidence, detail="every name is in the passages")
 
 
-def _attributions(question: Question) -> list[str]:
-    """The folded "according to X" phrases of a question, up to the next comma or question mark."""
-    cues = "|".join(re.escape(c) for c in language_words(question.lang).sentence["attribution"])
-    return [m.group(0) for m in re.finditer(rf"\b(?:{cues})\b[^,?;]*", fold(question.text))]
-
-
-class NamedOutlet:
-    """"According to Trend": another outlet's report is not what was asked for."""
-
-    name = "named-outlet"
-
-    def apply(self, question: Question, passages: list[Passage], evidence: list[Evidence]) -> CheckVerdict:
-        said = _attributions(question)
-        outlets = {fold(p.source) for p in passages if p.source and any(re.search(rf"\b{re.escape(fold(p.source))}\b", s) for s in said)}
-        if not outlets:
-            return CheckVerdict(evidence, detail="no outlet named")
-        kept = [e for e in evidence if fold(passages[e.passage_index - 1].source or "") in outlets]
-        return CheckVerdict(kept, refuse=not kept, detail="only " + ", ".join(sorted(outlets)))
-
-
 class AnswerType:
     """A question for a count, an amount, a time, a person or a place is answered only by a sentence holding a phrase
     of that type the question does not already give (a sentence on the same topic without a number is no count)."""
@@ -102,7 +82,7 @@ class AnswerType:
         return CheckVerdict(kept, refuse=not kept, detail=f"asks for {question.asks}: {len(kept)} of {len(evidence)} sentences hold one")
 
 
-CHECKS: dict[str, type] = {c.name: c for c in (UnknownNames, NamedOutlet, AnswerType)}
+CHECKS: dict[str, type] = {c.name: c for c in (UnknownNames, AnswerType)}
 
 
 def build_checks(disabled: Iterable[str] = ()) -> list[Check]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.checks import CHECKS, AnswerType, NamedOutlet, UnknownNames, build_checks, unknown_names
+from qa.checks import CHECKS, AnswerType, UnknownNames, build_checks, unknown_names
 from qa.errors import InvalidSetting
 from qa.evidence import Evidence
 from qa.question import parse
@@ -42,19 +42,6 @@ def test_a_name_translated_rather_than_spelled_alike_is_found_in_the_translation
     q = parse("How did the Netherlands vote?")
     assert unknown_names(q, [p]) == {"netherlands"}
     assert unknown_names(q, [p], ["The Netherlands voted."]) == set()
-
-
-@pytest.mark.parametrize("question, kept", [
-    ("When did the conflict begin, according to Trend?", ["t"]),
-    ("¿Cuándo empezó el conflicto según EFE?", ["e"]),
-    ("When did it begin, according to the analyst?", ["t", "e"]),
-    ("What trend did the analyst see?", ["t", "e"]),
-])
-def test_named_outlet(question, kept):
-    trend = _passage("The conflict began in 1988.", source="Trend", article="t")
-    efe = _passage("The conflict began in 1994.", source="EFE", article="e")
-    verdict = NamedOutlet().apply(parse(question), [trend, efe], [_evidence(trend), _evidence(efe, index=2)])
-    assert [e.sentence.article_id for e in verdict.evidence] == kept and not verdict.refuse
 
 
 @pytest.mark.parametrize("question, sentence, holds", [
