@@ -1,7 +1,6 @@
 """Named checks that run after the reader. Each keeps its place only where turning it off
 (`qa eval --disable-check NAME`) costs on data nobody tuned for; eval/checks.md records the measurement."""
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
