@@ -8,6 +8,7 @@ refuse, on the settings' bars), draft (extractive quote, or an OpenAI-compatible
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 import numpy as np
 
@@ -43,8 +44,18 @@ class Draft:
     lead: str | None = None  # said before the sentences: for a partial answer, that the articles do not state exactly this
 
 
+def _said(prompt: str, lang: str) -> str:
+    """A fixed sentence of the answer in the question's language (English for any other)."""
+    return prompts.load(f"{prompt}.{lang if lang in ('en', 'es') else 'en'}").render()
+
+
 def refusal_text(lang: str) -> str:
-    return prompts.load(f"refusal.{lang if lang in ('en', 'es') else 'en'}").render()
+    return _said("refusal", lang)
+
+
+def partial_text(lang: str) -> str:
+    """The lead of a partial answer: the articles do not state exactly this; what they do state follows."""
+    return _said("partial", lang)
 
 
 def is_follow_up(question: str) -> bool:
@@ -338,9 +349,14 @@ class Composer:
 # The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
 _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
 
+@cache
+def _pronouns() -> frozenset[str]:
+    return frozenset(w for lang in ("en", "es") for w in language_words(lang).pronouns)
+
+
 def _opens_with_pronoun(text: str) -> bool:
     """"He also denounced ...", "In addition, he called ...": whose words these are is in an earlier sentence."""
-    pronouns = {w for lang in ("en", "es") for w in language_words(lang).pronouns}
+    pronouns = _pronouns()
     m = re.match(r"^(?:[^\W\d][\w ]{0,30},\s*)?([^\W\d_]+)\b", text.lower())
     return bool(m and m.group(1) in pronouns)
 

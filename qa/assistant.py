@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import prompts
-from .answer import Composer, Decision, condense, disputable, refusal_text, split_question, stream_generated
+from .answer import Composer, Decision, condense, disputable, partial_text, refusal_text, split_question, stream_generated
 from .checks import build_checks
 from .embed import E5Embedder, Embedder
 from .evidence import Evidence, gather
@@ -17,7 +16,7 @@ from .errors import InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
 from .question import Question, parse
-from .reader import Reader, TreeReader
+from .reader import MODEL_DIR, Reader, TreeReader
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
@@ -45,7 +44,7 @@ class Assistant:
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
-        self.reader = reader or (TreeReader(self.settings.reader_dir) if self.settings.reader_dir else TreeReader())
+        self.reader = reader or TreeReader(self.settings.reader_dir or MODEL_DIR)
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self._auto_ingest = auto_ingest
@@ -134,7 +133,7 @@ class Assistant:
         if self.llm is None:
             draft = self.composer.extract(lang, passages, chosen, sents)
             if grade == "partial":
-                draft = replace(draft, lead=prompts.load(f"partial.{lang if lang in ('en', 'es') else 'en'}").render())
+                draft = replace(draft, lead=partial_text(lang))
         else:
             chunks = []
             for delta in stream_generated(self.composer, standalone, lang, passages):

@@ -9,7 +9,7 @@ from .errors import InvalidSetting
 from .evidence import Evidence
 from .question import Question
 from .span import answer_span
-from .text import fold, words
+from .text import fold, name_found, words
 from .types import Passage
 
 
@@ -39,11 +39,6 @@ def _spelled_alike(a: str, b: str) -> bool:
     return row[-1] <= limit
 
 
-def _found_name(term: str, hay: set[str]) -> bool:
-    """Exact, the same 5-letter stem, or across languages the same first 4 letters (Moscow/Moscú, Khojaly/Jojalí)."""
-    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) or (len(w) >= 5 and w[:4] == term[:4]) for w in hay))
-
-
 def unknown_names(question: Question, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
     """Names in the question that appear in no passage (nor in its sentences' translations), allowing for spelling
     across languages. The question's first word and acronyms (often spelled out in articles) are left out."""
@@ -52,7 +47,7 @@ def unknown_names(question: Question, passages: list[Passage], translations: Ite
     if not asked:
         return set()
     hay = {w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text))}
-    return {n for n in asked if not _found_name(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
+    return {n for n in asked if not name_found(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
 
 
 class UnknownNames:

@@ -36,7 +36,8 @@ def language_words(lang: str) -> LanguageWords:
 
 
 @cache
-def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern:
+def cue_pattern(cues: tuple[str, ...]) -> re.Pattern:
+    """Any of the cues as a whole word or phrase, the longest first; compiled once per word list."""
     return re.compile(r"(?<!\w)(" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")(?!\w)")
 
 
@@ -45,7 +46,7 @@ def asks_for(text: str, lang: str) -> str:
     folded = " ".join(fold(text).replace("¿", " ").split())
     best: tuple[int, int, str] | None = None
     for kind, cues in language_words(lang).asks.items():
-        m = _cue_pattern(cues).search(folded)
+        m = cue_pattern(cues).search(folded)
         if m and (best is None or (m.start(), -len(m.group(1))) < (best[0], best[1])):
             best = (m.start(), -len(m.group(1)), kind)
     return best[2] if best else "other"

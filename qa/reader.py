@@ -17,8 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from .errors import InvalidSetting
-from .question import ASKS, Question, language_words
-from .text import fold, is_year, numbers, quantities, terms, words
+from .question import ASKS, Question, cue_pattern, language_words
+from .text import fold, is_year, name_found, numbers, quantities, stem_found, terms, words
 from .verify import months, names
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -61,18 +61,13 @@ class Reader(Protocol):
     def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading: ...
 
 
-def _has_any(folded: str, cues: Sequence[str]) -> bool:
-    return any(re.search(rf"(?<!\w){re.escape(c)}(?!\w)", folded) for c in cues)
+def _has_any(folded: str, cues: tuple[str, ...]) -> bool:
+    return bool(cue_pattern(cues).search(folded))
 
 
 def _idf_share(weights: dict[str, float], hay: set[str]) -> float:
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if _found(t, hay)) / total if total else 1.0
-
-
-def _found(term: str, hay: set[str]) -> bool:
-    """Exact, or the same 5-letter stem (hostage/hostages, Azerbaijan/Azerbaiyán)."""
-    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) for w in hay))
+    return sum(w for t, w in weights.items() if stem_found(t, hay)) / total if total else 1.0
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -116,11 +111,11 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         if c.context is not None:
             hay = set(terms(c.context))
             row[col["coverage_context"]] = _idf_share(weights, hay)
-            missing = [w for t, w in weights.items() if not _found(t, hay)]
+            missing = [w for t, w in weights.items() if not stem_found(t, hay)]
             row[col["unmatched_top"]] = max(missing, default=0.0) / total
             row[col["unmatched_count"]] = len(missing)
         hay_names = {fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x))}
-        found = sum(_name_found(nm, hay_names) for nm in question.names)
+        found = sum(name_found(nm, hay_names) for nm in question.names)
         row[col["names_found"]] = found / len(question.names) if question.names else np.nan
         row[col["question_names"]] = len(question.names)
         row[col["asks"]] = ASKS.index(question.asks)
@@ -129,7 +124,7 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         row[col["has_year"]] = float(any(is_year(x) for x in numbers(c.text)))
         row[col["has_month"]] = float(bool(months(c.text)))
         row[col["has_weekday"]] = float(_has_any(folded, s_words["weekdays"]))
-        row[col["new_names"]] = sum(not _name_found(nm, set(question.names)) for nm in names(" ".join(words(c.text)[1:])))
+        row[col["new_names"]] = sum(not name_found(nm, set(question.names)) for nm in names(" ".join(words(c.text)[1:])))
         row[col["has_percent"]] = float("%" in c.text or _has_any(folded, s_words["percent"]))
         row[col["has_currency"]] = float(bool(re.search(r"[$€£¥]", c.text)) or _has_any(folded, s_words["currency"]))
         row[col["has_duration"]] = float(_has_any(folded, s_words["duration"]))
@@ -169,11 +164,6 @@ def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
         **{f: best[col[f]] for f in ("asks", "question_terms", "question_names", "question_negation")},
     }
     return np.array([[values[f] for f in QUESTION_FEATURES]], dtype=np.float32)
-
-
-def _name_found(name: str, hay: set[str]) -> bool:
-    """Names across languages share less: Moscow/Moscú, Khojaly/Jojalí."""
-    return _found(name, hay) or (len(name) >= 5 and any(len(w) >= 5 and w[:4] == name[:4] for w in hay))
 
 
 class TreeReader:

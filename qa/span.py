@@ -7,8 +7,9 @@ marking a guess would claim more than the reader knows.
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
-from .question import Question, language_words
+from .question import Question, cue_pattern, language_words
 from .text import fold, terms
 from .verify import _DATE_NUMBERS, _MONTH_WORD
 
@@ -22,14 +23,19 @@ class Span:
     end: int
 
 
-def _quantities(text: str, lang: str) -> list[Span]:
-    """A number with the scale or unit word right after it ("74 million dollars", "38,000", "19 months", "6.25%")."""
+@cache
+def _quantity_pattern(lang: str) -> re.Pattern:
     w = language_words(lang).sentence
     units = sorted({*w["numbers"], *w["duration"], *w["currency"], *w["percent"]}, key=len, reverse=True)
     unit = "|".join(re.escape(u) for u in units)
+    return re.compile(rf"{_NUMBER}(?:\s+(?:de\s+)?(?:{unit})\b){{0,2}}")
+
+
+def _quantities(text: str, lang: str) -> list[Span]:
+    """A number with the scale or unit word right after it ("74 million dollars", "38,000", "19 months", "6.25%")."""
     dates = _dates(text)
     out = []
-    for m in re.finditer(rf"{_NUMBER}(?:\s+(?:de\s+)?(?:{unit})\b){{0,2}}", _folded(text)):
+    for m in _quantity_pattern(lang).finditer(_folded(text)):
         if not any(d.start <= m.start() < d.end for d in dates):  # the 26 of "February 26, 1992" counts nothing
             out.append(Span(m.start(), m.end()))
     return out
@@ -68,20 +74,19 @@ def _names(text: str, question: Question) -> list[Span]:
     return out
 
 
+def _has_unit(text: str, s: Span, lang: str, kind: str) -> bool:
+    """The quantity at `s` carries a word of `kind` (duration, currency)."""
+    return bool(cue_pattern(language_words(lang).sentence[kind]).search(_folded(text)[s.start:s.end]))
+
+
 def _with_unit(kind: str):
     """Quantities, those with a word of `kind` (duration, currency) first when there are any."""
     def find(text: str, q: Question) -> list[Span]:
         found = _quantities(text, q.lang)
-        units = language_words(q.lang).sentence[kind]
-        typed = [s for s in found if any(re.search(rf"(?<!\w){re.escape(u)}(?!\w)", _folded(text)[s.start:s.end]) for u in units)
+        typed = [s for s in found if _has_unit(text, s, q.lang, kind)
                  or (kind == "currency" and re.search(r"[$€£]", text[s.start:s.end]))]
-        return typed or [s for s in found if kind != "currency" or not _is_duration(text, s, q.lang)]
+        return typed or [s for s in found if kind != "currency" or not _has_unit(text, s, q.lang, "duration")]
     return find
-
-
-def _is_duration(text: str, s: Span, lang: str) -> bool:
-    units = language_words(lang).sentence["duration"]
-    return any(re.search(rf"(?<!\w){re.escape(u)}(?!\w)", _folded(text)[s.start:s.end]) for u in units)
 
 
 _FINDERS = {

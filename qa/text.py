@@ -60,6 +60,16 @@ def terms(text: str) -> list[str]:
     return out
 
 
+def stem_found(term: str, hay: set[str]) -> bool:
+    """Exact, or the same 5-letter stem (hostage/hostages, Azerbaijan/Azerbaiyán)."""
+    return term in hay or (len(term) >= 5 and any(w.startswith(term[:5]) for w in hay))
+
+
+def name_found(name: str, hay: set[str]) -> bool:
+    """Names across languages share less: also the same first 4 letters (Moscow/Moscú, Khojaly/Jojalí)."""
+    return stem_found(name, hay) or (len(name) >= 5 and any(len(w) >= 5 and w[:4] == name[:4] for w in hay))
+
+
 YEAR = r"(?:1[89]\d\d|20\d\d)"  # a four-digit number read as a year
 
 
