@@ -2,8 +2,9 @@
 
 from . import _offline  # noqa: F401  (must run before tiktoken, chromadb or gradio are imported)
 from .assistant import Assistant
+from .chats import ChatStore, Conversation
 from .errors import QAError
 from .settings import Settings
 from .types import Answer, Citation, Filters, IngestReport, Passage
 
-__all__ = ["Answer", "Assistant", "Citation", "Filters", "IngestReport", "Passage", "QAError", "Settings"]
+__all__ = ["Answer", "Assistant", "ChatStore", "Citation", "Conversation", "Filters", "IngestReport", "Passage", "QAError", "Settings"]

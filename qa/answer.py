@@ -26,13 +26,6 @@ from .translate import Translator, translated
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence, TraceStep
 from .verify import MARKER, Check as Verdict, Verifier, months, strip_markers
 
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|also|what about|how about|y|e|tambi[eé]n|qu[eé] hay de|y qu[eé])\b|\b(it|its|they|them|their|there|that|those|this|he|she|his|her|"
-    r"ello|ella|ellos|ellas|eso|esa|ese|esos|esas|all[ií]|su|sus)\b",
-    re.I,
-)
-
-
 @dataclass(frozen=True)
 class Draft:
     """An answer before verification: sentences with markers that refer to passage positions (1-based)."""
@@ -56,24 +49,6 @@ def refusal_text(lang: str) -> str:
 def partial_text(lang: str) -> str:
     """The lead of a partial answer: the articles do not state exactly this; what they do state follows."""
     return _said("partial", lang)
-
-
-def is_follow_up(question: str) -> bool:
-    return bool(_FOLLOW_UP.search(question)) or len(terms(question)) <= 2
-
-
-def condense(question: str, history: list[dict] | None, llm: LLM | None = None) -> str:
-    """Make a follow-up standalone: the LLM rewrites it when there is one, else the last user turn is prepended."""
-    turns = [(str(m.get("role", "")), str(m.get("content") or "").strip()) for m in history or []]
-    previous = [text for role, text in turns if role == "user" and text]
-    if not previous or not is_follow_up(question):
-        return question
-    if llm is not None:
-        shown = "\n".join(f"{role}: {text}" for role, text in turns[-6:] if text)
-        rewritten = llm.complete(prompts.load("condense").render(history=shown, question=question), max_tokens=64).strip()
-        if rewritten and len(rewritten) < 400:
-            return rewritten.splitlines()[0].strip()
-    return f"{previous[-1].strip()} {question.strip()}"
 
 
 # Not after a question mark: "How many were taken hostage? And when?" is a follow-up prefixed with its context.
@@ -205,7 +180,7 @@ class Composer:
             prefix = None
             if p.article_id not in seen_articles:
                 seen_articles.add(p.article_id)
-                prefix = prompts.load(f"attribution.{lang}").render(source=_attribution(p))
+                prefix = _attribution_prefix(p, lang)
                 if p.lang != lang:
                     prefix += " " + prompts.load(f"crosslingual.{lang}").render()
             sentences.append((c.sentence.text, (c.passage_index,)))
@@ -376,6 +351,15 @@ def _with_antecedents(chosen: list[Evidence], sents: list[tuple[Sentence, np.nda
                 out.append(replace(c, sentence=named[0], vector=named[1]))
         out.append(c)
     return out
+
+
+def _attribution_prefix(p: Passage, lang: str) -> str:
+    """"According to Azernews (2024-02-28):", or, with no outlet known, "According to the article “<title>”:"."""
+    lang = lang if lang in ("en", "es") else "en"
+    dated = f" ({p.date})" if p.date else ""
+    if p.source:
+        return prompts.load(f"attribution.{lang}").render(source=p.source + dated)
+    return prompts.load(f"attribution_article.{lang}").render(title=f"“{p.title}”{dated}")
 
 
 def _attribution(p: Passage) -> str:

@@ -4,15 +4,17 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from .answer import Composer, Decision, condense, disputable, partial_text, refusal_text, split_question, stream_generated
+from .answer import Composer, Decision, disputable, partial_text, refusal_text, split_question, stream_generated
 from .checks import build_checks
 from .embed import E5Embedder, Embedder
 from .evidence import Evidence, gather
-from .errors import InvalidQuestion
+from .conversation import Resolution, resolve
+from .errors import InvalidFilter, InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
 from .question import Question, parse
@@ -20,7 +22,7 @@ from .reader import MODEL_DIR, Reader, TreeReader
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
-from .text import detect_lang
+from .text import detect_lang, normalise_input
 from .translate import Translator, build_translator
 from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings, TraceStep
 from .verify import Verifier
@@ -87,30 +89,29 @@ class Assistant:
         question = self._clean(question)
         t0 = time.perf_counter()
         self._ensure_seeded()
+        self._check_filters(filters)
         lang = detect_lang(question)
-        standalone = condense(question, history, self.llm)
-        parts = split_question(standalone)
-        follow_up = len(parts) == 1 and standalone != question
-        vecs = self.embedder.embed_queries(parts + ([question] if follow_up else []))  # one model call per ask
-        passages: list[Passage] = []
-        for part, qvec in zip(parts, vecs):
-            seen = {p.chunk_id for p in passages}
-            passages.extend(p for p in self.retriever.retrieve(part, filters, qvec=qvec) if p.chunk_id not in seen)
-        t_retrieve = time.perf_counter() - t0
-        sents = self.store.sentences_for([p.chunk_id for p in passages])
-        idf = self.retriever.snapshot().bm25.idf
-        qvecs = list(vecs[: len(parts)])
-        if follow_up:
-            # A follow-up's sentences are chosen by both what came before and what it asks itself: the standalone
-            # text alone is dominated by the previous question ("When did that conflict begin?" after one about
-            # occupied territory found a sentence on the territory).
-            mixed = vecs[0] + vecs[1]
-            qvecs = [mixed / np.linalg.norm(mixed)]
+        resolution = resolve(question, history, self.settings, self.llm)
+        standalone = resolution.standalone
+        parts = [standalone] if resolution.follow_up else split_question(standalone)
+        # One model call per ask: the parts, and a follow-up's own words, which are what is read within the focus
+        # (the subject is fixed there by the articles; carried along, it would only dilute what the reader matches).
+        vecs = list(self.embedder.embed_queries(parts + ([resolution.own] if resolution.follow_up else [])))
+        qvecs = vecs[: len(parts)]
         asked = [parse(part) for part in parts]
-        if follow_up and (own := parse(question)).asks != "other":
-            asked = [replace(asked[0], asks=own.asks)]  # the previous question comes first in the condensed text
-        decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
-        trace = [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
+        conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
+        found = None
+        if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
+            found = self._search([parse(resolution.own)], vecs[-1:], scoped)
+            if all(d.grade == "refused" for d in found[2]):
+                found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
+            else:
+                asked, qvecs = [parse(resolution.own)], vecs[-1:]
+            conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
+                                   + ("" if found else ", not found there, searched all"))
+        passages, sents, decisions, idf = found or self._search(asked, qvecs, filters)
+        t_retrieve = time.perf_counter() - t0
+        trace = [conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
         trace += [step for d in decisions for step in d.trace]
         answered = [(q, qv, d) for q, qv, d in zip(asked, qvecs, decisions) if d.grade != "refused"]
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
@@ -158,6 +159,47 @@ class Assistant:
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, timings=timings)
 
+    def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None):
+        """Retrieve each part of the question, then read and decide on the sentences of what was retrieved."""
+        passages: list[Passage] = []
+        for q, qvec in zip(asked, qvecs):
+            seen = {p.chunk_id for p in passages}
+            passages.extend(p for p in self.retriever.retrieve(q.text, filters, qvec=qvec) if p.chunk_id not in seen)
+        sents = self.store.sentences_for([p.chunk_id for p in passages])
+        idf = self.retriever.snapshot().bm25.idf
+        decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
+        return passages, sents, decisions, idf
+
+    def _focus_filters(self, resolution: Resolution, filters: Filters | None) -> Filters | None:
+        """The user's filters narrowed to the conversation's focus: the articles the previous answer cited, or, when
+        those are unknown (a plain history), the articles retrieved for the previous question."""
+        focus = resolution.focus
+        if not focus and resolution.previous:
+            top = self.retriever.retrieve(resolution.previous, filters)
+            focus = tuple(dict.fromkeys(p.article_id for p in top))[: self.settings.focus_articles]
+        allowed = [a for a in focus if not filters or not filters.article_ids or a in filters.article_ids]
+        if not allowed:
+            return None
+        return replace(filters or Filters(), article_ids=tuple(allowed))
+
+    def _check_filters(self, filters: Filters | None) -> None:
+        """Bad filters are an error, not a silent refusal: dates must be ISO dates, article ids must exist."""
+        if filters is None:
+            return
+        for name, value in (("date_from", filters.date_from), ("date_to", filters.date_to)):
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise InvalidFilter(f"{name} {value!r} is not a date: use YYYY-MM-DD") from None
+        if filters.lang is not None and filters.lang not in ("en", "es"):
+            raise InvalidFilter(f"unknown language {filters.lang!r}: use en or es")
+        if filters.article_ids:
+            known = self.store.manifest()
+            unknown = [a for a in filters.article_ids if a not in known]
+            if unknown:
+                raise InvalidFilter(f"unknown article id {', '.join(map(repr, unknown))}; the articles are: {', '.join(sorted(known)) or '(none)'}")
+
     def _rival(self, question: Question, qvec: np.ndarray, decision: Decision, passages: list[Passage],
                sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None, idf: Callable[[str], float]) -> Evidence | None:
         """Another article's report of the same date or count, which may lie beyond the answer's passages (an English
@@ -184,11 +226,11 @@ class Assistant:
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):
             raise InvalidQuestion("the question must be text")
-        cleaned = "".join(c for c in question if c.isprintable() or c in " \t\n").strip()
-        if not cleaned or not any(c.isalnum() for c in cleaned):
+        cleaned = normalise_input(question)
+        if not cleaned:
             raise InvalidQuestion("the question is empty: type a question about the articles")
+        if not any(c.isalnum() for c in cleaned):
+            raise InvalidQuestion("the question has no words (only symbols or emoji): type a question about the articles")
         if len(cleaned) > self.settings.max_question_chars:
             raise InvalidQuestion(f"the question is too long ({len(cleaned):,} characters; the limit is {self.settings.max_question_chars:,})")
         return cleaned
-
-

@@ -13,6 +13,18 @@ class InvalidQuestion(QAError):
     exit_code = 2
 
 
+class InvalidFilter(QAError):
+    """A filter names a date that is not one, or an article that does not exist."""
+
+    exit_code = 2
+
+
+class ChatNotFound(QAError):
+    """A saved conversation id that does not exist (deleted, or never made)."""
+
+    exit_code = 2
+
+
 class IngestError(QAError):
     """A file or folder could not be ingested at all (single files are rejected in the report instead)."""
 

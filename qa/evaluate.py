@@ -136,13 +136,12 @@ def _problem(q: GoldQuestion, earlier: set[str]) -> str | None:
 
 
 def ask_all(bot, questions: list[GoldQuestion], progress: Callable[[str], None] = lambda _: None) -> list[tuple[GoldQuestion, Answer]]:
-    """Ask in file order; a follow-up gets its question's turn and answer as history."""
+    """Ask in file order; a follow-up gets its question's turn and answer (with its citations) as history."""
     done: dict[str, tuple[GoldQuestion, Answer]] = {}
     for i, q in enumerate(questions, 1):
         history = None
         if q.follow_up_of:
-            prev_q, prev_a = done[q.follow_up_of]
-            history = [{"role": "user", "content": prev_q.question}, {"role": "assistant", "content": prev_a.text}]
+            history = done[q.follow_up_of][1].messages()
         answer = bot.ask(q.question, history=history)
         done[q.id] = (q, answer)
         progress(f"[{i:3d}/{len(questions)}] {q.id}: {'refused' if answer.refused else 'answered'} in {answer.timings.total:.2f} s")

@@ -18,6 +18,8 @@ VARIABLES: dict[str, frozenset[str]] = {
     "refusal.es": frozenset(),
     "attribution.en": frozenset({"source"}),
     "attribution.es": frozenset({"source"}),
+    "attribution_article.en": frozenset({"title"}),
+    "attribution_article.es": frozenset({"title"}),
     "crosslingual.en": frozenset(),
     "crosslingual.es": frozenset(),
     "translated.en": frozenset({"translator", "text"}),

@@ -22,6 +22,9 @@ class LanguageWords:
     asks: dict[str, tuple[str, ...]]
     sentence: dict[str, tuple[str, ...]]
     pronouns: tuple[str, ...]  # lower case, accents kept
+    follow_up_leads: tuple[str, ...]  # folded
+    follow_up_pronouns: tuple[str, ...]  # lower case, accents kept
+    follow_up_about: str  # "{question} (about {topic})"
 
 
 @cache
@@ -32,6 +35,9 @@ def language_words(lang: str) -> LanguageWords:
         asks={k: tuple(fold(w) for w in v) for k, v in data["asks"].items()},
         sentence={k: tuple(fold(w) for w in v) for k, v in data["sentence"].items()},
         pronouns=tuple(w.lower() for w in data["pronouns"]["words"]),
+        follow_up_leads=tuple(fold(w) for w in data["follow_up"]["leads"]),
+        follow_up_pronouns=tuple(w.lower() for w in data["follow_up"]["pronouns"]),
+        follow_up_about=data["follow_up"]["about"],
     )
 
 

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible server.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the OpenAI-compatible server.")
     llm_max_tokens: int = Field(256, ge=16, description="Most tokens the LLM may generate for one answer.")
+    follow_up_max_terms: int = Field(
+        2, ge=0, description="A question with at most this many content words of its own is read as a follow-up of the conversation."
+    )
+    focus_articles: int = Field(
+        2, ge=1, description="When the previous answer's citations are unknown, the follow-up searches first the articles of this many of its top passages."
+    )
+    chat_title_chars: int = Field(60, ge=8, description="A saved chat without a title is named after its first question, cut to this many characters.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
     max_file_bytes: int = Field(2_000_000, ge=1, description="Larger article files are rejected at ingest.")
     host: str = Field("127.0.0.1", description="Address the chat binds to (loopback only by default).")
@@ -117,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.jsonl"
+
+    @property
+    def chats_path(self) -> Path:
+        return self.data_dir / "chats.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:

@@ -175,3 +175,21 @@ def without_directives(text: str) -> str:
             kept.append(text[last : span.start])
             last = span.end + len(text[span.end :]) - len(text[span.end :].lstrip())
     return "".join(kept) + text[last:] if kept else text
+
+
+# Terminal escape sequences (CSI "\x1b[31m", OSC "\x1b]0;title\x07", and two-character ones): dropped whole.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def normalise_input(text: str) -> str:
+    """Typed or pasted text made plain: escape sequences dropped whole, zero-width and other invisible separators
+    read as a space (so "in\u200bKhojaly" stays two words), other control characters dropped, spaces collapsed."""
+    text = _ESCAPES.sub("", text)
+    out = []
+    for c in text:
+        if c in "\n\t" or unicodedata.category(c) in ("Zs", "Zl", "Zp") or c in "\u200b\u200c\u200d\u2060\ufeff":
+            out.append(" ")
+        elif unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs", "Cn"):
+            out.append(c)
+    return " ".join("".join(out).split())
+

@@ -1,6 +1,6 @@
 """Typed values passed between stages (frozen, so a stage cannot alter another's result)."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -119,6 +119,19 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Answer":
+        """The inverse of `to_dict`, for answers read back from a saved conversation."""
+        nested = {"citations": Citation, "passages": Passage, "sentences": AnswerSentence, "trace": TraceStep}
+        values = {k: [kind(**x) for x in data.get(k) or []] for k, kind in nested.items()}
+        sentences = [replace(s, citations=tuple(s.citations)) for s in values["sentences"]]
+        return cls(**{**data, **values, "sentences": sentences, "timings": Timings(**(data.get("timings") or {}))})
+
+    def messages(self) -> list[dict[str, Any]]:
+        """This turn as `history` messages, with what a follow-up needs: the resolved question and the cited articles."""
+        return [{"role": "user", "content": self.question, "standalone": self.standalone_question},
+                {"role": "assistant", "content": self.text, "citations": [{"article_id": c.article_id} for c in self.citations]}]
 
 
 @dataclass(frozen=True)

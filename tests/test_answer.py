@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, condense, is_follow_up, split_question
+from qa.answer import Composer, split_question
 from qa.evidence import Evidence
 from qa.reader import ReaderCandidate
 from qa.types import Passage, Sentence
@@ -83,21 +83,6 @@ def test_stream_yields_deltas_then_answer(settings):
     events = list(bot.stream("How many people were taken hostage in Khojaly?"))
     assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
     assert events[-1].__class__.__name__ == "Answer"
-
-
-@pytest.mark.parametrize("q, follow", [("And how many were hostages?", True), ("y cuántos rehenes?", True),
-                                       ("How many people were taken hostage in Khojaly?", False)])
-def test_follow_up_detection(q, follow):
-    assert is_follow_up(q) is follow
-
-
-def test_condense_uses_history_and_llm():
-    history = [{"role": "user", "content": "What happened in Khojaly in 1992?"}, {"role": "assistant", "content": "..."}]
-    assert condense("And how many were hostages?", history) == "What happened in Khojaly in 1992? And how many were hostages?"
-    assert condense("How long did the Moscow talks last?", history) == "How long did the Moscow talks last?"
-    llm = FakeLLM(condensed="How many people were taken hostage in Khojaly in 1992?")
-    assert condense("And how many were hostages?", history, llm) == "How many people were taken hostage in Khojaly in 1992?"
-    assert "Last question: And how many were hostages?" in llm.prompts[0]
 
 
 def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():

@@ -29,7 +29,7 @@ def test_khojaly_hostages(real_bot):
     assert ans.grade == "answer" and ans.confidence is not None and ans.confidence >= real_bot.settings.answer_bar
     c = ans.citations[0]
     assert real_bot.article_text(c.article_id)[c.answer_start : c.answer_end] == "1275"
-    assert [t.step for t in ans.trace][:3] == ["question", "evidence", "reader"] and ans.trace[-1].step == "verify"
+    assert [t.step for t in ans.trace][:4] == ["conversation", "question", "evidence", "reader"] and ans.trace[-1].step == "verify"
     assert ans.refused_by is None
 
 

@@ -91,10 +91,10 @@ def test_follow_up_is_asked_with_the_previous_turn(tiny_run):
     _, out, bot, _ = tiny_run
     first = json.loads((out / "report.json").read_text())["questions"][0]
     assert bot.histories[TINY[0]["question"]] is None
-    assert bot.histories[TINY[1]["question"]] == [
-        {"role": "user", "content": TINY[0]["question"]},
-        {"role": "assistant", "content": first["answer"]},
-    ]
+    user, assistant = bot.histories[TINY[1]["question"]]
+    assert (user["role"], user["content"]) == ("user", TINY[0]["question"])
+    assert (assistant["role"], assistant["content"]) == ("assistant", first["answer"])
+    assert [c["article_id"] for c in assistant["citations"]] == first["cited_articles"]  # the focus of the follow-up
 
 
 def test_check_fails_on_a_threshold_above_the_achieved_value(tiny_run, capsys):
