@@ -133,10 +133,6 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _where(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
 def validation_message(exc: RequestValidationError) -> str:
     """Every problem of the request, each with where it is: 'body.question: Field required'."""
     problems = []
@@ -144,7 +140,7 @@ def validation_message(exc: RequestValidationError) -> str:
         if err["type"] == "json_invalid":
             problems.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error', err['msg'])}, at character {err['loc'][-1]})")
         else:
-            problems.append(f"{_where(tuple(err['loc']))}: {err['msg']}")
+            problems.append(f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}")
     return "; ".join(problems)
 
 
@@ -219,12 +215,10 @@ def build_api(bot: Assistant) -> FastAPI:
     """The FastAPI app over one Assistant; with `serve_chat`, the Gradio chat is mounted at /chat/."""
     settings = bot.settings
     started = int(time.time())
-    limiter: list[anyio.CapacityLimiter] = []  # made on first use: anyio wants the event loop running
+    limiter = anyio.CapacityLimiter(settings.concurrency)
 
     async def answer(question: str, history: list[dict] | None, filters: Filters | None) -> Answer:
-        if not limiter:
-            limiter.append(anyio.CapacityLimiter(settings.concurrency))
-        return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter[0])
+        return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter)
 
     bearer = HTTPBearer(auto_error=False, description="The key set in QA_API_KEY (only when it is set).")
 
@@ -355,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
     if mounts_chat(settings, chat_logins(settings)):
         chat = f", chat at {CHAT_PATH}/"
     else:
-        chat = "; the chat is off" + (" until a login is set (QA_AUTH), as QA_API_KEY is" if settings.serve_chat else "")
+        chat = "; the chat is off" + (": with QA_API_KEY set it opens only behind a login (QA_AUTH or QA_AUTH_FILE)" if settings.serve_chat else "")
     print(f"qa serve on http://{host}:{port} (API docs at /docs{chat})", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
