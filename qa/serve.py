@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -216,6 +217,7 @@ def build_api(bot: Assistant) -> FastAPI:
     settings = bot.settings
     started = int(time.time())
     limiter = anyio.CapacityLimiter(settings.concurrency)
+    changing = threading.Lock()  # one upload or deletion at a time, as in the chat: each reads the manifest, then writes
 
     async def answer(question: str, history: list[dict] | None, filters: Filters | None) -> Answer:
         return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter)
@@ -314,7 +316,8 @@ def build_api(bot: Assistant) -> FastAPI:
                 path.parent.mkdir()
                 path.write_bytes(upload.file.read())
                 staged.append(path)
-            report = ingest_uploads(bot, staged)
+            with changing:
+                report = ingest_uploads(bot, staged)
         report = replace(report, rejected=[*rejected, *report.rejected])
         if not (report.added or report.updated or report.unchanged):
             raise HTTPException(422, "no article was stored: " + "; ".join(f"{r.path or 'a file without a name'}: {r.reason}" for r in report.rejected))
@@ -322,7 +325,8 @@ def build_api(bot: Assistant) -> FastAPI:
 
     @v1.delete("/articles/{article_id}", tags=["articles"])
     def delete_article(article_id: str) -> dict[str, Any]:
-        removed = bot.remove(article_id)
+        with changing:
+            removed = bot.remove(article_id)
         if removed is None:
             raise HTTPException(404, f"no article has the id '{article_id}'")
         return {"removed": article_id}
