@@ -66,6 +66,18 @@ class Assistant:
     def article_text(self, article_id: str) -> str | None:
         return self.store.article_text(article_id)
 
+    def remove(self, article_id: str) -> StoredArticle | None:
+        """Take an article out of the store (None when no article has that id). An uploaded copy, in the uploads folder
+        the bot owns, is deleted too, or the next ingest of that folder would bring it back; files elsewhere stay."""
+        article = self.store.manifest().get(article_id)
+        if article is None:
+            return None
+        self.store.remove_article(article_id)
+        self.retriever.invalidate()
+        if article.path and Path(article.path).resolve().parent == self.settings.uploads_dir.resolve():
+            Path(article.path).unlink(missing_ok=True)
+        return article
+
     def _ensure_seeded(self) -> None:
         """Index the seed articles on first use of an empty store, so `Assistant()` just works."""
         if self._seed_checked or not self._auto_ingest:

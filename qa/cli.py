@@ -1,4 +1,4 @@
-"""Command line: `qa ingest | ask | chat | eval | bench`. Errors become messages and exit codes here only."""
+"""Command line: `qa ingest | ask | chat | serve | eval | bench`. Errors become messages and exit codes here only."""
 
 import argparse
 import json
@@ -53,7 +53,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _delegate(module: str):
-    """Sub-commands that live in their own modules (chat UI, evaluation, benchmarks)."""
+    """Sub-commands that live in their own modules (chat UI, API server, evaluation, benchmarks)."""
 
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=_delegate("ui"))
+
+    p = sub.add_parser("serve", help="start the REST and OpenAI-compatible API (and the chat at /chat/) on 127.0.0.1")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None, help="default 8000 (QA_SERVE_PORT)")
+    p.set_defaults(func=_delegate("serve"))
 
     for name, module, help_text in (("eval", "evaluate", "run the grounding evaluation"), ("bench", "bench", "run the benchmarks")):
         p = sub.add_parser(name, help=help_text)

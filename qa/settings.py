@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -113,9 +113,30 @@ class Settings(BaseSettings):
     chat_title_chars: int = Field(60, ge=8, description="A saved chat without a title is named after its first question, cut to this many characters.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
     max_file_bytes: int = Field(2_000_000, ge=1, description="Larger article files are rejected at ingest.")
-    host: str = Field("127.0.0.1", description="Address the chat binds to (loopback only by default).")
+    host: str = Field("127.0.0.1", description="Address the chat (`qa chat`) and the API server (`qa serve`) bind to (loopback only by default).")
     port: int = Field(7860, description="Port of the chat.")
-    concurrency: int = Field(4, ge=1, description="Answers the chat computes at once.")
+    concurrency: int = Field(4, ge=1, description="Answers the chat, and apart from it the API server, compute at once.")
+    auth: str | None = Field(
+        None, description="One chat login written user:password (Gradio's login page); unset, with no auth_file, means no login.",
+    )
+    auth_file: Path | None = Field(
+        None, description="File of chat logins, one user:password a line (blank lines and # comments ignored), besides `auth`.",
+    )
+    serve_port: int = Field(8000, description="Port of the API server (`qa serve`).")
+    serve_chat: bool = Field(True, description="Mount the chat at /chat/ inside the API server's process.")
+    api_key: SecretStr | None = Field(
+        None, min_length=1,
+        description="When set, every /v1 request to the API server must carry `Authorization: Bearer <key>` (401 otherwise).",
+    )
+    api_model: str = Field("qa", min_length=1, description="Model id the OpenAI-compatible endpoint lists and answers as.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Browser origins allowed to call the API server (CORS), e.g. ["http://localhost:3000"]; empty: CORS off.',
+    )
+    max_request_bytes: int = Field(
+        3_000_000, ge=1024,
+        description="Larger /v1 request bodies get 413; above max_file_bytes so one article upload fits with its form headers.",
+    )
 
     @property
     def chroma_path(self) -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from .assistant import Assistant
-from .errors import InvalidQuestion, QAError, StoreUnavailable
+from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable
 from .settings import Settings
 from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
 
@@ -33,6 +33,7 @@ EXAMPLES = [
     "¿Qué valora Moscú en sus relaciones con Azerbaiyán y Armenia?",
 ]
 UPLOAD_SUFFIXES = (".txt", ".md")
+UNUSABLE_UPLOAD = "only .txt and .md files with a usable name are accepted"
 _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -312,7 +313,7 @@ def render_report(report: IngestReport) -> str:
     def ids(label: str, items: list[str]) -> str:
         return f"<li>{label}: {esc(', '.join(items))}</li>" if items else ""
 
-    rejected = "".join(f"<li>rejected {esc(Path(r.path).name)}: {esc(r.reason)}</li>" for r in report.rejected)
+    rejected = "".join(f"<li>rejected {esc(r.path)}: {esc(r.reason)}</li>" for r in report.rejected)
     return (
         f'<div class="qa-report"><b>Upload:</b> {esc(report.summary())}'
         f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{rejected}</ul></div>"
@@ -369,7 +370,7 @@ def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | 
         name = safe_upload_name(Path(p).name)
         dest = (root / name).resolve() if name else None
         if dest is None or dest.parent != root:
-            rejected.append(Rejected(Path(p).name, "only .txt and .md files with a usable name are accepted"))
+            rejected.append(Rejected(Path(p).name, UNUSABLE_UPLOAD))
             continue
         other = (indexed or {}).get(dest.stem)
         if other is not None and Path(other).resolve().parent != root:
@@ -378,6 +379,34 @@ def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | 
         shutil.copyfile(p, dest)
         saved.append(dest)
     return saved, rejected
+
+
+def ingest_uploads(assistant: Assistant, paths: list[str | Path]) -> IngestReport:
+    """Copy uploaded files into the uploads folder and index them; the report names files only by their base name,
+    so no server path reaches a person or a client."""
+    indexed = {a.id: a.path for a in assistant.articles()}
+    saved, rejected = save_uploads([str(p) for p in paths], assistant.settings.uploads_dir, indexed)
+    report = assistant.ingest(saved) if saved else IngestReport()
+    return replace(report, rejected=[*rejected, *(Rejected(Path(r.path).name, r.reason) for r in report.rejected)])
+
+
+def chat_logins(settings: Settings) -> list[tuple[str, str]] | None:
+    """The chat's logins (Gradio's login page) from `auth` and `auth_file`; None when neither is set."""
+    lines = [("QA_AUTH", settings.auth)] if settings.auth else []
+    if settings.auth_file is not None:
+        try:
+            text = settings.auth_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidSetting(f"the chat's users file {settings.auth_file} cannot be read: {exc.strerror or exc}") from exc
+        lines += [(f"{settings.auth_file} line {i}", line.strip()) for i, line in enumerate(text.splitlines(), 1)
+                  if line.strip() and not line.lstrip().startswith("#")]
+    logins = []
+    for where, line in lines:
+        user, colon, password = line.partition(":")
+        if not colon or not user.strip() or not password:
+            raise InvalidSetting(f"{where} must be written user:password")  # the line itself may hold a password
+        logins.append((user.strip(), password))
+    return logins or None
 
 
 _feedback_lock = threading.Lock()
@@ -468,12 +497,9 @@ class ChatHandlers:
         if not paths:
             return "", gr.skip(), gr.skip()
         try:
-            indexed = {a.id: a.path for a in self.assistant.articles()}
-            saved, rejected = save_uploads(list(paths), self.settings.uploads_dir, indexed)
-            report = self.assistant.ingest(saved) if saved else IngestReport()
+            report = ingest_uploads(self.assistant, list(paths))
         except QAError as exc:
             return render_notice(error_message(exc)), None, gr.skip()
-        report = replace(report, rejected=[*rejected, *report.rejected])
         try:
             choices = gr.update(choices=self.article_choices())
         except QAError:
@@ -561,7 +587,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file_bytes: int | None = None) -> None:
+def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file_bytes: int | None = None,
+           auth: list[tuple[str, str]] | None = None) -> None:
     """Serve on host:port only: no share link, no server-side rendering, the app's own CSS."""
     app.launch(
         server_name=host,
@@ -572,6 +599,7 @@ def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file
         ssr_mode=False,
         footer_links=["api", "settings"],
         max_file_size=max_file_bytes,
+        auth=auth,
         css=CSS,
         quiet=not block,
     )
@@ -583,5 +611,5 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     app = build_app(Assistant(settings))
     print(f"qa chat on http://{host}:{port}", flush=True)
-    launch(app, host, port, max_file_bytes=settings.max_file_bytes)
+    launch(app, host, port, max_file_bytes=settings.max_file_bytes, auth=chat_logins(settings))
     return 0

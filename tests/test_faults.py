@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, Settings
-from qa.bench import free_port, start_chroma, stop_process, wait_http
 from qa.errors import StoreCorrupted, StoreUnavailable
 from qa.settings import PROJECT_ROOT
-from tests.conftest import KHOJALY, SEEDS, make_settings
+from tests.conftest import KHOJALY, SEEDS, ChromaServer, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 
 # Worded close to the article, so the hashing FakeEmbedder finds it answerable.
@@ -139,33 +138,7 @@ def test_update_killed_midway_is_not_committed(tmp_path):
 # --- a Chroma server that goes away --------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = start_chroma(self.path, self.port)
-        wait_http(f"{self.url}/api/v2/heartbeat", self.proc, 60)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "chroma-db")
-    s.start()
-    yield s
-    if s.proc is not None and s.proc.poll() is None:
-        os.killpg(s.proc.pid, signal.SIGCONT)  # in case a test left it paused
-    s.stop()
-
-
-def server_bot(server: Server, tmp_path: Path, **overrides) -> Assistant:
+def server_bot(server: ChromaServer, tmp_path: Path, **overrides) -> Assistant:
     settings = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, chroma_url=server.url, collection="faults", **overrides)
     bot = Assistant(settings, embedder=FakeEmbedder(), llm=FakeLLM(), auto_ingest=False)
     bot.ingest([SEEDS])

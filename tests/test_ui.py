@@ -15,20 +15,13 @@ from hypothesis import strategies as st
 
 from qa import Answer, Assistant, Citation, Filters
 from qa import ui
-from qa.errors import StoreUnavailable
+from qa.errors import InvalidSetting, StoreUnavailable
 from qa.types import AnswerSentence, Passage
-from tests.conftest import KHOJALY
-from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
+from tests.conftest import KHOJALY, cited_bot, make_settings
+from tests.fakes import FakeEmbedder, FakeLLM
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
-
-
-def cited_bot(settings) -> Assistant:
-    """Fast bot that answers: the fake LLM cites the first sentence of passage [1], verification on the fake embedder."""
-    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM(), reader=FakeReader())
-    bot.articles()
-    return bot
 
 
 def citation(n=1, **kw) -> Citation:
@@ -166,6 +159,33 @@ def test_uploads_are_copied_only_inside_the_uploads_folder(tmp_path):
     assert saved == [uploads.resolve() / "news_item.txt"] and saved[0].read_text() == "An article."
     assert [r.path for r in rejected] == ["tool.exe"]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["news item.txt", "news_item.txt", "tool.exe"]
+
+
+def test_chat_logins_come_from_qa_auth_and_a_users_file(tmp_path):
+    users = tmp_path / "users"
+    users.write_text("# who may chat\n\n  bob : pw:with:colons\ncy:x\n")
+    assert ui.chat_logins(make_settings(tmp_path)) is None
+    assert ui.chat_logins(make_settings(tmp_path, auth="ann:secret", auth_file=users)) == [("ann", "secret"), ("bob", " pw:with:colons"), ("cy", "x")]
+
+
+@pytest.mark.parametrize("auth, lines, says", [
+    ("ann", None, "QA_AUTH must be written user:password"),
+    (":secret", None, "QA_AUTH must be written user:password"),
+    (None, "ann:ok\nbob\n", "users line 2 must be written user:password"),
+    (None, "ann:\n", "users line 1 must be written user:password"),
+])
+def test_a_malformed_login_is_named_without_its_password(tmp_path, auth, lines, says):
+    users = tmp_path / "users"
+    if lines is not None:
+        users.write_text(lines)
+    with pytest.raises(InvalidSetting, match=says) as err:
+        ui.chat_logins(make_settings(tmp_path, auth=auth, auth_file=users if lines is not None else None))
+    assert "secret" not in str(err.value)
+
+
+def test_a_missing_users_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidSetting, match="the chat's users file .*nobody cannot be read"):
+        ui.chat_logins(make_settings(tmp_path, auth_file=tmp_path / "nobody"))
 
 
 def test_upload_handler_ingests_and_reports(fake_bot, tmp_path):

@@ -1,0 +1,359 @@
+"""The HTTP API (`qa serve`): REST `/v1/ask`, an OpenAI-compatible `/v1/chat/completions`, the articles, the chat.
+
+Only the public API (`Assistant` and the types) is used here. Errors become HTTP statuses at this edge (each
+QAError names its own) in OpenAI's error shape, {"error": {"message", "type", "code"}}, so any OpenAI client
+reports them as they are. Answers are computed in worker threads, at most `concurrency` at once.
+"""
+
+import argparse
+import json
+import logging
+import re
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, replace
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
+
+from .assistant import Assistant
+from .errors import QAError
+from .settings import Settings
+from .types import Answer, Filters, Rejected
+from .ui import UNUSABLE_UPLOAD, build_app, chat_logins, ingest_uploads, safe_upload_name
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/v1"
+CHAT_PATH = "/chat"
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    """One part of an OpenAI message's content; only text parts carry words the bot can read."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class Message(BaseModel):
+    """A turn of the conversation, OpenAI's (and Gradio's) format."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class FilterBody(BaseModel):
+    """Restrict the articles an answer may come from; dates are ISO (YYYY-MM-DD) and inclusive."""
+
+    model_config = ConfigDict(extra="forbid")
+    article_ids: list[str] | None = None
+    lang: Literal["en", "es"] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> "FilterBody":
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"the date range is empty: {self.date_from} is after {self.date_to}")
+        return self
+
+    def to_filters(self) -> Filters | None:
+        filters = Filters(article_ids=tuple(self.article_ids) if self.article_ids else None, lang=self.lang,
+                          date_from=self.date_from.isoformat() if self.date_from else None,
+                          date_to=self.date_to.isoformat() if self.date_to else None)
+        return None if filters.is_empty() else filters
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question, English or Spanish.")
+    history: list[Message] | None = Field(None, description="Earlier turns, oldest first, for follow-up questions.")
+    filters: FilterBody | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat request. Other fields OpenAI clients send (temperature, max_tokens ...) are accepted and unused:
+    the answer is the articles' words, not a sampled text. System messages are ignored for the same reason."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    filters: FilterBody | None = Field(None, description="Not OpenAI's: the filters of /v1/ask (extra_body in OpenAI clients).")
+
+    @model_validator(mode="after")
+    def _ends_with_a_question(self) -> "ChatRequest":
+        if self.messages[-1].role != "user":
+            raise ValueError(f"the last message must be the user's question (role 'user'), not '{self.messages[-1].role}'")
+        return self
+
+
+
+def _history(messages: list[Message] | None) -> list[dict] | None:
+    """The turns the bot reads (the user's and its own), as Assistant.ask takes them."""
+    return [{"role": m.role, "content": m.text()} for m in messages or [] if m.role in ("user", "assistant")] or None
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    kind = {401: "authentication_error", 404: "not_found_error"}.get(status, kind)
+    return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status_code=status, headers=headers)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """Every problem of the request, each with where it is: 'body.question: Field required'."""
+    problems = []
+    for err in exc.errors():
+        if err["type"] == "json_invalid":
+            problems.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error', err['msg'])}, at character {err['loc'][-1]})")
+        else:
+            problems.append(f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}")
+    return "; ".join(problems)
+
+
+class BodyLimit:
+    """413 for an /v1 request body over the limit, whether it declares its length or arrives in chunks."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _too_large(self) -> HTTPException:
+        return HTTPException(413, f"the request body is larger than {self.limit:,} bytes (QA_MAX_REQUEST_BYTES)")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            exc = self._too_large()
+            await _error(exc.status_code, exc.detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> ASGIMessage:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise self._too_large()  # raised inside the route's body read, so it becomes the 413 response
+            return message
+
+        await self.app(scope, counted, send)
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+def _article(article: Any) -> dict[str, Any]:
+    """An article's metadata for clients: everything but where its file lives on the server."""
+    return {k: v for k, v in asdict(article).items() if k != "path"}
+
+
+def _answer_summary(answer: Answer) -> dict[str, Any]:
+    return {"grade": answer.grade, "refused": answer.refused, "confidence": answer.confidence,
+            "standalone_question": answer.standalone_question}
+
+
+def _sse(data: dict[str, Any] | str) -> bytes:
+    return format_sse_event(data_str=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False))
+
+
+def _chunks(answer: Answer, head: dict[str, Any]) -> Iterator[bytes]:
+    """The stream of a ready, verified answer: the role, the text with its markers, then the citations and [DONE].
+    Only verified text is sent: a model's draft is checked before any of it reaches the client."""
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        return _sse({**head, "object": "chat.completion.chunk",
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
+
+    yield chunk({"role": "assistant", "content": ""})
+    yield chunk({"content": answer.text})
+    yield chunk({}, "stop", citations=[asdict(c) for c in answer.citations], answer=_answer_summary(answer))
+    yield _sse("[DONE]")
+
+
+def mounts_chat(settings: Settings, logins: list[tuple[str, str]] | None) -> bool:
+    """With an API key set, an open chat would answer through its own endpoints without the key: only behind a login."""
+    return settings.serve_chat and (bool(logins) or settings.api_key is None)
+
+
+def build_api(bot: Assistant) -> FastAPI:
+    """The FastAPI app over one Assistant; with `serve_chat`, the Gradio chat is mounted at /chat/."""
+    settings = bot.settings
+    started = int(time.time())
+    limiter = anyio.CapacityLimiter(settings.concurrency)
+    changing = threading.Lock()  # one upload or deletion at a time, as in the chat: each reads the manifest, then writes
+
+    async def answer(question: str, history: list[dict] | None, filters: Filters | None) -> Answer:
+        return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter)
+
+    bearer = HTTPBearer(auto_error=False, description="The key set in QA_API_KEY (only when it is set).")
+
+    def require_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if settings.api_key is None:
+            return
+        if credentials is None:
+            raise HTTPException(401, "this server needs an API key: send the header Authorization: Bearer <key>",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not secrets.compare_digest(credentials.credentials.encode(), settings.api_key.get_secret_value().encode()):
+            raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(title="News Q&A", version="1",
+                  description="Grounded answers from news articles: every claim cites the article it comes from.")
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.exception_handler(QAError)
+    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
+        return _error(exc.http_status, str(exc), _snake(type(exc).__name__))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, validation_message(exc), "invalid_request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), None, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, f"something went wrong ({type(exc).__name__}); the error was logged", "internal_error")
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, Any]:
+        """200 when the store answers (with how many articles it holds); 503 with the reason when it does not."""
+        return {"status": "ok", "articles": len(bot.articles())}
+
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_key)])
+
+    @v1.post("/ask", response_model=Answer, tags=["answers"])
+    async def ask(body: AskRequest) -> Answer:
+        """The whole Answer: text with [n] markers, grade, confidence, citations with quote, offsets and answer span."""
+        return await answer(body.question, _history(body.history), body.filters.to_filters() if body.filters else None)
+
+    @v1.post("/chat/completions", tags=["openai"])
+    async def chat_completions(body: ChatRequest) -> Any:
+        """OpenAI-compatible: the answer in choices[0].message.content with its [n] markers, and the citations in a
+        top-level `citations` list (in the last chunk when streaming)."""
+        if body.model != settings.api_model:
+            raise HTTPException(404, f"the model '{body.model}' does not exist; this server answers as '{settings.api_model}'")
+        ans = await answer(body.messages[-1].text(), _history(body.messages[:-1]), body.filters.to_filters() if body.filters else None)
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": settings.api_model}
+        if body.stream:
+            return EventSourceResponse(_chunks(ans, head), headers={"Cache-Control": "no-cache"})
+        return {**head, "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text}, "finish_reason": "stop"}],
+                "citations": [asdict(c) for c in ans.citations], "answer": _answer_summary(ans)}
+
+    @v1.get("/models", tags=["openai"])
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": settings.api_model, "object": "model", "created": started, "owned_by": "qa"}]}
+
+    @v1.get("/articles", tags=["articles"])
+    def list_articles() -> dict[str, Any]:
+        return {"object": "list", "data": [_article(a) for a in bot.articles()]}
+
+    @v1.get("/articles/{article_id}", tags=["articles"])
+    def get_article(article_id: str) -> dict[str, Any]:
+        """One article with its text, so a citation's offsets can be shown in their place."""
+        article = next((a for a in bot.articles() if a.id == article_id), None)
+        text = bot.article_text(article_id) if article is not None else None
+        if article is None or text is None:
+            raise HTTPException(404, f"no article has the id '{article_id}'")
+        return {**_article(article), "text": text}
+
+    @v1.post("/articles", tags=["articles"])
+    def add_articles(files: Annotated[list[UploadFile], File(description=".txt or .md articles; the file name is the article id.")]) -> dict[str, Any]:
+        """Upload articles: added, updated, unchanged and rejected (with the reason), like `qa ingest`; 422 when
+        none could be stored. A body naming URLs joins here once articles can be fetched from the web."""
+        rejected: list[Rejected] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = []
+            for i, upload in enumerate(files):
+                name = safe_upload_name(upload.filename or "")
+                if name is None:
+                    rejected.append(Rejected(upload.filename or "", UNUSABLE_UPLOAD))
+                    continue
+                path = Path(tmp, str(i), name)
+                path.parent.mkdir()
+                path.write_bytes(upload.file.read())
+                staged.append(path)
+            with changing:
+                report = ingest_uploads(bot, staged)
+        report = replace(report, rejected=[*rejected, *report.rejected])
+        if not (report.added or report.updated or report.unchanged):
+            raise HTTPException(422, "no article was stored: " + "; ".join(f"{r.path or 'a file without a name'}: {r.reason}" for r in report.rejected))
+        return report.to_dict()
+
+    @v1.delete("/articles/{article_id}", tags=["articles"])
+    def delete_article(article_id: str) -> dict[str, Any]:
+        with changing:
+            removed = bot.remove(article_id)
+        if removed is None:
+            raise HTTPException(404, f"no article has the id '{article_id}'")
+        return {"removed": article_id}
+
+    app.include_router(v1)
+    logins = chat_logins(settings)
+    if mounts_chat(settings, logins):
+        import gradio as gr
+
+        from .ui import CSS
+
+        app = gr.mount_gradio_app(app, build_app(bot), path=CHAT_PATH, auth=logins, css=CSS, ssr_mode=False,
+                                  max_file_size=settings.max_file_bytes)
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.serve_port
+    bot = Assistant(settings)
+    bot.articles()  # index the seeds of an empty store before listening, not inside the first request
+    app = build_api(bot)
+    if mounts_chat(settings, chat_logins(settings)):
+        chat = f", chat at {CHAT_PATH}/"
+    else:
+        chat = "; the chat is off" + (": with QA_API_KEY set it opens only behind a login (QA_AUTH or QA_AUTH_FILE)" if settings.serve_chat else "")
+    print(f"qa serve on http://{host}:{port} (API docs at /docs{chat})", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
