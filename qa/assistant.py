@@ -88,6 +88,10 @@ class Assistant:
 
     # --- questions -----------------------------------------------------------------------
 
+    def language(self, text: str) -> str:
+        """"en" or "es": the language the bot reads `text` in (the chat speaks it back)."""
+        return detect_lang(text)
+
     def ask(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Answer:
         answer = None
         for event in self.stream(question, history=history, filters=filters):

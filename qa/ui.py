@@ -11,8 +11,10 @@ import logging
 import re
 import shutil
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import gradio as gr
 
 from .assistant import Assistant
+from .chats import ChatStore
 from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable
 from .settings import Settings
 from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
@@ -38,11 +41,15 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BLANK_RUN = re.compile(r"\n(?:[ \t\u00a0]*\n){2,}")
-_CONFIDENCE = {"en": "confidence", "es": "confianza"}
-_REFUSAL_HINT = {
-    "en": "Nothing in the articles answers this. Try rephrasing, or widen the filters.",
-    "es": "Nada en los artículos responde a esto. Prueba a reformular la pregunta o amplía los filtros.",
-}
+LANG_DIR = Path(__file__).resolve().parent / "lang"
+LANGUAGES = ("en", "es")
+
+
+@cache
+def words_for(lang: str | None) -> dict[str, str]:
+    """The chat's own words in a language (qa/lang/<lang>.toml, [ui]); English for any other."""
+    chosen = lang if lang in LANGUAGES else "en"
+    return tomllib.loads((LANG_DIR / f"{chosen}.toml").read_text(encoding="utf-8"))["ui"]
 
 # The [n] links live inside the chat, a component Python cannot listen to; one document-level
 # listener turns a click on any "#cite-<turn>-<n>" link into a click event of the sources panel.
@@ -86,7 +93,8 @@ a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
 .qa-unsupported { background: #fde68a; color: #78350f; border-radius: 3px; padding: 0 3px; font-size: 0.8em; }
 .qa-notice { border-radius: 8px; padding: 0.6em 0.9em; margin-bottom: 0.5em; }
 .qa-notice-error { background: #fee2e2; color: #7f1d1d; border: 1px solid #fca5a5; }
-.qa-notice-info { background: #e0f2fe; color: #0c4a6e; border: 1px solid #7dd3fc; }
+.qa-notice-info { background: #e0f2fe; color: #0c4a6e; border: 1px solid #7dd3fc; animation: qa-fade 6s ease forwards; }
+@keyframes qa-fade { 0%, 75% { opacity: 1; } 100% { opacity: 0; visibility: hidden; height: 0; padding: 0; margin: 0; border-width: 0; } }
 .qa-sources h3, .qa-passages h3 { margin: 0.2em 0 0.4em 0; font-size: 1.05em; }
 .qa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.7em; margin-bottom: 0.5em; }
@@ -109,28 +117,20 @@ mark.qa-quote { background: #fde047; color: #111827; padding: 1px 0; border-radi
 # --- session state ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: Answer
-
-
 @dataclass
 class Session:
-    """One browser tab's conversation; the chat shows HTML, so the plain text is kept for follow-ups."""
+    """One browser tab's conversation: the saved chat it belongs to (None until its first answer) and its answers."""
 
-    turns: list[Turn] = field(default_factory=list)
+    chat_id: str | None = None
+    answers: list[Answer] = field(default_factory=list)
 
     def history(self) -> list[dict]:
-        out: list[dict] = []
-        for t in self.turns:
-            out += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.text}]
-        return out
+        return [m for a in self.answers for m in a.messages()]
 
     def messages(self) -> list[dict]:
         out: list[dict] = []
-        for i, t in enumerate(self.turns):
-            out += [{"role": "user", "content": render_question(t.question)}, {"role": "assistant", "content": render_answer(t.answer, i)}]
+        for i, a in enumerate(self.answers):
+            out += [{"role": "user", "content": render_question(a.question)}, {"role": "assistant", "content": render_answer(a, i)}]
         return out
 
 
@@ -145,27 +145,28 @@ def render_question(question: str) -> str:
     return f"<p>{esc(question)}</p>"
 
 
-def cite_link(turn: int, n: int, selected: bool = False) -> str:
+def cite_link(turn: int, n: int, selected: bool = False, lang: str | None = None) -> str:
     cls = "qa-cite qa-selected" if selected else "qa-cite"
-    return f'<a class="{cls}" href="#cite-{turn}-{n}" title="Show source {n}">[{n}]</a>'
+    return f'<a class="{cls}" href="#cite-{turn}-{n}" title="{esc(words_for(lang)["show_source"].format(n=n))}">[{n}]</a>'
 
 
-def linkify(text: str, turn: int, known: set[int]) -> str:
+def linkify(text: str, turn: int, known: set[int], lang: str | None = None) -> str:
     """Escape the answer text, then turn the markers of known citations into links."""
 
     def sub(m: re.Match) -> str:
         n = int(m.group(1))
-        return cite_link(turn, n) if n in known else m.group(0)
+        return cite_link(turn, n, lang=lang) if n in known else m.group(0)
 
     return _MARKER.sub(sub, esc(text))
 
 
 def render_answer(answer: Answer, turn: int) -> str:
+    """An answer in the chat, in its question's language."""
+    w = words_for(answer.lang)
     if answer.refused:
-        hint = _REFUSAL_HINT.get(answer.lang, _REFUSAL_HINT["en"])
-        return f'<div class="qa-refusal"><p>{esc(answer.text)}</p><div class="qa-hint">{esc(hint)}</div></div>'
+        return f'<div class="qa-refusal"><p>{esc(answer.text)}</p><div class="qa-hint">{esc(w["refusal_hint"])}</div></div>'
     known = {c.n for c in answer.citations}
-    body = "".join(f"<p>{linkify(par, turn, known)}</p>" for par in answer.text.split("\n") if par.strip())
+    body = "".join(f"<p>{linkify(par, turn, known, answer.lang)}</p>" for par in answer.text.split("\n") if par.strip())
     for c in answer.citations:
         # The words that answer, in bold where the quote appears in the answer ("1275" of "1275 people were ...").
         if c.answer_start is not None and c.answer_end is not None:
@@ -179,18 +180,18 @@ def render_answer(answer: Answer, turn: int) -> str:
     unsupported = [c.n for c in answer.citations if c.supported is False]
     if unsupported:
         marks = ", ".join(f"[{n}]" for n in unsupported)
-        body += f'<p><span class="qa-unsupported">not supported by its source: {esc(marks)}</span></p>'
+        body += f'<p><span class="qa-unsupported">{esc(w["unsupported"].format(markers=marks))}</span></p>'
     removed = [s for s in answer.sentences if s.supported is False]
     if removed:
         items = "".join(
             f'<li><s>{esc(s.text)}</s>{f" <small>({esc(s.reason)})</small>" if s.reason else ""}</li>' for s in removed
         )
         body += (
-            f'<div class="qa-removed"><span class="qa-removed-label">⚠ Removed: not supported by the sources</span>'
+            f'<div class="qa-removed"><span class="qa-removed-label">{esc(w["removed"])}</span>'
             f"<ul>{items}</ul></div>"
         )
     if answer.confidence is not None:
-        body += f'<div class="qa-confidence">{_CONFIDENCE.get(answer.lang, _CONFIDENCE["en"])} {answer.confidence:.2f}</div>'
+        body += f'<div class="qa-confidence">{esc(w["confidence"])} {answer.confidence:.2f}</div>'
     kind = "qa-answer qa-partial" if answer.grade == "partial" else "qa-answer"
     return f'<div class="{kind}">{body}</div>'
 
@@ -226,20 +227,24 @@ def highlight(text: str, start: int, end: int, answer_start: int | None = None, 
     return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{quote}</mark>{esc(_squeeze(text[end:]))}'
 
 
-def _meta(date_: str | None, source: str | None, lang: str) -> str:
+def _meta(date_: str | None, source: str | None, lang: str, shown_in: str | None = None) -> str:
+    """Date, outlet and language of an article, in the words of the language the chat is shown in."""
+    w = words_for(shown_in)
     return (
-        f'<span class="qa-meta">{esc(date_ or "undated")} · {esc(source or "outlet unknown")}</span> '
+        f'<span class="qa-meta">{esc(date_ or w["undated"])} · {esc(source or w["outlet_unknown"])}</span> '
         f'<span class="qa-lang">{esc(lang)}</span>'
     )
 
 
-def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: int, selected: int | None = None) -> str:
-    """Cited articles (title, date, outlet, language) with their quotes; the selected citation's article below."""
+def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: int, selected: int | None = None,
+                   lang: str | None = None) -> str:
+    """Cited articles (title, date, outlet, language) with their quotes; the selected citation's article below.
+    Shown in `lang`, or in the answer's language when none is chosen."""
+    w = words_for(lang or (answer.lang if answer is not None else None))
+    shown_in = lang or (answer.lang if answer is not None else None)
     if answer is None or not answer.citations:
-        msg = "No sources: the articles do not answer this." if answer is not None and answer.refused else (
-            "Ask a question: the articles each answer cites appear here. Click a [n] marker to read the quoted passage in its article."
-        )
-        return f'<div class="qa-sources"><h3>Sources</h3><p class="qa-empty">{esc(msg)}</p></div>'
+        msg = w["no_sources"] if answer is not None and answer.refused else w["sources_hint"]
+        return f'<div class="qa-sources"><h3>{esc(w["sources"])}</h3><p class="qa-empty">{esc(msg)}</p></div>'
     by_article: dict[str, list[Citation]] = {}
     for c in answer.citations:
         by_article.setdefault(c.article_id, []).append(c)
@@ -247,25 +252,24 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
     for cites in by_article.values():
         first = cites[0]
         quotes = "".join(
-            f'<p class="qa-source-quote">{cite_link(turn, c.n, c.n == selected)} “{esc(_clip(c.quote, 220))}”</p>' for c in cites
+            f'<p class="qa-source-quote">{cite_link(turn, c.n, c.n == selected, shown_in)} “{esc(_clip(c.quote, 220))}”</p>' for c in cites
         )
         cards.append(
             f'<div class="qa-source" data-article="{esc(first.article_id)}"><div class="qa-source-title">{esc(first.title)}</div>'
-            f"<div>{_meta(first.date, first.source, first.lang)}</div>{quotes}</div>"
+            f"<div>{_meta(first.date, first.source, first.lang, shown_in)}</div>{quotes}</div>"
         )
-    article = ""
     chosen = next((c for c in answer.citations if c.n == selected), None)
     if chosen is not None:
         text = texts.get(chosen.article_id)
-        shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else '<span class="qa-empty">The article text is no longer available.</span>'
+        shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else f'<span class="qa-empty">{esc(w["text_gone"])}</span>'
         article = (
             f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
-            f"<div>{_meta(chosen.date, chosen.source, chosen.lang)}</div>"
+            f"<div>{_meta(chosen.date, chosen.source, chosen.lang, shown_in)}</div>"
             f'<div class="qa-article-text">{shown}</div></div>'
         )
     else:
-        article = '<p class="qa-empty">Click a [n] marker to read the article with the quoted passage highlighted.</p>'
-    header = f'<h3>Sources for “{esc(_clip(answer.question, 80))}”</h3>' if answer.question else "<h3>Sources</h3>"
+        article = f'<p class="qa-empty">{esc(w["click_marker"])}</p>'
+    header = f'<h3>{esc(w["sources_for"].format(question=_clip(answer.question, 80)))}</h3>' if answer.question else f'<h3>{esc(w["sources"])}</h3>'
     return f'<div class="qa-sources">{header}{"".join(cards)}{article}</div>'
 
 
@@ -277,20 +281,22 @@ def _score(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
-def render_passages(answer: Answer | None) -> str:
+def render_passages(answer: Answer | None, lang: str | None = None) -> str:
     """Retrieved passages that no citation points into, with their fused, dense and BM25 scores."""
+    shown_in = lang or (answer.lang if answer is not None else None)
+    w = words_for(shown_in)
     if answer is None:
-        return '<div class="qa-passages"><p class="qa-empty">Passages retrieved but not cited will be listed here.</p></div>'
+        return f'<div class="qa-passages"><p class="qa-empty">{esc(w["passages_hint"])}</p></div>'
     uncited = [p for p in answer.passages if not is_cited(p, answer.citations)]
     if not uncited:
-        return '<div class="qa-passages"><p class="qa-empty">Every retrieved passage was cited.</p></div>'
+        return f'<div class="qa-passages"><p class="qa-empty">{esc(w["passages_all_cited"])}</p></div>'
     rows = "".join(
-        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang)}</div>'
+        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang, shown_in)}</div>'
         f'<div class="qa-scores">fused {_score(p.score)} · dense {_score(p.dense_score)} · bm25 {_score(p.bm25_score)}</div>'
         f"<div>{esc(_clip(p.text, 300))}</div></div>"
         for p in uncited
     )
-    return f'<div class="qa-passages"><h3>{len(uncited)} retrieved but not cited</h3>{rows}</div>'
+    return f'<div class="qa-passages"><h3>{esc(w["passages_uncited"].format(n=len(uncited)))}</h3>{rows}</div>'
 
 
 def render_notice(message: str, kind: str = "error") -> str:
@@ -298,20 +304,25 @@ def render_notice(message: str, kind: str = "error") -> str:
     return f'<div class="qa-notice qa-notice-{kind}" role="{"alert" if kind == "error" else "status"}">{icon} {esc(message)}</div>'
 
 
-def error_message(exc: Exception) -> str:
+def error_message(exc: Exception, lang: str | None = None) -> str:
+    w = words_for(lang)
     if isinstance(exc, StoreUnavailable):
-        return f"The article store is unavailable right now, so nothing can be answered: {exc}. Try again in a moment."
+        return w["store_down"].format(error=exc)
     if isinstance(exc, InvalidQuestion):
         text = str(exc)
         return f"{text[:1].upper()}{text[1:]}."
     if isinstance(exc, QAError):
-        return f"The question could not be answered: {exc}."
-    return f"Something went wrong while answering ({type(exc).__name__}). The error was logged; please try again."
+        return w["not_answered"].format(error=exc)
+    return w["bug"].format(kind=type(exc).__name__)
 
 
-def render_report(report: IngestReport) -> str:
+def render_report(report: IngestReport, titles: dict[str, str] | None = None) -> str:
+    """What an upload did, each article by its title and id."""
+    titles = titles or {}
+
     def ids(label: str, items: list[str]) -> str:
-        return f"<li>{label}: {esc(', '.join(items))}</li>" if items else ""
+        named = [f"{titles[i]} ({i})" if titles.get(i) else i for i in items]
+        return f"<li>{label}: {esc(', '.join(named))}</li>" if items else ""
 
     rejected = "".join(f"<li>rejected {esc(r.path)}: {esc(r.reason)}</li>" for r in report.rejected)
     return (
@@ -382,11 +393,22 @@ def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | 
 
 
 def ingest_uploads(assistant: Assistant, paths: list[str | Path]) -> IngestReport:
-    """Copy uploaded files into the uploads folder and index them; the report names files only by their base name,
-    so no server path reaches a person or a client."""
+    """Copy uploaded files into the uploads folder and index them; a file the ingest rejects is not kept (an earlier
+    upload of the same name is put back as it was). The report names files only by their base name, so no server
+    path reaches a person or a client."""
+    uploads = assistant.settings.uploads_dir
     indexed = {a.id: a.path for a in assistant.articles()}
-    saved, rejected = save_uploads([str(p) for p in paths], assistant.settings.uploads_dir, indexed)
+    names = {n for p in paths if (n := safe_upload_name(Path(p).name))}
+    previous = {n: (uploads / n).read_bytes() for n in names if (uploads / n).is_file()}
+    saved, rejected = save_uploads([str(p) for p in paths], uploads, indexed)
     report = assistant.ingest(saved) if saved else IngestReport()
+    for r in report.rejected:
+        path = Path(r.path)
+        if path.parent.resolve() == uploads.resolve():
+            if path.name in previous:
+                path.write_bytes(previous[path.name])
+            else:
+                path.unlink(missing_ok=True)
     return replace(report, rejected=[*rejected, *(Rejected(Path(r.path).name, r.reason) for r in report.rejected)])
 
 
@@ -412,114 +434,255 @@ def chat_logins(settings: Settings) -> list[tuple[str, str]] | None:
 _feedback_lock = threading.Lock()
 
 
-def record_feedback(path: Path, turn: Turn, liked: bool) -> None:
-    """Append one JSON line: the question, the answer text and its citations, and the verdict."""
-    entry = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rating": "up" if liked else "down",
-        "question": turn.question,
-        "answer": turn.answer.text,
-        "refused": turn.answer.refused,
-        "citations": [asdict(c) for c in turn.answer.citations],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _feedback_lock, path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+def record_feedback(path: Path, key: str, answer: Answer, liked: bool | None) -> None:
+    """One vote per answer (`key`): the new vote replaces an earlier one, and None withdraws it. Each line holds
+    the question, the answer text and its citations, and the verdict."""
+    with _feedback_lock:
+        kept = []
+        if path.exists():
+            kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("answer_id") != key]
+        if liked is not None:
+            kept.append(json.dumps({
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "answer_id": key,
+                "rating": "up" if liked else "down",
+                "question": answer.question,
+                "answer": answer.text,
+                "refused": answer.refused,
+                "citations": [asdict(c) for c in answer.citations],
+            }, ensure_ascii=False))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        tmp.replace(path)
 
 
 # --- the app ------------------------------------------------------------------------------------
+
+# The components whose words follow the interface language, in the order `ChatHandlers.labels` updates them.
+LABELLED = ("title", "question", "chatbot", "ask", "clear", "passages_box", "filters_box", "article_filter", "lang_filter",
+            "date_from", "date_to", "upload_box", "files", "chats_box", "chat_list", "chat_title", "rename", "delete",
+            "export_md", "export_json", "ui_lang")
 
 
 class ChatHandlers:
     """The event handlers, kept apart from the layout so tests can call them without a browser."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Assistant, chats: ChatStore | None = None) -> None:
         self.assistant = assistant
         self.settings: Settings = assistant.settings
+        self.chats = chats or ChatStore.for_settings(self.settings)
 
-    def article_choices(self) -> list[tuple[str, str]]:
-        return [(f"{_clip(a.title, 60)} · {a.date or 'undated'} · {a.lang}", a.id) for a in self.assistant.articles()]
+    # --- what is shown ---
+
+    def article_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
+        undated = words_for(lang)["undated"]
+        return [(f"{_clip(a.title, 60)} · {a.date or undated} · {a.lang}", a.id) for a in self.assistant.articles()]
+
+    def chat_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
+        untitled = words_for(lang)["untitled"]
+        return [(f"{_clip(c.title or untitled, 50)} · {c.turns}", c.id) for c in self.chats.list()]
+
+    def labels(self, lang: str | None) -> list:
+        """Every labelled component's words in `lang` (see LABELLED)."""
+        w = words_for(lang)
+        return [
+            gr.update(value=w["title"]),
+            gr.update(placeholder=w["placeholder"]),
+            gr.update(placeholder=w["chat_placeholder"]),
+            gr.update(value=w["ask"]),
+            gr.update(value=w["clear"]),
+            gr.update(label=w["passages"]),
+            gr.update(label=w["filters"]),
+            gr.update(label=w["only_articles"], choices=self.article_choices(lang)),
+            gr.update(label=w["language"], choices=[(w["any_language"], ""), ("English", "en"), ("Español", "es")]),
+            gr.update(label=w["date_from"]),
+            gr.update(label=w["date_to"]),
+            gr.update(label=f"{w['upload']} (.txt, .md)"),
+            gr.update(label=w["upload_files"]),
+            gr.update(label=w["chats"]),
+            gr.update(label=w["chats"]),
+            gr.update(label=w["chat_title"]),
+            gr.update(value=w["rename"]),
+            gr.update(value=w["delete"]),
+            gr.update(value=w["export_md"]),
+            gr.update(value=w["export_json"]),
+            gr.update(label=w["interface"], choices=[(w["auto"], ""), ("English", "en"), ("Español", "es")]),
+        ]
 
     def texts_for(self, answer: Answer) -> dict[str, str | None]:
         return {aid: self.assistant.article_text(aid) for aid in dict.fromkeys(c.article_id for c in answer.citations)}
 
-    def respond(
-        self, question: str, session: Session, article_ids: list[str] | None, lang: str | None, date_from: str | None, date_to: str | None
-    ) -> Iterator[tuple]:
-        """Stream one answer: (chat messages, question box, sources, passages, notice, session) at every step."""
+    def _panels(self, session: Session, ui_lang: str | None, selected: int | None = None) -> tuple[str, str]:
+        """The sources and passages panels for the session's last answer."""
+        answer = session.answers[-1] if session.answers else None
+        turn = len(session.answers) - 1
+        texts = self.texts_for(answer) if answer is not None else {}
+        return render_sources(answer, texts, turn, selected, ui_lang or None), render_passages(answer, ui_lang or None)
+
+    # --- asking ---
+
+    def respond(self, question: str, session: Session, ui_lang: str | None, article_ids: list[str] | None, lang: str | None,
+                date_from: str | None, date_to: str | None) -> Iterator[tuple]:
+        """Stream one answer. Each step yields: chat messages, question box, sources, passages, notice, session,
+        saved-chat list, chat title, then the labelled components (LABELLED)."""
         session = session or Session()
         shown = session.messages()
-        pending = [*shown, {"role": "user", "content": render_question(question or "")}]
+        question = question or ""
+        said_in = ui_lang or self.assistant.language(question)
+        rest = [gr.skip()] * (2 + len(LABELLED))
+
+        def notice(text: str) -> tuple:
+            return (shown, question, gr.skip(), gr.skip(), render_notice(text), session, *rest)
+
+        if len(question.strip()) > self.settings.max_question_chars:
+            # Said, not cut: the question stays in the box to be shortened.
+            yield notice(words_for(said_in)["too_long"].format(length=len(question.strip()), limit=self.settings.max_question_chars))
+            return
         try:
             filters = to_filters(article_ids, lang, date_from, date_to)
         except ValueError as exc:
-            yield shown, question, gr.skip(), gr.skip(), render_notice(f"Please check the filters: {exc}."), session
+            yield notice(words_for(said_in)["check_filters"].format(error=exc))
             return
+        pending = [*shown, {"role": "user", "content": render_question(question)}]
+        answer = None
         try:
-            if (question or "").strip():
-                yield pending + [{"role": "assistant", "content": render_streaming("")}], "", gr.skip(), gr.skip(), "", session
+            if question.strip():
+                yield (pending + [{"role": "assistant", "content": render_streaming("")}], "", gr.skip(), gr.skip(), "", session, *rest)
             partial = ""
-            answer = None
             for event in self.assistant.stream(question, history=session.history(), filters=filters):
                 if isinstance(event, Answer):
                     answer = event
                     break
                 partial += event
-                yield pending + [{"role": "assistant", "content": render_streaming(partial)}], "", gr.skip(), gr.skip(), "", session
+                yield (pending + [{"role": "assistant", "content": render_streaming(partial)}], "", gr.skip(), gr.skip(), "", session, *rest)
+            assert answer is not None
+            chat_id = session.chat_id or self.chats.create()
+            self.chats.add(chat_id, answer)
         except Exception as exc:  # the edge of the app: explain, log what is a bug, keep the page usable
             if not isinstance(exc, QAError):
                 log.exception("answering %r failed", question)
-            yield shown, question, gr.skip(), gr.skip(), render_notice(error_message(exc)), session
+            yield notice(error_message(exc, said_in))
             return
-        assert answer is not None
-        session = Session([*session.turns, Turn(answer.question or question, answer)])
-        turn = len(session.turns) - 1
-        yield session.messages(), "", render_sources(answer, self.texts_for(answer), turn), render_passages(answer), "", session
+        session = Session(chat_id, [*session.answers, answer])
+        shown_in = ui_lang or answer.lang
+        sources, passages = self._panels(session, ui_lang)
+        yield (session.messages(), "", sources, passages, "", session, gr.update(choices=self.chat_choices(shown_in), value=chat_id),
+               gr.update(value=self.chats.get(chat_id).title), *self.labels(shown_in))
 
-    def select_citation(self, session: Session, evt: gr.EventData) -> str:
+    def select_citation(self, session: Session, ui_lang: str | None, evt: gr.EventData) -> str:
         data = evt._data if isinstance(evt._data, dict) else {}
         try:
             turn, n = int(data["turn"]), int(data["n"])
-            answer = session.turns[turn].answer
+            answer = session.answers[turn]
         except (KeyError, TypeError, ValueError, IndexError):
             return gr.skip()
-        return render_sources(answer, self.texts_for(answer), turn, selected=n)
+        return render_sources(answer, self.texts_for(answer), turn, selected=n, lang=ui_lang or None)
 
-    def feedback(self, session: Session, evt: gr.LikeData) -> str:
+    def feedback(self, session: Session, ui_lang: str | None, evt: gr.LikeData) -> str:
+        """One vote per answer; a new click replaces it, and un-clicking withdraws it. The notice fades (CSS)."""
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
-        if index % 2 != 1 or index // 2 >= len(session.turns) or evt.liked not in (True, False):
+        if index % 2 != 1 or index // 2 >= len(session.answers):
             return ""
-        record_feedback(self.settings.feedback_path, session.turns[index // 2], bool(evt.liked))
-        return render_notice("Thank you: your feedback was saved with the question, the answer and its citations.", "info")
+        answer = session.answers[index // 2]
+        liked = evt.liked if evt.liked in (True, False) else None
+        record_feedback(self.settings.feedback_path, f"{session.chat_id}:{index // 2}", answer, liked)
+        w = words_for(ui_lang or answer.lang)
+        return render_notice(w["feedback_saved"] if liked is not None else w["feedback_cleared"], "info")
 
-    def upload(self, paths: list[str] | None) -> tuple[str, Any, Any]:
-        """Copy, ingest and report; refresh the article filter so new articles can be chosen (one upload at a time)."""
+    # --- saved chats ---
+
+    def open_chat(self, chat_id: str | None, session: Session, ui_lang: str | None) -> tuple:
+        """Resume a saved chat: its answers, its last sources, its title (chat messages, sources, passages, notice, session, title)."""
+        if not chat_id or (session and session.chat_id == chat_id):
+            return (gr.skip(),) * 6
+        try:
+            opened = Session(chat_id, self.chats.answers(chat_id))
+            title = self.chats.get(chat_id).title
+        except QAError as exc:
+            return gr.skip(), gr.skip(), gr.skip(), render_notice(error_message(exc, ui_lang)), gr.skip(), gr.skip()
+        sources, passages = self._panels(opened, ui_lang)
+        return opened.messages(), sources, passages, "", opened, title
+
+    def new_chat(self, ui_lang: str | None) -> tuple:
+        """An empty chat (saved once it has an answer): chat messages, question box, sources, passages, notice, session, chat list, title."""
+        sources, passages = self._panels(Session(), ui_lang)
+        return [], "", sources, passages, "", Session(), gr.update(choices=self.chat_choices(ui_lang), value=None), ""
+
+    def rename_chat(self, session: Session, title: str, ui_lang: str | None) -> tuple:
+        if not session.chat_id or not (title or "").strip():
+            return gr.skip(), gr.skip()
+        try:
+            self.chats.rename(session.chat_id, title)
+        except QAError as exc:
+            return gr.skip(), render_notice(error_message(exc, ui_lang))
+        return gr.update(choices=self.chat_choices(ui_lang), value=session.chat_id), ""
+
+    def delete_chat(self, session: Session, ui_lang: str | None) -> tuple:
+        if session.chat_id:
+            try:
+                self.chats.delete(session.chat_id)
+            except QAError:
+                pass  # already gone: the result the person asked for
+        return self.new_chat(ui_lang)
+
+    def export_chat(self, session: Session, kind: str) -> Any:
+        """The chat as a Markdown or JSON file to download, with its citations."""
+        if not session.chat_id:
+            return gr.update(value=None, visible=False)
+        text = self.chats.export_markdown(session.chat_id) if kind == "md" else self.chats.export_json(session.chat_id)
+        folder = self.settings.data_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"chat-{session.chat_id}.{kind}"
+        path.write_text(text, encoding="utf-8")
+        return gr.update(value=str(path), visible=True)
+
+    def set_language(self, ui_lang: str | None, session: Session) -> tuple:
+        """The interface language chosen: every label, and the panels, in it ('' follows each question)."""
+        shown_in = ui_lang or (session.answers[-1].lang if session and session.answers else None)
+        sources, passages = self._panels(session or Session(), ui_lang)
+        return (sources, passages, gr.update(choices=self.chat_choices(shown_in)), *self.labels(shown_in))
+
+    # --- articles ---
+
+    def upload(self, paths: list[str] | None, ui_lang: str | None) -> tuple[str, Any, Any]:
+        """Copy, ingest and report (each report replaces the last); refresh the article filter so new articles can be chosen."""
         if not paths:
             return "", gr.skip(), gr.skip()
         try:
             report = ingest_uploads(self.assistant, list(paths))
+            titles = {a.id: a.title for a in self.assistant.articles()}
         except QAError as exc:
-            return render_notice(error_message(exc)), None, gr.skip()
+            return render_notice(error_message(exc, ui_lang)), None, gr.skip()
         try:
-            choices = gr.update(choices=self.article_choices())
+            choices = gr.update(choices=self.article_choices(ui_lang))
         except QAError:
             choices = gr.skip()
-        return render_report(report), None, choices
+        return render_report(report, titles), None, choices
 
-    def ask_api(self, question: str) -> dict[str, Any]:
-        """The whole Answer as JSON, for programs calling the app (gradio_client)."""
+    # --- for programs (gradio_client) ---
+
+    def chat_api(self, question: str, history: list[dict] | None = None, article_ids: list[str] | None = None, lang: str | None = None,
+                 date_from: str | None = None, date_to: str | None = None) -> dict[str, Any]:
+        """Ask with an optional conversation and filters; the whole Answer as JSON. Append `answer.messages()`-shaped
+        turns to `history` to go on with the conversation; any article id in the store is accepted."""
         try:
-            return self.assistant.ask(question).to_dict()
+            filters = to_filters(article_ids, lang, date_from, date_to)
+            return self.assistant.ask(question, history=history or None, filters=filters).to_dict()
+        except ValueError as exc:
+            raise gr.Error(words_for(lang)["check_filters"].format(error=exc)) from exc
         except QAError as exc:
             raise gr.Error(error_message(exc)) from exc
 
-    def clear(self) -> tuple:
-        return [], "", render_sources(None, {}, 0), render_passages(None), "", Session()
+    def ask_api(self, question: str) -> dict[str, Any]:
+        """The whole Answer as JSON, for programs calling the app (gradio_client)."""
+        return self.chat_api(question)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     h = ChatHandlers(assistant)
     startup_notice = ""
+    w = words_for("en")
     try:
         choices = h.article_choices()
     except QAError as exc:
@@ -527,61 +690,71 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         startup_notice = render_notice(error_message(exc))
     with gr.Blocks(title="News Q&A") as app:
         session = gr.State(Session())
-        gr.Markdown(
-            "# News Q&A\nAnswers come only from the news articles, and every claim cites its article. "
-            "Click a [n] marker to read the quoted passage in its article. English and Spanish.",
-            elem_id="qa-title",
-        )
+        c: dict[str, Any] = {}
+        c["title"] = gr.Markdown(w["title"], elem_id="qa-title")
         with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=220):
+                c["ui_lang"] = gr.Radio([(w["auto"], ""), ("English", "en"), ("Español", "es")], value="", label=w["interface"],
+                                        elem_id="qa-ui-lang")
+                with gr.Accordion(w["chats"], open=True, elem_id="qa-chats-box") as c["chats_box"]:
+                    c["chat_list"] = gr.Dropdown(choices=h.chat_choices(), value=None, label=w["chats"], elem_id="qa-chat-list")
+                    c["chat_title"] = gr.Textbox(label=w["chat_title"], elem_id="qa-chat-title")
+                    with gr.Row():
+                        c["rename"] = gr.Button(w["rename"], size="sm", elem_id="qa-rename")
+                        c["delete"] = gr.Button(w["delete"], size="sm", variant="stop", elem_id="qa-delete")
+                    with gr.Row():
+                        c["export_md"] = gr.Button(w["export_md"], size="sm", elem_id="qa-export-md")
+                        c["export_json"] = gr.Button(w["export_json"], size="sm", elem_id="qa-export-json")
+                    exported = gr.File(visible=False, interactive=False, show_label=False, elem_id="qa-export")
             with gr.Column(scale=3):
                 notice = gr.HTML(startup_notice, elem_id="qa-notice", js_on_load=None)
-                chatbot = gr.Chatbot(
-                    elem_id="qa-chat",
-                    height=560,
-                    render_markdown=False,
-                    sanitize_html=True,
-                    buttons=["copy"],
-                    placeholder="Ask about the articles (English or Spanish). Answers cite their sources as [1], [2] …",
-                    show_label=False,
-                )
+                c["chatbot"] = gr.Chatbot(elem_id="qa-chat", height=560, render_markdown=False, sanitize_html=True, buttons=["copy"],
+                                          placeholder=w["chat_placeholder"], show_label=False)
                 with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask a question… / Haz una pregunta…",
-                        show_label=False,
-                        scale=6,
-                        elem_id="qa-question",
-                        autofocus=True,
-                        max_length=assistant.settings.max_question_chars,
-                    )
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
-                    clear = gr.Button("Clear", scale=1, min_width=80, elem_id="qa-clear")
-                examples = gr.Examples(EXAMPLES, inputs=question, label="Examples / Ejemplos (click to ask)")
+                    # No max_length: an over-long paste is refused with a notice, not cut without a word.
+                    c["question"] = gr.Textbox(placeholder=w["placeholder"], show_label=False, scale=6, elem_id="qa-question", autofocus=True)
+                    c["ask"] = gr.Button(w["ask"], variant="primary", scale=1, min_width=80, elem_id="qa-ask")
+                    c["clear"] = gr.Button(w["clear"], scale=1, min_width=80, elem_id="qa-clear")
+                examples = gr.Examples(EXAMPLES, inputs=c["question"], label="Examples / Ejemplos")
             with gr.Column(scale=2):
                 sources = gr.HTML(render_sources(None, {}, 0), elem_id="qa-sources", js_on_load=SOURCES_JS)
-                with gr.Accordion("Retrieved but not cited", open=False, elem_id="qa-passages-box"):
+                with gr.Accordion(w["passages"], open=False, elem_id="qa-passages-box") as c["passages_box"]:
                     passages = gr.HTML(render_passages(None), elem_id="qa-passages", js_on_load=None)
-                with gr.Accordion("Filters", open=False, elem_id="qa-filters"):
-                    article_filter = gr.Dropdown(choices=choices, multiselect=True, label="Only these articles", elem_id="qa-filter-articles")
-                    lang_filter = gr.Radio([("Any", ""), ("English", "en"), ("Español", "es")], value="", label="Language", elem_id="qa-filter-lang")
+                with gr.Accordion(w["filters"], open=False, elem_id="qa-filters") as c["filters_box"]:
+                    c["article_filter"] = gr.Dropdown(choices=choices, multiselect=True, label=w["only_articles"], elem_id="qa-filter-articles")
+                    c["lang_filter"] = gr.Radio([(w["any_language"], ""), ("English", "en"), ("Español", "es")], value="", label=w["language"],
+                                                elem_id="qa-filter-lang")
                     with gr.Row():
-                        date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-date-from")
-                        date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-date-to")
-                with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="qa-upload-box"):
-                    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="Articles", elem_id="qa-upload")
+                        c["date_from"] = gr.Textbox(label=w["date_from"], placeholder="YYYY-MM-DD", elem_id="qa-date-from")
+                        c["date_to"] = gr.Textbox(label=w["date_to"], placeholder="YYYY-MM-DD", elem_id="qa-date-to")
+                with gr.Accordion(f"{w['upload']} (.txt, .md)", open=False, elem_id="qa-upload-box") as c["upload_box"]:
+                    c["files"] = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label=w["upload_files"], elem_id="qa-upload")
                     report = gr.HTML("", elem_id="qa-report", js_on_load=None)
 
-        chat_inputs = [question, session, article_filter, lang_filter, date_from, date_to]
-        chat_outputs = [chatbot, question, sources, passages, notice, session]
+        labelled = [c[name] for name in LABELLED]
+        ui_lang = c["ui_lang"]
+        chat_inputs = [c["question"], session, ui_lang, c["article_filter"], c["lang_filter"], c["date_from"], c["date_to"]]
+        chat_outputs = [c["chatbot"], c["question"], sources, passages, notice, session, c["chat_list"], c["chat_title"], *labelled]
+        cleared = [c["chatbot"], c["question"], sources, passages, notice, session, c["chat_list"], c["chat_title"]]
+        private = {"api_visibility": "private"}
         # Every way of asking shares one concurrency group, so settings.concurrency bounds the answers computed at once.
-        question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", show_progress="hidden", concurrency_id="answer")
-        ask.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden", concurrency_id="answer")
-        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, api_visibility="private", show_progress="hidden",
-                                       concurrency_id="answer")
-        clear.click(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
-        chatbot.clear(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
-        sources.click(h.select_citation, [session], [sources], api_visibility="private", concurrency_limit=None, show_progress="hidden")
-        chatbot.like(h.feedback, [session], [notice], api_visibility="private", concurrency_limit=None)
-        files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1)
+        answering = {"show_progress": "hidden", "concurrency_id": "answer", **private}
+        c["question"].submit(h.respond, chat_inputs, chat_outputs, **answering)
+        c["ask"].click(h.respond, chat_inputs, chat_outputs, **answering)
+        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, **answering)
+        c["clear"].click(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private)
+        c["chatbot"].clear(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private)
+        c["chat_list"].input(h.open_chat, [c["chat_list"], session, ui_lang], [c["chatbot"], sources, passages, notice, session, c["chat_title"]],
+                             concurrency_limit=None, **private)
+        c["rename"].click(h.rename_chat, [session, c["chat_title"], ui_lang], [c["chat_list"], notice], concurrency_limit=None, **private)
+        c["delete"].click(h.delete_chat, [session, ui_lang], cleared, concurrency_limit=None, **private)
+        c["export_md"].click(lambda s: h.export_chat(s, "md"), [session], [exported], concurrency_limit=None, **private)
+        c["export_json"].click(lambda s: h.export_chat(s, "json"), [session], [exported], concurrency_limit=None, **private)
+        ui_lang.change(h.set_language, [ui_lang, session], [sources, passages, c["chat_list"], *labelled], concurrency_limit=None, **private)
+        sources.click(h.select_citation, [session, ui_lang], [sources], concurrency_limit=None, show_progress="hidden", **private)
+        c["chatbot"].like(h.feedback, [session, ui_lang], [notice], concurrency_limit=None, **private)
+        c["files"].upload(h.upload, [c["files"], ui_lang], [report, c["files"], c["article_filter"]], concurrency_limit=1, **private)
+        gr.api(h.chat_api, api_name="chat", concurrency_id="answer")
         gr.api(h.ask_api, api_name="ask", concurrency_id="answer")
     app.queue(default_concurrency_limit=assistant.settings.concurrency)
     return app

@@ -17,6 +17,7 @@ from qa import Answer, Assistant, Citation, Filters
 from qa import ui
 from qa.errors import InvalidSetting, StoreUnavailable
 from qa.types import AnswerSentence, Passage
+from pathlib import Path
 from tests.conftest import KHOJALY, cited_bot, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 
@@ -194,8 +195,8 @@ def test_upload_handler_ingests_and_reports(fake_bot, tmp_path):
     good.write_text("# Lisbon buys trams\n\nThe Lisbon council approved 42 new electric trams on Monday.\n")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    report, cleared, choices = h.upload([str(good), str(empty), str(tmp_path / "x.pdf")])
-    assert "added: lisbon_trams" in report
+    report, cleared, choices = h.upload([str(good), str(empty), str(tmp_path / "x.pdf")], "")
+    assert "added: Lisbon buys trams (lisbon_trams)" in report
     assert "rejected empty.txt: empty file" in report and "rejected x.pdf" in report
     assert str(tmp_path) not in report  # server paths are not shown
     assert cleared is None
@@ -209,28 +210,107 @@ def test_an_upload_named_like_an_indexed_article_from_elsewhere_is_rejected(fake
     seed = next(a for a in fake_bot.articles() if a.id == KHOJALY)
     clash = tmp_path / f"{KHOJALY}.txt"
     clash.write_text("A different text under the seed's name.\n")
-    report, _, _ = h.upload([str(clash)])
+    report, _, _ = h.upload([str(clash)], "")
     assert f"rejected {KHOJALY}.txt: an indexed article is already called" in report
     assert next(a for a in fake_bot.articles() if a.id == KHOJALY) == seed
     note = tmp_path / "note.txt"
     note.write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
-    assert "added: note" in h.upload([str(note)])[0]
+    assert "added: The Lisbon council approved 42 new electric trams on Monday (note)" in h.upload([str(note)], "")[0]
     note.write_text("The Lisbon council approved 43 new electric trams on Tuesday.\n")
-    assert "updated: note" in h.upload([str(note)])[0]
+    assert "updated: The Lisbon council approved 43 new electric trams on Tuesday (note)" in h.upload([str(note)], "")[0]
 
 
-def test_feedback_is_appended_with_question_answer_and_citations(settings):
+def test_one_vote_per_answer_a_new_click_replaces_it(settings):
     bot = cited_bot(settings)
     h = ui.ChatHandlers(bot)
-    session = last(h.respond(QUESTION, ui.Session(), None, "", "", ""))[-1]
-    answer = session.turns[0].answer
-    assert h.feedback(session, gr.LikeData(None, {"index": 0, "value": "q", "liked": True})) == ""  # the user's own message
-    assert "saved" in h.feedback(session, gr.LikeData(None, {"index": 1, "value": "a", "liked": True}))
-    h.feedback(session, gr.LikeData(None, {"index": 1, "value": "a", "liked": False}))
+    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    answer = session.answers[0]
+    assert h.feedback(session, "", gr.LikeData(None, {"index": 0, "value": "q", "liked": True})) == ""  # the user's own message
+    assert "saved" in h.feedback(session, "", gr.LikeData(None, {"index": 1, "value": "a", "liked": True}))
+    h.feedback(session, "", gr.LikeData(None, {"index": 1, "value": "a", "liked": False}))
     lines = [json.loads(line) for line in settings.feedback_path.read_text().splitlines()]
-    assert [e["rating"] for e in lines] == ["up", "down"]
+    assert [e["rating"] for e in lines] == ["down"]  # the dislike replaced the like
+    assert lines[0]["answer_id"] == f"{session.chat_id}:0"
     assert lines[0]["question"] == QUESTION and lines[0]["answer"] == answer.text
     assert lines[0]["citations"][0]["quote"] == answer.citations[0].quote and lines[0]["citations"][0]["start"] == answer.citations[0].start
+    assert "withdrawn" in h.feedback(session, "", gr.LikeData(None, {"index": 1, "value": "a", "liked": None}))
+    assert settings.feedback_path.read_text() == ""
+    assert "animation: qa-fade" in ui.CSS  # the thank-you notice fades
+
+
+def test_a_rejected_upload_is_not_kept_and_its_report_replaces_the_last(fake_bot, tmp_path):
+    h = ui.ChatHandlers(fake_bot)
+    good = tmp_path / "trams.txt"
+    good.write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
+    assert "added" in h.upload([str(good)], "")[0]
+    bad = tmp_path / "blank.txt"
+    bad.write_text("   \n")
+    report = h.upload([str(bad)], "")[0]
+    assert "rejected blank.txt" in report and "added:" not in report
+    assert sorted(p.name for p in fake_bot.settings.uploads_dir.iterdir()) == ["trams.txt"]
+    good.write_text("  \n")  # a bad new version of a good upload: the good one stays, file and article
+    assert "rejected trams.txt" in h.upload([str(good)], "")[0]
+    assert (fake_bot.settings.uploads_dir / "trams.txt").read_text().startswith("The Lisbon council")
+
+
+def test_an_over_long_question_is_refused_with_a_notice_not_cut(fake_bot):
+    h = ui.ChatHandlers(fake_bot)
+    long = "How many people were taken hostage? " * 300
+    messages, box, _, _, notice, session, *_ = last(h.respond(long, ui.Session(), "", None, "", "", ""))
+    assert box == long and messages == [] and session.answers == []
+    assert f"{len(long.strip()):,} characters" in notice and "nothing was sent" in notice
+    es = last(h.respond("¿Cuántas personas fueron tomadas como rehenes? " * 300, ui.Session(), "", None, "", "", ""))[4]
+    assert "caracteres" in es and "no se envió nada" in es
+
+
+def test_a_spanish_question_gets_spanish_words(settings):
+    bot = cited_bot(settings)
+    h = ui.ChatHandlers(bot)
+    out = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", ui.Session(), "", None, "", "", ""))
+    sources, passages, labels = out[2], out[3], out[8:]
+    assert "Fuentes" in sources and "Sources" not in sources
+    assert "recuperados" in passages.lower() or "Se citaron todos" in passages or "Sin fuentes" in sources
+    named = dict(zip(ui.LABELLED, labels))
+    assert named["ask"]["value"] == "Preguntar" and named["passages_box"]["label"] == "Recuperados pero no citados"
+    # chosen, the interface language holds whatever the question's language
+    english = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", ui.Session(), "en", None, "", "", ""))
+    assert "Sources" in english[2] and "Fuentes" not in english[2] and dict(zip(ui.LABELLED, english[8:]))["ask"]["value"] == "Ask"
+
+
+def test_saved_chats_can_be_resumed_renamed_exported_and_deleted(settings):
+    bot = cited_bot(settings)
+    h = ui.ChatHandlers(bot)
+    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    later = ui.ChatHandlers(bot, ui.ChatStore.for_settings(settings))  # as after a restart
+    assert [value for _, value in later.chat_choices()] == [session.chat_id]
+    messages, sources, _, _, resumed, title = later.open_chat(session.chat_id, ui.Session(), "")
+    assert resumed.answers == session.answers and title == QUESTION and "qa-cite" in messages[1]["content"]
+    follow = last(later.respond("And how many were children?", resumed, "", None, "", "", ""))[5]
+    assert len(follow.answers) == 2 and follow.chat_id == session.chat_id
+    later.rename_chat(follow, "Khojaly", "")
+    assert later.chat_choices()[0][0].startswith("Khojaly")
+    md = Path(later.export_chat(follow, "md")["value"]).read_text()
+    assert md.startswith("# Khojaly") and "And how many were children?" in md and session.answers[0].citations[0].article_id in md
+    data = json.loads(Path(later.export_chat(follow, "json")["value"]).read_text())
+    assert len(data["turns"]) == 2 and data["turns"][0]["citations"][0]["quote"] == session.answers[0].citations[0].quote
+    assert later.delete_chat(follow, "")[5] == ui.Session() and later.chat_choices() == []
+
+
+def test_the_chat_api_takes_named_optional_parameters_and_uploaded_articles(fake_bot, tmp_path):
+    h = ui.ChatHandlers(fake_bot)
+    first = h.chat_api(QUESTION)
+    assert first["citations"] and first["question"] == QUESTION
+    note = tmp_path / "trams.txt"
+    note.write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
+    h.upload([str(note)], "")
+    only = h.chat_api("How many electric trams did the Lisbon council approve?", article_ids=["trams"])
+    assert {p["article_id"] for p in only["passages"]} == {"trams"}
+    history = Answer.from_dict(first).messages()
+    assert h.chat_api("And how many were children?", history=history)["standalone_question"].endswith("(about Khojaly)")
+    with pytest.raises(gr.Error, match="YYYY-MM-DD"):
+        h.chat_api(QUESTION, date_from="2021-13-01")
+    with pytest.raises(gr.Error, match="unknown article id 'nope'"):
+        h.chat_api(QUESTION, article_ids=["nope"])
 
 
 # --- the handlers end to end on the fast bot ---------------------------------------------------
@@ -239,33 +319,34 @@ def test_feedback_is_appended_with_question_answer_and_citations(settings):
 def test_respond_streams_then_shows_linked_answer_and_sources(settings):
     bot = cited_bot(settings)
     h = ui.ChatHandlers(bot)
-    steps = list(h.respond(QUESTION, ui.Session(), None, "", "", ""))
+    steps = list(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))
     assert len(steps) > 3  # pending, several deltas, final
     assert "qa-streaming" in steps[1][0][-1]["content"]
-    messages, box, sources, passages, notice, session = steps[-1]
-    answer = session.turns[0].answer
-    assert not answer.refused and box == "" and notice == ""
+    messages, box, sources, passages, notice, session, chat_list, title, *labels = steps[-1]
+    answer = session.answers[0]
+    assert not answer.refused and box == "" and notice == "" and len(labels) == len(ui.LABELLED)
+    assert chat_list["value"] == session.chat_id and title["value"] == QUESTION
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert 'href="#cite-0-1"' in messages[1]["content"]
     assert html.escape(answer.citations[0].title) in sources and "<mark" not in sources
     assert "retrieved but not cited" in passages or "Every retrieved passage was cited" in passages
     # clicking [1] shows the article with exactly the quote highlighted
-    chosen = h.select_citation(session, gr.EventData(None, {"turn": 0, "n": 1}))
+    chosen = h.select_citation(session, "", gr.EventData(None, {"turn": 0, "n": 1}))
     c = answer.citations[0]
     assert html.unescape(re.sub(r"</?strong[^>]*>", "", MARK.search(chosen).group(1))) == c.quote == bot.article_text(c.article_id)[c.start : c.end]
-    # a follow-up sees the history: two turns, links numbered per turn
-    messages2, *_, session2 = last(h.respond("And how many were killed?", session, None, "", "", ""))
-    assert len(session2.turns) == 2 and len(messages2) == 4
-    assert session2.history()[0] == {"role": "user", "content": QUESTION}
+    # a follow-up sees the history (with the citations): two turns, links numbered per turn
+    messages2, *_, session2 = last(h.respond("And how many were killed?", session, "", None, "", "", ""))[:6]
+    assert len(session2.answers) == 2 and len(messages2) == 4
+    assert session2.history()[0]["content"] == QUESTION and session2.history()[1]["citations"]
 
 
 def test_errors_become_notices_and_keep_the_question(fake_bot, monkeypatch):
     h = ui.ChatHandlers(fake_bot)
-    out = last(h.respond("   ", ui.Session(), None, "", "", ""))
-    messages, box, _, _, notice, session = out
+    out = last(h.respond("   ", ui.Session(), "", None, "", "", ""))
+    messages, box, _, _, notice, session = out[:6]
     assert messages == [] and box == "   " and "question is empty" in notice and "qa-notice-error" in notice
 
-    out = last(h.respond(QUESTION, ui.Session(), None, "", "2024-99-01", ""))
+    out = last(h.respond(QUESTION, ui.Session(), "", None, "", "2024-99-01", ""))
     assert "YYYY-MM-DD" in out[4] and out[1] == QUESTION
 
     def down(*a, **kw):
@@ -273,21 +354,21 @@ def test_errors_become_notices_and_keep_the_question(fake_bot, monkeypatch):
         yield
 
     monkeypatch.setattr(fake_bot, "stream", down)
-    messages, box, _, _, notice, session = last(h.respond(QUESTION, ui.Session(), None, "", "", ""))
-    assert "store is unavailable" in notice and box == QUESTION and messages == [] and session.turns == []
+    messages, box, _, _, notice, session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[:6]
+    assert "store is unavailable" in notice and box == QUESTION and messages == [] and session.answers == []
 
     def bug(*a, **kw):
         raise RuntimeError("boom")
         yield
 
     monkeypatch.setattr(fake_bot, "stream", bug)
-    assert "Something went wrong while answering (RuntimeError)" in last(h.respond(QUESTION, ui.Session(), None, "", "", ""))[4]
+    assert "Something went wrong while answering (RuntimeError)" in last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[4]
 
 
 def test_filters_reach_retrieval(fake_bot):
     h = ui.ChatHandlers(fake_bot)
-    *_, session = last(h.respond(QUESTION, ui.Session(), ["002_80680643ca28e344"], "", "", ""))
-    assert {p.article_id for p in session.turns[0].answer.passages} == {"002_80680643ca28e344"}
+    session = last(h.respond(QUESTION, ui.Session(), "", ["002_80680643ca28e344"], "", "", ""))[5]
+    assert {p.article_id for p in session.answers[0].passages} == {"002_80680643ca28e344"}
 
 
 def test_app_is_built_with_the_queue_and_api(fake_bot):
@@ -295,9 +376,9 @@ def test_app_is_built_with_the_queue_and_api(fake_bot):
     assert isinstance(app, gr.Blocks)
     assert app._queue.default_concurrency_limit == fake_bot.settings.concurrency
     names = {d.api_name for d in app.fns.values() if d.api_visibility == "public"}
-    assert {"chat", "ask"} <= names
-    answering = [d for d in app.fns.values() if d.name in ("respond", "ask_api")]
-    assert len(answering) == 4 and {d.concurrency_id for d in answering} == {"answer"}
+    assert names == {"chat", "ask"}
+    answering = [d for d in app.fns.values() if d.name in ("respond", "chat_api", "ask_api")]
+    assert len(answering) == 5 and {d.concurrency_id for d in answering} == {"answer"}
 
 
 def test_run_falls_back_to_settings_and_loopback(monkeypatch, fake_bot):

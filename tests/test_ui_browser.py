@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,8 +10,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import html
 import json
-from typing import NamedTuple
 
 import httpx
 import pytest
@@ -41,9 +42,51 @@ Officials removed the notice from the board on Saturday morning.
 """
 
 
-class Chat(NamedTuple):
-    url: str
-    data: Path
+class ChatServer:
+    """`qa chat` in a subprocess on 127.0.0.1 and a fixed free port, with its own store; restartable on the same store."""
+
+    def __init__(self, data: Path, seeds: Path) -> None:
+        self.data, self.seeds = data, seeds
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.proc: subprocess.Popen | None = None
+        self.log = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+        env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2", PYTHONUNBUFFERED="1")
+        self.log = (ARTIFACTS / "server.log").open("a")
+        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(self.port)],
+                                     cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"qa chat exited with {self.proc.returncode}: {(ARTIFACTS / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa chat did not answer on {self.url} within {STARTUP_SECONDS} s")
+            time.sleep(1)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 def free_port() -> int:
@@ -53,39 +96,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Chat]:
-    """`qa chat` in a subprocess on 127.0.0.1 and a free port, with its own store; stopped in teardown."""
-    data = tmp_path_factory.mktemp("chat") / "data"
+def server(tmp_path_factory) -> Iterator[ChatServer]:
+    """The chat on the seeds and the conversation test articles (a floating solar farm, a research ship)."""
+    root = tmp_path_factory.mktemp("chat")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for f in [*(PROJECT_ROOT / "seeds").glob("*.txt"), *(PROJECT_ROOT / "tests" / "data" / "conversation").glob("*.md")]:
+        shutil.copy(f, seeds / f.name)
     ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env.update(QA_DATA_DIR=str(data), QA_BACKEND="extractive", QA_CONCURRENCY="2", PYTHONUNBUFFERED="1")
-    log = (ARTIFACTS / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    (ARTIFACTS / "server.log").write_text("")
+    chat = ChatServer(root / "data", seeds)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"qa chat exited with {proc.returncode}: {(ARTIFACTS / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"qa chat did not answer on {url} within {STARTUP_SECONDS} s")
-            time.sleep(1)
-        yield Chat(url, data)
+        chat.start()
+        yield chat
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        chat.stop()
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +163,11 @@ def ask(pg, question: str | None = None, example: str | None = None) -> str:
     return pg.locator(FINAL).last.inner_html()
 
 
+def plain(markup: str) -> str:
+    """An answer's words without its markup (the answering span is in <strong>)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
 def open_citation(pg, n: int) -> tuple[str, str]:
     """Click marker [n] of the newest answer; return the highlighted text and the article panel's text."""
     pg.locator("#qa-chat .qa-answer").last.locator(f'a.qa-cite:text-is("[{n}]")').first.click()
@@ -153,17 +183,20 @@ def test_gradio_client_asks_like_an_outside_program(server):
     assert not answer["refused"] and "1275" in answer["text"]
     c = answer["citations"][0]
     assert c["n"] == 1 and c["quote"] and c["end"] > c["start"]
-    job = client.submit(QUESTION, [], "", "", "", api_name="/chat")
-    steps = list(job)
-    assert len(steps) >= 3 and "1275" in str(steps[-1][0])  # streamed: pending, deltas, final
     with pytest.raises(Exception, match="question is empty"):
         client.predict("   ", api_name="/ask")
-    # the filter widgets reach retrieval in the order the page sends them: articles, language, date from, date to
-    for filters in (([], "es", "", ""), ([], "", "", "2021-01-01"), (["002_80680643ca28e344"], "", "", "")):
-        sources = client.predict(QUESTION, *filters, api_name="/chat")[2]
-        assert "Azernews" not in sources and "001_0fce656212b9b58a" not in sources
-    notice = client.predict(QUESTION, [], "", "2021-13-01", "", api_name="/chat")[4]
-    assert "YYYY-MM-DD" in notice
+    # /chat: named parameters, all optional but the question; a conversation goes on through `history`
+    first = client.predict(question=QUESTION, api_name="/chat")
+    assert "1275" in first["text"]
+    history = [{"role": "user", "content": first["question"], "standalone": first["standalone_question"]},
+               {"role": "assistant", "content": first["text"], "citations": [{"article_id": c["article_id"]} for c in first["citations"]]}]
+    follow = client.predict(question="And how many were children?", history=history, api_name="/chat")
+    assert "63" in follow["text"] and follow["standalone_question"] != follow["question"]
+    for filters in ({"lang": "es"}, {"date_to": "2021-01-01"}, {"article_ids": ["002_80680643ca28e344"]}):
+        cited = client.predict(question=QUESTION, api_name="/chat", **filters)["citations"]
+        assert all(c["article_id"] != "001_0fce656212b9b58a" for c in cited)
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        client.predict(question=QUESTION, date_from="2021-13-01", api_name="/chat")
 
 
 def test_answer_streams_and_citation_highlights_the_quote(page, server):
@@ -184,6 +217,17 @@ def test_answer_streams_and_citation_highlights_the_quote(page, server):
     feedback = [json.loads(line) for line in (server.data / "feedback.jsonl").read_text().splitlines()]
     assert feedback[-1]["rating"] == "up" and feedback[-1]["question"] == QUESTION and "1275" in feedback[-1]["answer"]
     assert [c["quote"] for c in feedback[-1]["citations"]] == [c["quote"] for c in expected]
+    # one vote per answer: a dislike on the same answer replaces the like
+    page.locator("#qa-chat button[aria-label='Dislike']").last.click()
+    page.wait_for_function("() => document.querySelector('#qa-notice') !== null")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        votes = [json.loads(line) for line in (server.data / "feedback.jsonl").read_text().splitlines()]
+        if votes and votes[-1]["rating"] == "down":
+            break
+        time.sleep(0.2)
+    mine = [v for v in votes if v["answer_id"] == feedback[-1]["answer_id"]]
+    assert [v["rating"] for v in mine] == ["down"]
     page.locator("#qa-passages-box").get_by_text("Retrieved but not cited").click()
     page.wait_for_selector("#qa-passages .qa-scores")
     assert "dense" in page.locator("#qa-passages").inner_text()
@@ -222,7 +266,7 @@ def test_unanswerable_is_a_refusal_and_errors_are_notices(page):
     page.fill("#qa-question textarea", "  ?  ")
     page.press("#qa-question textarea", "Enter")
     page.wait_for_selector("#qa-notice .qa-notice-error")
-    assert "The question is empty" in page.locator("#qa-notice").inner_text()
+    assert "The question has no words" in page.locator("#qa-notice").inner_text()
     shot(page, "07-error")
     assert "1275" in ask(page, QUESTION)  # the app keeps working after an error
     assert page.locator("#qa-notice .qa-notice-error").count() == 0
@@ -235,7 +279,7 @@ def test_upload_then_ask_and_tags_render_as_text(page, tmp_path):
     page.set_input_files("#qa-upload input[type=file]", [str(tmp_path / "lisbon_trams.txt"), str(tmp_path / "valparaiso_notice.md")])
     page.wait_for_selector("#qa-report .qa-report", timeout=90_000)
     report = page.locator("#qa-report").inner_text()
-    assert "added: lisbon_trams, valparaiso_notice" in report
+    assert "added: Lisbon orders electric trams (lisbon_trams), Harbour notice defaced in Valparaiso (valparaiso_notice)" in report
     shot(page, "08-upload")
 
     html = ask(page, "How many electric trams did the Lisbon city council approve?")
@@ -249,3 +293,66 @@ def test_upload_then_ask_and_tags_render_as_text(page, tmp_path):
     assert page.locator("#qa-sources script, #qa-sources b, #qa-chat script").count() == 0
     assert page.evaluate("() => window.__qa_pwned === undefined")
     shot(page, "09-script-as-text")
+
+
+def test_follow_ups_in_each_language_and_a_topic_change(page):
+    ask(page, QUESTION)
+    assert "63" in plain(ask(page, "And how many were children?"))
+    ask(page, "How many solar panels does the Valdoria floating farm have?")
+    assert "74 million dollars" in plain(ask(page, "How much did it cost to build?"))
+    moscow = plain(ask(page, "How long did the trilateral talks in Moscow last?"))  # a new topic: not the solar farm
+    assert "Valdoria" not in moscow and ("horas" in moscow or "hours" in moscow)
+    page.click("#qa-clear")
+    page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
+    ask(page, "¿Cuántos científicos viajan en el buque Alborán?")
+    assert "27 mujeres" in plain(ask(page, "¿Y cuántas eran mujeres?"))
+    assert "marzo de 2027" in plain(ask(page, "¿Y cuándo volverá?"))
+    shot(page, "11-follow-ups")
+
+
+def test_a_spanish_question_gets_spanish_labels_and_the_language_can_be_chosen(page):
+    ask(page, "¿Cuánto duró la reunión trilateral en el Kremlin?")
+    page.wait_for_function("() => document.querySelector('#qa-ask').innerText.trim() === 'Preguntar'")
+    assert "Fuentes de «" in page.locator("#qa-sources").inner_text()
+    assert page.locator("#qa-passages-box").get_by_text("Recuperados pero no citados").count() == 1
+    shot(page, "12-spanish-labels")
+    page.locator("#qa-ui-lang").get_by_text("English").click()
+    page.wait_for_function("() => document.querySelector('#qa-ask').innerText.trim() === 'Ask'")
+    assert "Sources for" in page.locator("#qa-sources").inner_text()
+
+
+def test_an_over_long_paste_gets_a_notice_and_stays_in_the_box(page):
+    long = "How many people were taken hostage in Khojaly? " * 220  # 10,340 characters
+    page.fill("#qa-question textarea", long)
+    page.press("#qa-question textarea", "Enter")
+    page.wait_for_selector("#qa-notice .qa-notice-error")
+    notice = page.locator("#qa-notice").inner_text()
+    assert f"{len(long.strip()):,} characters" in notice and "2,000" in notice
+    assert page.locator("#qa-question textarea").input_value() == long
+    assert page.locator(FINAL).count() == 0
+    shot(page, "13-too-long")
+
+
+def test_a_saved_chat_is_exported_and_resumed_after_a_restart(page, server, browser):
+    ask(page, QUESTION)
+    page.wait_for_function("() => document.querySelector('#qa-chat-title textarea, #qa-chat-title input').value !== ''")
+    page.fill("#qa-chat-title textarea, #qa-chat-title input", "Khojaly numbers")
+    page.click("#qa-rename")
+    page.click("#qa-export-md")
+    page.wait_for_selector("#qa-export a", timeout=20_000)
+    exported = sorted((server.data / "exports").glob("chat-*.md"))
+    assert exported and "**Q:** " + QUESTION in exported[-1].read_text() and "1275" in exported[-1].read_text()
+    server.restart()
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    pg = context.new_page()
+    try:
+        pg.goto(server.url)
+        pg.wait_for_selector("#qa-question textarea")
+        pg.click("#qa-chat-list input")
+        pg.locator("#qa-chat-list [role=option]").filter(has_text="Khojaly numbers").first.click()
+        pg.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-answer').length === 1")
+        assert "1275" in pg.locator("#qa-chat .qa-answer").first.inner_text()
+        assert "63" in ask(pg, "And how many were children?")  # the resumed chat goes on
+        shot(pg, "14-resumed")
+    finally:
+        context.close()
