@@ -8,6 +8,7 @@ stored, so citation offsets point into it whatever the format.
 
 import io
 import time
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,7 +147,7 @@ def docx(raw: bytes) -> Extracted:
 
     try:
         document = python_docx.Document(io.BytesIO(raw))
-    except (PackageNotFoundError, ValueError, KeyError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, ValueError, KeyError) as exc:
         raise InputRejected(f"not a readable DOCX file ({type(exc).__name__}: {exc})") from None
     props = document.core_properties
     return Extracted(text=_paragraphs(p.text for p in document.paragraphs), title=props.title or None, date=_day(props.created),
