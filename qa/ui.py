@@ -11,7 +11,7 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,6 +22,7 @@ import gradio as gr
 from .assistant import Assistant
 from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable
 from .settings import Settings
+from .sources import SUFFIXES
 from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ EXAMPLES = [
     "¿Cuánto duró la reunión trilateral en el Kremlin?",
     "¿Qué valora Moscú en sus relaciones con Azerbaiyán y Armenia?",
 ]
-UPLOAD_SUFFIXES = (".txt", ".md")
-UNUSABLE_UPLOAD = "only .txt and .md files with a usable name are accepted"
+UPLOAD_SUFFIXES = SUFFIXES
+UNUSABLE_UPLOAD = f"only {', '.join(UPLOAD_SUFFIXES)} files with a usable name are accepted"
 _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -226,9 +227,11 @@ def highlight(text: str, start: int, end: int, answer_start: int | None = None, 
     return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{quote}</mark>{esc(_squeeze(text[end:]))}'
 
 
-def _meta(date_: str | None, source: str | None, lang: str) -> str:
+def _meta(date_: str | None, source: str | None, lang: str, outlets: tuple[str, ...] = ()) -> str:
+    """Date, outlet and language; a story merged from several outlets' copies lists them all."""
+    shown = f"{', '.join(outlets)} (the same story)" if len(outlets) > 1 else source or "outlet unknown"
     return (
-        f'<span class="qa-meta">{esc(date_ or "undated")} · {esc(source or "outlet unknown")}</span> '
+        f'<span class="qa-meta">{esc(date_ or "undated")} · {esc(shown)}</span> '
         f'<span class="qa-lang">{esc(lang)}</span>'
     )
 
@@ -251,7 +254,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         )
         cards.append(
             f'<div class="qa-source" data-article="{esc(first.article_id)}"><div class="qa-source-title">{esc(first.title)}</div>'
-            f"<div>{_meta(first.date, first.source, first.lang)}</div>{quotes}</div>"
+            f"<div>{_meta(first.date, first.source, first.lang, first.outlets)}</div>{quotes}</div>"
         )
     article = ""
     chosen = next((c for c in answer.citations if c.n == selected), None)
@@ -260,7 +263,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else '<span class="qa-empty">The article text is no longer available.</span>'
         article = (
             f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
-            f"<div>{_meta(chosen.date, chosen.source, chosen.lang)}</div>"
+            f"<div>{_meta(chosen.date, chosen.source, chosen.lang, chosen.outlets)}</div>"
             f'<div class="qa-article-text">{shown}</div></div>'
         )
     else:
@@ -285,7 +288,7 @@ def render_passages(answer: Answer | None) -> str:
     if not uncited:
         return '<div class="qa-passages"><p class="qa-empty">Every retrieved passage was cited.</p></div>'
     rows = "".join(
-        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang)}</div>'
+        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang, p.outlets)}</div>'
         f'<div class="qa-scores">fused {_score(p.score)} · dense {_score(p.dense_score)} · bm25 {_score(p.bm25_score)}</div>'
         f"<div>{esc(_clip(p.text, 300))}</div></div>"
         for p in uncited
@@ -314,9 +317,11 @@ def render_report(report: IngestReport) -> str:
         return f"<li>{label}: {esc(', '.join(items))}</li>" if items else ""
 
     rejected = "".join(f"<li>rejected {esc(r.path)}: {esc(r.reason)}</li>" for r in report.rejected)
+    merged = "".join(f"<li>merged {esc(m.id)} ({esc(m.source or 'outlet unknown')}) into {esc(m.into)}: the same story</li>"
+                     for m in report.merged)
     return (
         f'<div class="qa-report"><b>Upload:</b> {esc(report.summary())}'
-        f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{rejected}</ul></div>"
+        f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{merged}{rejected}</ul></div>"
     )
 
 
@@ -376,7 +381,11 @@ def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | 
         if other is not None and Path(other).resolve().parent != root:
             rejected.append(Rejected(Path(p).name, f"an indexed article is already called {dest.stem!r}; rename the file to add it"))
             continue
-        shutil.copyfile(p, dest)
+        try:
+            shutil.copyfile(p, dest)
+        except OSError as exc:
+            rejected.append(Rejected(Path(p).name, f"cannot be read: {exc.strerror or exc}"))
+            continue
         saved.append(dest)
     return saved, rejected
 
@@ -438,7 +447,7 @@ class ChatHandlers:
         self.settings: Settings = assistant.settings
 
     def article_choices(self) -> list[tuple[str, str]]:
-        return [(f"{_clip(a.title, 60)} · {a.date or 'undated'} · {a.lang}", a.id) for a in self.assistant.articles()]
+        return [(f"{_clip(a.title, 60)} · {a.date or 'undated'} · {a.lang}", a.id) for a in self.assistant.articles() if a.same_as is None]
 
     def texts_for(self, answer: Answer) -> dict[str, str | None]:
         return {aid: self.assistant.article_text(aid) for aid in dict.fromkeys(c.article_id for c in answer.citations)}
@@ -496,15 +505,26 @@ class ChatHandlers:
         """Copy, ingest and report; refresh the article filter so new articles can be chosen (one upload at a time)."""
         if not paths:
             return "", gr.skip(), gr.skip()
+        return self._report(lambda: ingest_uploads(self.assistant, list(paths)), None)
+
+    def add_urls(self, text: str | None) -> tuple[str, Any, Any]:
+        """Fetch and ingest the web pages, documents or feeds at the URLs typed (one or more, separated by spaces)."""
+        urls = (text or "").split()
+        if not urls:
+            return "", gr.skip(), gr.skip()
+        return self._report(lambda: self.assistant.ingest(urls), "")
+
+    def _report(self, ingest: Callable[[], IngestReport], cleared: Any) -> tuple[str, Any, Any]:
+        """Ingest, report, and refresh the article filter so new articles can be chosen."""
         try:
-            report = ingest_uploads(self.assistant, list(paths))
+            report = ingest()
         except QAError as exc:
-            return render_notice(error_message(exc)), None, gr.skip()
+            return render_notice(error_message(exc)), cleared, gr.skip()
         try:
             choices = gr.update(choices=self.article_choices())
         except QAError:
             choices = gr.skip()
-        return render_report(report), None, choices
+        return render_report(report), cleared, choices
 
     def ask_api(self, question: str) -> dict[str, Any]:
         """The whole Answer as JSON, for programs calling the app (gradio_client)."""
@@ -566,8 +586,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     with gr.Row():
                         date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-date-from")
                         date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-date-to")
-                with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="qa-upload-box"):
-                    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="Articles", elem_id="qa-upload")
+                with gr.Accordion("Add articles: files or a URL", open=False, elem_id="qa-upload-box"):
+                    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), elem_id="qa-upload",
+                                    label="Articles (.txt .md .html .pdf .docx, RSS/Atom .rss .xml)")
+                    with gr.Row():
+                        url_box = gr.Textbox(placeholder="https://… a news page, PDF, DOCX or RSS/Atom feed", show_label=False,
+                                             scale=5, elem_id="qa-url")
+                        add_url = gr.Button("Add URL", scale=1, min_width=80, elem_id="qa-add-url")
                     report = gr.HTML("", elem_id="qa-report", js_on_load=None)
 
         chat_inputs = [question, session, article_filter, lang_filter, date_from, date_to]
@@ -581,7 +606,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         chatbot.clear(h.clear, None, chat_outputs, api_visibility="private", concurrency_limit=None)
         sources.click(h.select_citation, [session], [sources], api_visibility="private", concurrency_limit=None, show_progress="hidden")
         chatbot.like(h.feedback, [session], [notice], api_visibility="private", concurrency_limit=None)
-        files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1)
+        files.upload(h.upload, [files], [report, files, article_filter], api_visibility="private", concurrency_limit=1, concurrency_id="ingest")
+        for event in (url_box.submit, add_url.click):
+            event(h.add_urls, [url_box], [report, url_box, article_filter], api_visibility="private", concurrency_limit=1,
+                  concurrency_id="ingest")
         gr.api(h.ask_api, api_name="ask", concurrency_id="answer")
     app.queue(default_concurrency_limit=assistant.settings.concurrency)
     return app

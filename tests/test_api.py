@@ -103,3 +103,17 @@ def test_cli_ask_json(tmp_path):
 def test_assistant_default_constructor_seeds(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "d"))
     assert len(Assistant().articles()) == 5
+
+
+def test_cli_ingest_exits_2_when_every_input_is_rejected(tmp_path, monkeypatch, capsys):
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("QA_TRANSLATE", "false")
+    (tmp_path / "page.png").write_bytes(b"\x89PNG")
+    (tmp_path / "note.txt").write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
+    assert main(["ingest", str(tmp_path / "page.png"), "http://127.0.0.1:9/story"]) == 2
+    out = capsys.readouterr().out
+    assert "rejected 2" in out and "unsupported file type '.png'" in out and "non-public address" in out
+    assert main(["ingest", str(tmp_path / "page.png"), str(tmp_path / "note.txt")]) == 0
+    assert "added 1" in capsys.readouterr().out
