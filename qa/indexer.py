@@ -32,7 +32,8 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
     manifest = store.manifest()
     gone = _gone(roots, manifest)
     signatures = Signatures(settings)
-    stories = _stories({aid: a for aid, a in manifest.items() if aid not in gone}, store, settings, signatures)
+    stories = _stories({aid: a for aid, a in manifest.items() if aid not in gone}, store, settings, signatures) \
+        if settings.merge_duplicates else None
     added, updated, unchanged, removed, merged = [], [], [], [], []
     rejected: list[Rejected] = []
     seen: dict[str, str] = {}
@@ -53,22 +54,23 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
                 continue
             article = item
             old = manifest.get(article.id)
-            if old is not None and old.sha256 == article.sha256 and (old.same_as is None or old.same_as in stories):
+            if old is not None and old.sha256 == article.sha256 and (old.same_as is None or (stories is not None and old.same_as in stories)):
                 _keep(article, old, store, translator)
-                if old.same_as is None and article.id not in stories:  # a file moved within a folder given now
+                if stories is not None and old.same_as is None and article.id not in stories:  # moved within a folder given now
                     stories.add(article.id, signatures.of(article.text))
                 unchanged.append(article.id)
                 continue
-            signature = signatures.of(article.text)
-            match = stories.find(signature, exclude=article.id)
+            signature = signatures.of(article.text) if stories is not None else None
+            match = stories.find(signature, exclude=article.id) if stories is not None else None
             if match is not None:
                 store.put_duplicate(article, match.article_id, signatures.encode(signature))
                 merged.append(Merged(article.id, match.article_id, article.source, round(match.similarity, 3)))
                 continue
             chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
             store.put_article(article, chunks, translated(sentences_of(article, chunks), article.lang, translator),
-                              signatures.encode(signature))
-            stories.add(article.id, signature)
+                              signatures.encode(signature) if signature is not None else "")
+            if stories is not None:
+                stories.add(article.id, signature)
             chunks_written += len(chunks)
             (updated if old is not None else added).append(article.id)
     finally:
@@ -77,7 +79,8 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
         if aid not in seen:
             store.remove_article(aid)
             removed.append(aid)
-    _list_outlets(store)
+    if merged or removed or updated:  # only these change which copies a story has (an update rewrites its record)
+        _list_outlets(store)
     return IngestReport(added, updated, unchanged, removed, rejected, chunks_written, round(time.perf_counter() - t0, 3), merged)
 
 

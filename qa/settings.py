@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         description="A PDF line shorter than this share of its page's longest line ends a paragraph (a heading, a paragraph's "
         "last line); pypdf gives layout lines, and every other line break becomes a space so sentences read whole.",
     )
+    merge_duplicates: bool = Field(
+        True,
+        description="Merge a near-duplicate of a stored story into it at ingest. The scale benchmark turns it off: its "
+        "generated variations (paragraphs rotated, numbers shifted) are near-copies by design.",
+    )
     duplicate_jaccard: float = Field(
         0.5, gt=0.0, lt=1.0,
         description="Estimated Jaccard similarity of word shingles (MinHash) from which a new article is the same story as a "
