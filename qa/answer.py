@@ -281,7 +281,8 @@ class Composer:
             span = next((sp for q in asked or [] if (sp := answer_span(q, quote)) is not None), None)
             citations.append(Citation(n=new, article_id=p.article_id, title=p.title, date=p.date, source=p.source, lang=p.lang,
                                       quote=quote, start=start, end=end, supported=True,
-                                      answer_start=start + span.start if span else None, answer_end=start + span.end if span else None))
+                                      answer_start=start + span.start if span else None, answer_end=start + span.end if span else None,
+                                      outlets=p.outlets))
         renumbered = [replace(v, citations=tuple(renumber[m] for m in v.citations if m in renumber)) if v.supported else v for v in verdicts]
         return Answer(text=" ".join(parts), citations=citations, refused=False, passages=passages, question=question,
                       standalone_question=standalone, lang=lang, sentences=renumbered, backend=self.name)

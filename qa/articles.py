@@ -1,11 +1,16 @@
-"""Turn a file into an Article: id, title, date, outlet, language and clean text (header removed)."""
+"""Turn text and its metadata into an Article: id, title, date, outlet, language and clean text (header removed).
+
+Plain .txt/.md files are parsed here (a ` date YYYY-MM-DD` line, a Markdown title, byline patterns); other formats
+arrive as `Extracted` text with their own metadata (qa/formats.py), and the patterns only fill what that lacks.
+"""
 
 import hashlib
 import re
 from pathlib import Path
 
+from .errors import InputRejected
 from .text import detect_lang, fold, sentences
-from .types import Article
+from .types import Article, Extracted
 
 SUFFIXES = (".txt", ".md")
 
@@ -20,22 +25,27 @@ _OUTLETS = [
     re.compile(r"\b(REUTERS|AFP|EFE|AP|TASS|XINHUA|ANADOLU)\b"),
 ]
 _AGENCY_NAMES = {"REUTERS": "Reuters", "XINHUA": "Xinhua", "ANADOLU": "Anadolu", "TASS": "TASS"}
+LANGS = ("en", "es")  # the languages with word lists in qa/lang; a document declaring another is read by detect_lang
 
 
-class ArticleRejected(ValueError):
+class ArticleRejected(InputRejected, ValueError):
     """Raised with a reason a person can act on; ingest turns it into a `Rejected` entry."""
 
 
 def parse_file(path: Path, max_bytes: int) -> Article:
     if path.suffix.lower() not in SUFFIXES:
         raise ArticleRejected(f"unsupported file type '{path.suffix or '(none)'}': only .txt and .md articles are accepted")
+    return parse_bytes(read_file(path, max_bytes), article_id=path.stem, path=str(path), markdown=path.suffix.lower() == ".md")
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or a rejection for an empty or too large one (checked before reading it)."""
     size = path.stat().st_size
     if size == 0:
         raise ArticleRejected("empty file")
     if size > max_bytes:
         raise ArticleRejected(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
-    raw = path.read_bytes()
-    return parse_bytes(raw, article_id=path.stem, path=str(path), markdown=path.suffix.lower() == ".md")
+    return path.read_bytes()
 
 
 def parse_bytes(raw: bytes, article_id: str, path: str = "", markdown: bool = False) -> Article:
@@ -49,24 +59,39 @@ def parse_bytes(raw: bytes, article_id: str, path: str = "", markdown: bool = Fa
 
 
 def parse_text(raw: str, article_id: str, path: str = "", markdown: bool = False) -> Article:
+    date, header, title, text = _split_header(_clean(raw), markdown)
+    return make_article(article_id, path, Extracted(text=text, title=title, date=date), header=header)
+
+
+def make_article(article_id: str, path: str, found: Extracted, header: str = "") -> Article:
+    """The Article for extracted text: its own metadata first, then the text's byline patterns and first line."""
     if not article_id or not re.fullmatch(r"[\w.\-]+", article_id):
         raise ArticleRejected(f"unusable article id {article_id!r}: use letters, digits, '.', '-' or '_' in the file name")
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(c for c in text if c in "\n\t" or (c >= " " and not 0x7F <= ord(c) < 0xA0))
-    date, header, title, text = _split_header(text, markdown)
-    text = text.strip()
+    text = _clean(found.text).strip()
     if not text or not any(ch.isalnum() for ch in text):
         raise ArticleRejected("no article text (empty or whitespace only)")
+    declared = (found.lang or "").replace("_", "-").split("-", 1)[0].lower()
     return Article(
         id=article_id,
-        title=title or _title_from_text(text),
-        date=date,
-        source=_outlet(header, text),
-        lang=detect_lang(text),
+        title=_one_line(found.title) or _title_from_text(text),
+        date=found.date,
+        source=_one_line(found.source) or _outlet(header, text),
+        lang=declared if declared in LANGS else detect_lang(text),
         text=text,
         path=path,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        author=_one_line(found.author),
     )
+
+
+def _clean(raw: str) -> str:
+    """Unix newlines, no control characters: the text as stored, which every offset points into."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in "\n\t" or (c >= " " and not 0x7F <= ord(c) < 0xA0))
+
+
+def _one_line(value: str | None) -> str | None:
+    return " ".join(value.split()) or None if value else None
 
 
 def _split_header(text: str, markdown: bool) -> tuple[str | None, str, str | None, str]:

@@ -122,7 +122,9 @@ def free_port() -> int:
 
 
 def worker_settings(cfg: dict[str, Any]) -> Settings:
-    return Settings(data_dir=Path(cfg["data_dir"]), chroma_url=cfg.get("chroma_url"), collection=cfg["collection"], seeds_dir=PROJECT_ROOT / "seeds")
+    # merge_duplicates off: the scale corpus's variations are near-copies of its base articles by design.
+    return Settings(data_dir=Path(cfg["data_dir"]), chroma_url=cfg.get("chroma_url"), collection=cfg["collection"], seeds_dir=PROJECT_ROOT / "seeds",
+                    merge_duplicates=False)
 
 
 def spawn(name: str, cfg: dict[str, Any], log: Callable[[str], None] = print) -> dict[str, Any]:

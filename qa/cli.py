@@ -30,9 +30,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(report.summary())
+        for m in report.merged:
+            print(f"  merged {m.id} ({m.source or 'outlet unknown'}) into {m.into}: the same story (similarity {m.similarity:.2f})")
         for r in report.rejected:
             print(f"  rejected {r.path}: {r.reason}")
-    return 0
+    if not report.rejected:
+        return 0
+    # What was accepted is stored; the exit code still says that something was not.
+    print(f"error: {len(report.rejected)} of the inputs rejected", file=sys.stderr)
+    return 2
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -46,7 +52,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         span = f" · answer chars {c.answer_start}-{c.answer_end}" if c.answer_start is not None else ""
-        print(f"[{c.n}] {c.article_id} · {c.title} · {c.source or '—'} · {c.date or 'undated'} · chars {c.start}-{c.end}{span}")
+        outlets = ", ".join(c.outlets) if len(c.outlets) > 1 else c.source or "—"
+        print(f"[{c.n}] {c.article_id} · {c.title} · {outlets} · {c.date or 'undated'} · chars {c.start}-{c.end}{span}")
     confidence = f"{answer.confidence:.2f}" if answer.confidence is not None else "–"
     print(f"grade {answer.grade} · confidence {confidence}" + (f" · refused by {answer.refused_by}" if answer.refused_by else ""))
     return 0
@@ -68,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add, update or remove articles (default: the seeds folder)")
-    p.add_argument("paths", nargs="*", help=".txt/.md files or folders of them")
+    p.add_argument("paths", nargs="*", help="files (.txt .md .html .pdf .docx .rss .xml), folders of them, or http(s) URLs of pages, documents or feeds")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     p.set_defaults(func=cmd_ingest)
 

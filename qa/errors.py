@@ -34,6 +34,16 @@ class IngestError(QAError):
     http_status = 400
 
 
+class InputRejected(QAError):
+    """One input (a file, a URL, a feed entry) cannot become an article; ingest reports it and goes on with the rest."""
+
+    exit_code = 2
+
+
+class FetchError(InputRejected):
+    """A URL was refused (scheme, address, type, size) or could not be fetched."""
+
+
 class StoreUnavailable(QAError):
     """The Chroma store (local or server) cannot be reached."""
 

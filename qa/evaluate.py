@@ -267,7 +267,8 @@ def run_meta(settings: Settings) -> dict:
 
     # Every knob that changes an answer; not paths, addresses, secrets or server limits.
     ignore = {"data_dir", "seeds_dir", "chroma_url", "chroma_timeout", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
-              "max_question_chars", "max_file_bytes", "host", "port", "concurrency"}
+              "max_question_chars", "max_file_bytes", "host", "port", "concurrency", "fetch_timeout", "fetch_max_redirects",
+              "fetch_allow_private", "fetch_user_agent"}
     if settings.backend == "extractive":
         ignore |= {"llm_model", "llm_max_tokens"}
     return {

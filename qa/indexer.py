@@ -1,68 +1,132 @@
-"""Incremental, idempotent ingestion: content hashes decide added / updated / unchanged / removed."""
+"""Incremental, idempotent ingestion: content hashes decide added / updated / unchanged / removed, and a near-duplicate
+of a stored story is merged into it (recorded, its outlet listed with the story's, its text not indexed again)."""
 
+import json
 import time
 from pathlib import Path
 
-from .articles import ArticleRejected, iter_files, parse_file
+from .dedup import Signatures, Stories
 from .errors import IngestError
+from .fetch import is_url
 from .ingest import chunk_article, sentences_of
 from .settings import Settings
-from .store import Store
+from .sources import Known, Sources
+from .store import Store, StoredArticle
 from .translate import Translator, translated
-from .types import IngestReport, Rejected
+from .types import Article, IngestReport, Merged, Rejected
 
 
 def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, translator: Translator | None = None) -> IngestReport:
     """Store what changed; a folder given here also removes its articles whose files are gone.
 
-    With a translator, each sentence also keeps its translation into the other language, so a question in one
-    language can be matched word for word against an article in the other (see answer.Composer) at no query cost.
+    Inputs are files, folders, http(s) URLs of pages, documents or feeds (see qa/sources.py). With a translator, each
+    sentence also keeps its translation into the other language, so a question in one language can be matched word
+    for word against an article in the other (see answer.Composer) at no query cost.
     """
     t0 = time.perf_counter()
-    roots = [Path(p).expanduser() for p in paths]
+    given = [str(p) for p in paths]
+    roots = [Path(p).expanduser() for p in given if not is_url(p)]
     missing = [str(p) for p in roots if not p.exists()]
-    if missing and len(missing) == len(roots):
+    if missing and len(missing) == len(given):
         raise IngestError(f"no such file or folder: {', '.join(missing)}")
     manifest = store.manifest()
-    added, updated, unchanged, removed = [], [], [], []
-    rejected = [Rejected(m, "no such file or folder") for m in missing]
+    gone = _gone(roots, manifest)
+    signatures = Signatures(settings)
+    stories = _stories({aid: a for aid, a in manifest.items() if aid not in gone}, store, settings, signatures) \
+        if settings.merge_duplicates else None
+    added, updated, unchanged, removed, merged = [], [], [], [], []
+    rejected: list[Rejected] = []
     seen: dict[str, str] = {}
     chunks_written = 0
-    for f in iter_files([p for p in roots if p.exists()]):
-        try:
-            article = parse_file(f, settings.max_file_bytes)
-        except ArticleRejected as exc:
-            rejected.append(Rejected(str(f), str(exc)))
-            continue
-        except OSError as exc:
-            rejected.append(Rejected(str(f), f"cannot be read: {exc.strerror or exc}"))
-            continue
-        if article.id in seen:
-            rejected.append(Rejected(str(f), f"duplicate article id {article.id!r} (also {seen[article.id]})"))
-            continue
-        seen[article.id] = str(f)
-        old = manifest.get(article.id)
-        if old is not None and old.sha256 == article.sha256:
-            if translator is not None and not old.translated:
-                # Stored before a translator was there, or its translation failed: only the translation is tried
-                # again, so a broken Apertium costs one run per article and ingest, not a re-embedding of the store.
-                store.put_translations(article.id, translated(store.article_sentences(article.id), article.lang, translator))
-            unchanged.append(article.id)
-            if Path(old.path or ".").resolve() != Path(article.path).resolve():
-                store.move_article(article.id, article.path)
-            continue
-        chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
-        store.put_article(article, chunks, translated(sentences_of(article, chunks), article.lang, translator))
-        chunks_written += len(chunks)
-        (updated if old is not None else added).append(article.id)
-    for root in roots:
-        if not root.is_dir():
-            continue
-        base = str(root.resolve())
-        for aid, stored in manifest.items():
-            if aid in seen or not stored.path:
+    reader = Sources(settings)
+    try:
+        for item in reader.read(given, known=manifest):
+            if isinstance(item, Rejected):
+                rejected.append(item)
                 continue
-            if str(Path(stored.path).resolve()).startswith(base + "/") and not Path(stored.path).exists():
-                store.remove_article(aid)
-                removed.append(aid)
-    return IngestReport(added, updated, unchanged, removed, rejected, chunks_written, round(time.perf_counter() - t0, 3))
+            aid, where = (item.article_id, item.path) if isinstance(item, Known) else (item.id, item.path)
+            if aid in seen:
+                rejected.append(Rejected(where, f"duplicate article id {aid!r} (also {seen[aid]})"))
+                continue
+            seen[aid] = where
+            if isinstance(item, Known):
+                unchanged.append(aid)
+                continue
+            article = item
+            old = manifest.get(article.id)
+            if old is not None and old.sha256 == article.sha256 and (old.same_as is None or (stories is not None and old.same_as in stories)):
+                _keep(article, old, store, translator)
+                if stories is not None and old.same_as is None and article.id not in stories:  # moved within a folder given now
+                    stories.add(article.id, signatures.of(article.text))
+                unchanged.append(article.id)
+                continue
+            signature = signatures.of(article.text) if stories is not None else None
+            match = stories.find(signature, exclude=article.id) if stories is not None else None
+            if match is not None:
+                store.put_duplicate(article, match.article_id, signatures.encode(signature))
+                merged.append(Merged(article.id, match.article_id, article.source, round(match.similarity, 3)))
+                continue
+            chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
+            store.put_article(article, chunks, translated(sentences_of(article, chunks), article.lang, translator),
+                              signatures.encode(signature) if signature is not None else "")
+            if stories is not None:
+                stories.add(article.id, signature)
+            chunks_written += len(chunks)
+            (updated if old is not None else added).append(article.id)
+    finally:
+        reader.close()
+    for aid in gone:
+        if aid not in seen:
+            store.remove_article(aid)
+            removed.append(aid)
+    if merged or removed or updated:  # only these change which copies a story has (an update rewrites its record)
+        _list_outlets(store)
+    return IngestReport(added, updated, unchanged, removed, rejected, chunks_written, round(time.perf_counter() - t0, 3), merged)
+
+
+def _keep(article: Article, old: StoredArticle, store: Store, translator: Translator | None) -> None:
+    """An unchanged article: only what is missing is done (its translation) or what moved is noted (its path)."""
+    if translator is not None and not old.translated and old.same_as is None:
+        # Stored before a translator was there, or its translation failed: only the translation is tried
+        # again, so a broken Apertium costs one run per article and ingest, not a re-embedding of the store.
+        store.put_translations(article.id, translated(store.article_sentences(article.id), article.lang, translator))
+    if not is_url(article.path) and Path(old.path or ".").resolve() != Path(article.path).resolve():
+        store.update_manifest(article.id, path=article.path)
+
+
+def _stories(manifest: dict[str, StoredArticle], store: Store, settings: Settings, signatures: Signatures) -> Stories:
+    """The stored stories' signatures; one stored before signatures existed (or with other settings) gets one now."""
+    stories = Stories(settings)
+    for aid, stored in manifest.items():
+        if stored.same_as is not None:
+            continue
+        signature = signatures.decode(stored.minhash)
+        if signature is None:
+            signature = signatures.of(store.article_text(aid) or "")
+            store.update_manifest(aid, minhash=signatures.encode(signature))
+        stories.add(aid, signature)
+    return stories
+
+
+def _gone(roots: list[Path], manifest: dict[str, StoredArticle]) -> list[str]:
+    """Stored articles (and merged copies) from files under a folder given now whose files are gone: removed at the end
+    unless found at a new path, and no new copy is merged into them meanwhile."""
+    bases = [str(root.resolve()) + "/" for root in roots if root.is_dir()]
+    return [aid for aid, stored in manifest.items()
+            if stored.path and not is_url(stored.path) and any(str(Path(stored.path).resolve()).startswith(b) for b in bases)
+            and not Path(stored.path).exists()]
+
+
+def _list_outlets(store: Store) -> None:
+    """Each story lists its own outlet, then those of the copies merged into it (recomputed, so removals show too)."""
+    manifest = store.manifest()
+    copies: dict[str, list[str]] = {}
+    for stored in manifest.values():
+        if stored.same_as is not None and stored.same_as in manifest and stored.source:
+            copies.setdefault(stored.same_as, []).append(stored.source)
+    for aid, stored in manifest.items():
+        if stored.same_as is not None:
+            continue
+        outlets = tuple(dict.fromkeys([*([stored.source] if stored.source else []), *copies.get(aid, [])]))
+        if outlets != stored.outlets:
+            store.update_manifest(aid, outlets=json.dumps(list(outlets), ensure_ascii=False))

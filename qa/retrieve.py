@@ -90,7 +90,7 @@ class _Snapshot:
     def passage(self, c: Chunk, score: float, dense_score: float | None = None, bm25_score: float | None = None) -> Passage:
         a = self.manifest[c.article_id]
         return Passage(chunk_id=c.id, article_id=c.article_id, title=a.title, date=a.date, source=a.source, lang=a.lang, text=c.text,
-                       start=c.start, end=c.end, score=score, dense_score=dense_score, bm25_score=bm25_score)
+                       start=c.start, end=c.end, score=score, dense_score=dense_score, bm25_score=bm25_score, outlets=a.outlets)
 
 
 class Retriever:

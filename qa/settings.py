@@ -112,7 +112,41 @@ class Settings(BaseSettings):
     )
     chat_title_chars: int = Field(60, ge=8, description="A saved chat without a title is named after its first question, cut to this many characters.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
-    max_file_bytes: int = Field(2_000_000, ge=1, description="Larger article files are rejected at ingest.")
+    max_file_bytes: int = Field(
+        2_000_000, ge=1,
+        description="Larger files or downloads (article, page, feed, PDF, DOCX) are rejected at ingest; a download stops reading past it.",
+    )
+    fetch_timeout: float = Field(
+        20.0, gt=0,
+        description="Seconds one URL may take in all (every redirect, connecting and reading), so a slow server cannot hold an ingest.",
+    )
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per URL; each hop's address is checked again.")
+    fetch_allow_private: bool = Field(
+        False,
+        description="Allow fetching loopback, private, link-local and other non-public addresses. Off, so a URL given to the "
+        "chat cannot reach the server's own network; tests turn it on for their server on 127.0.0.1.",
+    )
+    fetch_user_agent: str = Field(
+        "qa-news-ingest/0.1 (grounded news question answering; reads one page per URL or feed entry)",
+        description="User-Agent sent with every request, so sites can tell who fetches their pages.",
+    )
+    pdf_short_line: float = Field(
+        0.7, gt=0.0, le=1.0,
+        description="A PDF line shorter than this share of its page's longest line ends a paragraph (a heading, a paragraph's "
+        "last line); pypdf gives layout lines, and every other line break becomes a space so sentences read whole.",
+    )
+    merge_duplicates: bool = Field(
+        True,
+        description="Merge a near-duplicate of a stored story into it at ingest. The scale benchmark turns it off: its "
+        "generated variations (paragraphs rotated, numbers shifted) are near-copies by design.",
+    )
+    duplicate_jaccard: float = Field(
+        0.5, gt=0.0, lt=1.0,
+        description="Estimated Jaccard similarity of word shingles (MinHash) from which a new article is the same story as a "
+        "stored one (a syndicated copy or a light edit) and is merged into it: above follow-ups that repeat half a story, below light copies (eval/dedup.md).",
+    )
+    shingle_words: int = Field(3, ge=1, le=10, description="Words per shingle for near-duplicate detection.")
+    minhash_permutations: int = Field(128, ge=16, le=1024, description="MinHash permutations: more is a closer Jaccard estimate, and a bigger signature.")
     host: str = Field("127.0.0.1", description="Address the chat (`qa chat`) and the API server (`qa serve`) bind to (loopback only by default).")
     port: int = Field(7860, description="Port of the chat.")
     concurrency: int = Field(4, ge=1, description="Answers the chat, and apart from it the API server, compute at once.")

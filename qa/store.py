@@ -7,7 +7,7 @@ article: an ingest killed midway leaves no half-article visible, and the next ru
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,6 +34,10 @@ class StoredArticle:
     sha256: str
     chunks: int
     translated: bool = False  # its sentences carry their translation into the other language
+    author: str | None = None
+    same_as: str | None = None  # a near-duplicate of this stored story: recorded, its text not indexed again
+    outlets: tuple[str, ...] = ()  # every outlet that carried the story: its own, then its merged copies'
+    minhash: str = field(default="", repr=False)  # its MinHash signature (qa/dedup.py), to find later copies
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,18 @@ def _check_local_store(path: Path) -> None:
         raise StoreCorrupted(f"the local store at {path} failed its integrity check ({result}); move it aside and run `qa ingest` again")
 
 
+def _meta(article: Article) -> dict:
+    """The metadata every record of an article carries (what retrieval filters on and citations show)."""
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "date": article.date or "",
+        "date_int": _date_int(article.date),
+        "source": article.source or "",
+        "lang": article.lang,
+    }
+
+
 class Store:
     def __init__(self, settings: Settings, embedder: Embedder, client=None) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -151,6 +167,10 @@ class Store:
                 sha256=meta["sha256"],
                 chunks=int(meta.get("chunks", 0)),
                 translated=bool(meta.get("translated", False)),
+                author=meta.get("author") or None,
+                same_as=meta.get("same_as") or None,
+                outlets=tuple(json.loads(meta["outlets"])) if meta.get("outlets") else ((meta["source"],) if meta.get("source") else ()),
+                minhash=meta.get("minhash", ""),
             )
         return out
 
@@ -229,20 +249,13 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------
 
-    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence]) -> None:
+    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "") -> None:
         """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry."""
         from llama_index.core.schema import TextNode
 
         chunk_vecs = self.embedder.embed_passages([c.text for c in chunks])
         sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
-        meta = {
-            "article_id": article.id,
-            "title": article.title,
-            "date": article.date or "",
-            "date_int": _date_int(article.date),
-            "source": article.source or "",
-            "lang": article.lang,
-        }
+        meta = _meta(article)
         nodes = [
             TextNode(id_=c.id, text=c.text, embedding=vec.tolist(), metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
             for c, vec in zip(chunks, chunk_vecs)
@@ -266,15 +279,26 @@ class Store:
                         metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
                                     **({"translation": s.translation} if s.translation is not None else {})} for s in sentences],
                     )
-                self.articles.upsert(
-                    ids=[article.id],
-                    documents=[article.text],
-                    embeddings=[_NO_VECTOR],
-                    metadatas=[{**meta, "path": article.path, "sha256": article.sha256, "chunks": len(chunks),
-                                "translated": any(s.translation is not None for s in sentences)}],
-                )
+                self._commit(article, {"chunks": len(chunks), "translated": any(s.translation is not None for s in sentences),
+                                       "minhash": minhash})
             except Exception as exc:
                 raise self._wrap(exc) from exc
+
+    def put_duplicate(self, article: Article, same_as: str, minhash: str = "") -> None:
+        """Record a near-duplicate of a stored story: its manifest entry (metadata, text, `same_as`) without chunks or
+        sentences, so it is listed and re-ingested as unchanged but never retrieved or cited beside its story."""
+        with self._lock:
+            try:
+                self.articles.delete(ids=[article.id])
+                self._delete_records(article.id)
+                self._commit(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def _commit(self, article: Article, extra: dict) -> None:
+        self.articles.upsert(ids=[article.id], documents=[article.text], embeddings=[_NO_VECTOR],
+                             metadatas=[{**_meta(article), "path": article.path, "sha256": article.sha256,
+                                         "author": article.author or "", **extra}])
 
     def put_translations(self, article_id: str, sentences: list[Sentence]) -> None:
         """Give a stored article's sentences their translations; vectors and chunks stay as they are."""
@@ -293,13 +317,13 @@ class Store:
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
-    def move_article(self, article_id: str, path: str) -> None:
-        """An unchanged article found at a new path: only the manifest entry learns where it lives now."""
+    def update_manifest(self, article_id: str, **fields: str | int | bool) -> None:
+        """Change some fields of an article's manifest entry (a new path, its signature, its outlets); chunks stay."""
         with self._lock:
             try:
                 got = self.articles.get(ids=[article_id], include=["metadatas"])
                 if got["ids"]:
-                    self.articles.update(ids=[article_id], metadatas=[{**got["metadatas"][0], "path": path}])
+                    self.articles.update(ids=[article_id], metadatas=[{**got["metadatas"][0], **fields}])
             except Exception as exc:
                 raise self._wrap(exc) from exc
 

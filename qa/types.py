@@ -12,8 +12,21 @@ class Article:
     source: str | None
     lang: str
     text: str
-    path: str
+    path: str  # the file, or the URL it was fetched from
     sha256: str
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a format's extractor found in a document: its clean text and its own metadata (None where it says nothing)."""
+
+    text: str
+    title: str | None = None
+    date: str | None = None  # ISO YYYY-MM-DD
+    source: str | None = None  # the outlet: site name, feed title, publisher
+    author: str | None = None
+    lang: str | None = None  # as declared (an IETF tag such as "es-ES"); the text decides when it is missing
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Passage:
     score: float
     dense_score: float | None = None
     bm25_score: float | None = None
+    outlets: tuple[str, ...] = ()  # every outlet that carried this story (near-duplicate copies are merged into one article)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class Citation:
     supported: bool | None = None
     answer_start: int | None = None  # the words that answer, inside the quote (article offsets)
     answer_end: int | None = None
+    outlets: tuple[str, ...] = ()  # every outlet that carried this story, when copies from several were merged
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,16 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Merged:
+    """A near-duplicate (a syndicated copy, a light edit) recorded as the story already stored, not indexed again."""
+
+    id: str
+    into: str
+    source: str | None
+    similarity: float  # estimated Jaccard similarity of their word shingles
+
+
+@dataclass(frozen=True)
 class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -149,9 +174,15 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+    merged: list[Merged] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def all_rejected(self) -> bool:
+        """Something was given and nothing of it was taken: the CLI's exit code 2."""
+        return bool(self.rejected) and not (self.added or self.updated or self.unchanged or self.removed or self.merged)
 
     def summary(self) -> str:
         parts = [
@@ -160,6 +191,7 @@ class IngestReport:
             f"unchanged {len(self.unchanged)}",
             f"removed {len(self.removed)}",
             f"rejected {len(self.rejected)}",
+            *([f"merged {len(self.merged)}"] if self.merged else []),
         ]
         return ", ".join(parts) + f" ({self.chunks} chunks in {self.seconds:.1f} s)"
 

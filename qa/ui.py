@@ -12,7 +12,7 @@ import re
 import shutil
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from datetime import date, datetime, timezone
@@ -25,6 +25,7 @@ from .assistant import Assistant
 from .chats import ChatStore
 from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable
 from .settings import Settings
+from .sources import SUFFIXES
 from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ EXAMPLES = [
     "¿Cuánto duró la reunión trilateral en el Kremlin?",
     "¿Qué valora Moscú en sus relaciones con Azerbaiyán y Armenia?",
 ]
-UPLOAD_SUFFIXES = (".txt", ".md")
-UNUSABLE_UPLOAD = "only .txt and .md files with a usable name are accepted"
+UPLOAD_SUFFIXES = SUFFIXES
+UNUSABLE_UPLOAD = f"only {', '.join(UPLOAD_SUFFIXES)} files with a usable name are accepted"
 _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -227,11 +228,13 @@ def highlight(text: str, start: int, end: int, answer_start: int | None = None, 
     return f'{esc(_squeeze(text[:start]))}<mark class="qa-quote">{quote}</mark>{esc(_squeeze(text[end:]))}'
 
 
-def _meta(date_: str | None, source: str | None, lang: str, shown_in: str | None = None) -> str:
-    """Date, outlet and language of an article, in the words of the language the chat is shown in."""
+def _meta(date_: str | None, source: str | None, lang: str, outlets: tuple[str, ...] = (), shown_in: str | None = None) -> str:
+    """Date, outlet and language, in the words of the language the chat is shown in; a story merged from several
+    outlets' copies lists them all."""
     w = words_for(shown_in)
+    shown = f"{', '.join(outlets)} ({w['same_story']})" if len(outlets) > 1 else source or w["outlet_unknown"]
     return (
-        f'<span class="qa-meta">{esc(date_ or w["undated"])} · {esc(source or w["outlet_unknown"])}</span> '
+        f'<span class="qa-meta">{esc(date_ or w["undated"])} · {esc(shown)}</span> '
         f'<span class="qa-lang">{esc(lang)}</span>'
     )
 
@@ -256,7 +259,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         )
         cards.append(
             f'<div class="qa-source" data-article="{esc(first.article_id)}"><div class="qa-source-title">{esc(first.title)}</div>'
-            f"<div>{_meta(first.date, first.source, first.lang, shown_in)}</div>{quotes}</div>"
+            f"<div>{_meta(first.date, first.source, first.lang, first.outlets, shown_in)}</div>{quotes}</div>"
         )
     chosen = next((c for c in answer.citations if c.n == selected), None)
     if chosen is not None:
@@ -264,7 +267,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else f'<span class="qa-empty">{esc(w["text_gone"])}</span>'
         article = (
             f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
-            f"<div>{_meta(chosen.date, chosen.source, chosen.lang, shown_in)}</div>"
+            f"<div>{_meta(chosen.date, chosen.source, chosen.lang, chosen.outlets, shown_in)}</div>"
             f'<div class="qa-article-text">{shown}</div></div>'
         )
     else:
@@ -291,7 +294,7 @@ def render_passages(answer: Answer | None, lang: str | None = None) -> str:
     if not uncited:
         return f'<div class="qa-passages"><p class="qa-empty">{esc(w["passages_all_cited"])}</p></div>'
     rows = "".join(
-        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang, shown_in)}</div>'
+        f'<div class="qa-passage"><div><b>{esc(p.title)}</b> {_meta(p.date, p.source, p.lang, p.outlets, shown_in)}</div>'
         f'<div class="qa-scores">fused {_score(p.score)} · dense {_score(p.dense_score)} · bm25 {_score(p.bm25_score)}</div>'
         f"<div>{esc(_clip(p.text, 300))}</div></div>"
         for p in uncited
@@ -325,9 +328,11 @@ def render_report(report: IngestReport, titles: dict[str, str] | None = None) ->
         return f"<li>{label}: {esc(', '.join(named))}</li>" if items else ""
 
     rejected = "".join(f"<li>rejected {esc(r.path)}: {esc(r.reason)}</li>" for r in report.rejected)
+    merged = "".join(f"<li>merged {esc(m.id)} ({esc(m.source or 'outlet unknown')}) into {esc(m.into)}: the same story</li>"
+                     for m in report.merged)
     return (
         f'<div class="qa-report"><b>Upload:</b> {esc(report.summary())}'
-        f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{rejected}</ul></div>"
+        f"<ul>{ids('added', report.added)}{ids('updated', report.updated)}{ids('unchanged', report.unchanged)}{merged}{rejected}</ul></div>"
     )
 
 
@@ -387,7 +392,11 @@ def save_uploads(paths: list[str], uploads_dir: Path, indexed: dict[str, str] | 
         if other is not None and Path(other).resolve().parent != root:
             rejected.append(Rejected(Path(p).name, f"an indexed article is already called {dest.stem!r}; rename the file to add it"))
             continue
-        shutil.copyfile(p, dest)
+        try:
+            shutil.copyfile(p, dest)
+        except OSError as exc:
+            rejected.append(Rejected(Path(p).name, f"cannot be read: {exc.strerror or exc}"))
+            continue
         saved.append(dest)
     return saved, rejected
 
@@ -459,10 +468,16 @@ def record_feedback(path: Path, key: str, answer: Answer, liked: bool | None) ->
 
 # --- the app ------------------------------------------------------------------------------------
 
-# The components whose words follow the interface language, in the order `ChatHandlers.labels` updates them.
-LABELLED = ("title", "question", "chatbot", "ask", "clear", "passages_box", "filters_box", "article_filter", "lang_filter",
-            "date_from", "date_to", "upload_box", "files", "chats_box", "chat_list", "chat_title", "rename", "delete",
-            "export_md", "export_json", "ui_lang")
+# The components whose words follow the interface language: (component, what is updated, word in the [ui] table).
+LABELS = (("title", "value", "title"), ("question", "placeholder", "placeholder"), ("chatbot", "placeholder", "chat_placeholder"),
+          ("ask", "value", "ask"), ("clear", "value", "clear"), ("passages_box", "label", "passages"), ("filters_box", "label", "filters"),
+          ("article_filter", "label", "only_articles"), ("lang_filter", "label", "language"), ("date_from", "label", "date_from"),
+          ("date_to", "label", "date_to"), ("upload_box", "label", "upload"), ("files", "label", "upload_files"),
+          ("url_box", "placeholder", "url_placeholder"), ("add_url", "value", "add_url"), ("chats_box", "label", "chats"),
+          ("chat_list", "label", "chats"), ("chat_title", "label", "chat_title"), ("rename", "value", "rename"),
+          ("delete", "value", "delete"), ("export_md", "value", "export_md"), ("export_json", "value", "export_json"),
+          ("ui_lang", "label", "interface"))
+LABELLED = tuple(name for name, _, _ in LABELS)
 
 
 class ChatHandlers:
@@ -477,38 +492,19 @@ class ChatHandlers:
 
     def article_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
         undated = words_for(lang)["undated"]
-        return [(f"{_clip(a.title, 60)} · {a.date or undated} · {a.lang}", a.id) for a in self.assistant.articles()]
+        return [(f"{_clip(a.title, 60)} · {a.date or undated} · {a.lang}", a.id) for a in self.assistant.articles() if a.same_as is None]
 
     def chat_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
         untitled = words_for(lang)["untitled"]
         return [(f"{_clip(c.title or untitled, 50)} · {c.turns}", c.id) for c in self.chats.list()]
 
     def labels(self, lang: str | None) -> list:
-        """Every labelled component's words in `lang` (see LABELLED)."""
+        """Every labelled component's words in `lang` (see LABELS); the radio buttons' and the article list's choices too."""
         w = words_for(lang)
-        return [
-            gr.update(value=w["title"]),
-            gr.update(placeholder=w["placeholder"]),
-            gr.update(placeholder=w["chat_placeholder"]),
-            gr.update(value=w["ask"]),
-            gr.update(value=w["clear"]),
-            gr.update(label=w["passages"]),
-            gr.update(label=w["filters"]),
-            gr.update(label=w["only_articles"], choices=self.article_choices(lang)),
-            gr.update(label=w["language"], choices=[(w["any_language"], ""), ("English", "en"), ("Español", "es")]),
-            gr.update(label=w["date_from"]),
-            gr.update(label=w["date_to"]),
-            gr.update(label=f"{w['upload']} (.txt, .md)"),
-            gr.update(label=w["upload_files"]),
-            gr.update(label=w["chats"]),
-            gr.update(label=w["chats"]),
-            gr.update(label=w["chat_title"]),
-            gr.update(value=w["rename"]),
-            gr.update(value=w["delete"]),
-            gr.update(value=w["export_md"]),
-            gr.update(value=w["export_json"]),
-            gr.update(label=w["interface"], choices=[(w["auto"], ""), ("English", "en"), ("Español", "es")]),
-        ]
+        choices = {"article_filter": self.article_choices(lang),
+                   "lang_filter": [(w["any_language"], ""), ("English", "en"), ("Español", "es")],
+                   "ui_lang": [(w["auto"], ""), ("English", "en"), ("Español", "es")]}
+        return [gr.update(**{what: w[word]}, **({"choices": choices[name]} if name in choices else {})) for name, what, word in LABELS]
 
     def texts_for(self, answer: Answer) -> dict[str, str | None]:
         return {aid: self.assistant.article_text(aid) for aid in dict.fromkeys(c.article_id for c in answer.citations)}
@@ -646,19 +642,30 @@ class ChatHandlers:
     # --- articles ---
 
     def upload(self, paths: list[str] | None, ui_lang: str | None) -> tuple[str, Any, Any]:
-        """Copy, ingest and report (each report replaces the last); refresh the article filter so new articles can be chosen."""
+        """Copy, ingest and report (each report replaces the last)."""
         if not paths:
             return "", gr.skip(), gr.skip()
+        return self._report(lambda: ingest_uploads(self.assistant, list(paths)), None, ui_lang)
+
+    def add_urls(self, text: str | None, ui_lang: str | None) -> tuple[str, Any, Any]:
+        """Fetch and ingest the web pages, documents or feeds at the URLs typed (one or more, separated by spaces)."""
+        urls = (text or "").split()
+        if not urls:
+            return "", gr.skip(), gr.skip()
+        return self._report(lambda: self.assistant.ingest(urls), "", ui_lang)
+
+    def _report(self, ingest: Callable[[], IngestReport], cleared: Any, ui_lang: str | None) -> tuple[str, Any, Any]:
+        """Ingest, report by title and id, and refresh the article filter so new articles can be chosen."""
         try:
-            report = ingest_uploads(self.assistant, list(paths))
+            report = ingest()
             titles = {a.id: a.title for a in self.assistant.articles()}
         except QAError as exc:
-            return render_notice(error_message(exc, ui_lang)), None, gr.skip()
+            return render_notice(error_message(exc, ui_lang)), cleared, gr.skip()
         try:
             choices = gr.update(choices=self.article_choices(ui_lang))
         except QAError:
             choices = gr.skip()
-        return render_report(report, titles), None, choices
+        return render_report(report, titles), cleared, choices
 
     # --- for programs (gradio_client) ---
 
@@ -727,8 +734,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     with gr.Row():
                         c["date_from"] = gr.Textbox(label=w["date_from"], placeholder="YYYY-MM-DD", elem_id="qa-date-from")
                         c["date_to"] = gr.Textbox(label=w["date_to"], placeholder="YYYY-MM-DD", elem_id="qa-date-to")
-                with gr.Accordion(f"{w['upload']} (.txt, .md)", open=False, elem_id="qa-upload-box") as c["upload_box"]:
+                with gr.Accordion(w["upload"], open=False, elem_id="qa-upload-box") as c["upload_box"]:
                     c["files"] = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label=w["upload_files"], elem_id="qa-upload")
+                    with gr.Row():
+                        c["url_box"] = gr.Textbox(placeholder=w["url_placeholder"], show_label=False, scale=5, elem_id="qa-url")
+                        c["add_url"] = gr.Button(w["add_url"], scale=1, min_width=80, elem_id="qa-add-url")
                     report = gr.HTML("", elem_id="qa-report", js_on_load=None)
 
         labelled = [c[name] for name in LABELLED]
@@ -753,7 +763,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         ui_lang.change(h.set_language, [ui_lang, session], [sources, passages, c["chat_list"], *labelled], concurrency_limit=None, **private)
         sources.click(h.select_citation, [session, ui_lang], [sources], concurrency_limit=None, show_progress="hidden", **private)
         c["chatbot"].like(h.feedback, [session, ui_lang], [notice], concurrency_limit=None, **private)
-        c["files"].upload(h.upload, [c["files"], ui_lang], [report, c["files"], c["article_filter"]], concurrency_limit=1, **private)
+        c["files"].upload(h.upload, [c["files"], ui_lang], [report, c["files"], c["article_filter"]], concurrency_limit=1,
+                          concurrency_id="ingest", **private)
+        for event in (c["url_box"].submit, c["add_url"].click):
+            event(h.add_urls, [c["url_box"], ui_lang], [report, c["url_box"], c["article_filter"]], concurrency_limit=1,
+                  concurrency_id="ingest", **private)
         gr.api(h.chat_api, api_name="chat", concurrency_id="answer")
         gr.api(h.ask_api, api_name="ask", concurrency_id="answer")
     app.queue(default_concurrency_limit=assistant.settings.concurrency)

@@ -97,3 +97,144 @@ class FakeReader:
         p = np.clip(np.array([1.0 if any(w in c.text for w in self.prefer) else c.similarity for c in candidates],
                              dtype=np.float64), 0.0, 1.0)
         return Reading(p, float(p.max()) if len(p) else 0.0)
+
+
+class FakeSite:
+    """A website on 127.0.0.1 for fetcher tests: path -> (content type, body) or a redirect; it counts requests.
+
+    Started and stopped by the test (`with FakeSite() as site:`), so no test reads from anywhere else.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.hits: dict[str, int] = {}
+        self.agents: list[str] = []
+        self.hosts: list[str] = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                site.hits[path] = site.hits.get(path, 0) + 1
+                site.agents.append(self.headers.get("User-Agent", ""))
+                site.hosts.append(self.headers.get("Host", ""))
+                status, headers, body = site.routes.get(path, (404, {"Content-Type": "text/plain"}, b"not found"))
+                self.send_response(status)
+                for key, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def serve(self, path: str, content_type: str, body: bytes | str) -> str:
+        self.routes[path] = (200, {"Content-Type": content_type}, body.encode("utf-8") if isinstance(body, str) else body)
+        return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        self.routes[path] = (status, {"Location": location}, b"")
+        return self.url(path)
+
+    def __enter__(self) -> "FakeSite":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+# --- documents of every format, made here so no binary fixture is committed ------------------------
+
+MENU = '<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/sport">Sport</a></li></ul></nav>'
+COOKIES = '<div class="cookie-banner"><p>We use cookies to improve your experience. Accept all cookies or manage your choices.</p></div>'
+FOOTER = ("<aside><h3>Related stories</h3><ul><li><a href='/a'>Storm hits Porto</a></li><li><a href='/b'>Ferries cancelled</a></li>"
+          "</ul></aside><div class='comments'><h3>Comments</h3><p>Great news for the city! – a reader</p></div>"
+          "<footer><p>© 2024 Coast Herald. All rights reserved. Contact us. Privacy policy. Terms of use.</p></footer>")
+
+
+def news_page(title: str, paragraphs: list[str], *, site: str, date: str, author: str, lang: str = "en") -> str:
+    """A news page as sites write them: menus, a cookie banner, related links, comments and a footer around the
+    article; its metadata in <meta>, OpenGraph and JSON-LD NewsArticle."""
+    import json as _json
+
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": title, "datePublished": f"{date}T09:00:00Z",
+          "author": {"@type": "Person", "name": author}, "publisher": {"@type": "Organization", "name": site}}
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} | {site}</title>'
+            f'<meta property="og:title" content="{title}"><meta property="og:site_name" content="{site}">'
+            f'<meta name="author" content="{author}"><script type="application/ld+json">{_json.dumps(ld)}</script></head>'
+            f"<body>{MENU}{COOKIES}<article><h1>{title}</h1>{body}</article>{FOOTER}</body></html>")
+
+
+def pdf_bytes(title: str, paragraphs: list[str], *, author: str, created: str) -> bytes:
+    """A PDF with a heading and paragraphs (reportlab), and Title, Author and CreationDate properties."""
+    import io
+    from datetime import datetime
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    out = io.BytesIO()
+    styles = getSampleStyleSheet()
+    doc = SimpleDocTemplate(out, pagesize=A4, title=title, author=author, creator="tests")
+    stamp = datetime.fromisoformat(created)
+    doc.build([Paragraph(title, styles["Heading1"]), *(Paragraph(p, styles["Normal"]) for p in paragraphs)])
+    # reportlab stamps today's date; the story's own creation date is written into the Info dictionary with pypdf.
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(out.getvalue())))
+    writer.add_metadata({"/CreationDate": stamp.strftime("D:%Y%m%d%H%M%S+00'00'")})
+    final = io.BytesIO()
+    writer.write(final)
+    return final.getvalue()
+
+
+def docx_bytes(title: str, paragraphs: list[str], *, author: str, created: str, lang: str = "en-GB") -> bytes:
+    """A Word document (python-docx) with a heading, paragraphs and its core properties set."""
+    import io
+    from datetime import datetime
+
+    import docx
+
+    document = docx.Document()
+    document.add_heading(title, 1)
+    for p in paragraphs:
+        document.add_paragraph(p)
+    props = document.core_properties
+    props.title, props.author, props.created, props.language = title, author, datetime.fromisoformat(created), lang
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def rss_feed(channel: str, items: list[dict]) -> str:
+    """RSS 2.0; an item with `content` carries its full text (content:encoded), one without only its summary."""
+    from datetime import datetime, timezone
+    from email.utils import format_datetime
+
+    def item(i: dict) -> str:
+        when = format_datetime(datetime.fromisoformat(i["date"]).replace(tzinfo=timezone.utc))
+        content = f"<content:encoded><![CDATA[{i['content']}]]></content:encoded>" if "content" in i else ""
+        return (f"<item><title>{i['title']}</title><link>{i['link']}</link><guid>{i.get('guid', i['link'])}</guid>"
+                f"<pubDate>{when}</pubDate><description>{i['summary']}</description>{content}</item>")
+
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            f"<channel><title>{channel}</title><link>http://example.invalid/</link><description>News</description>"
+            f"{''.join(item(i) for i in items)}</channel></rss>")

@@ -103,3 +103,32 @@ def test_cli_ask_json(tmp_path):
 def test_assistant_default_constructor_seeds(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "d"))
     assert len(Assistant().articles()) == 5
+
+
+def test_cli_ingest_exits_2_when_an_input_is_rejected(tmp_path, monkeypatch, capsys):
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("QA_TRANSLATE", "false")
+    (tmp_path / "page.png").write_bytes(b"\x89PNG")
+    (tmp_path / "note.txt").write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
+    assert main(["ingest", str(tmp_path / "page.png"), "http://127.0.0.1:9/story"]) == 2
+    out = capsys.readouterr().out
+    assert "rejected 2" in out and "unsupported file type '.png'" in out and "non-public address" in out
+    assert main(["ingest", str(tmp_path / "page.png"), str(tmp_path / "note.txt")]) == 2  # the rest is still stored
+    out, err = capsys.readouterr()
+    assert "added 1" in out and "rejected 1" in out and "1 of the inputs rejected" in err
+    assert main(["ingest", str(tmp_path / "note.txt")]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--date-from", "2025-13-01"], "date_from '2025-13-01' is not a date: use YYYY-MM-DD"),
+    (["--article", "nope"], f"unknown article id 'nope'; the articles are: 000_"),
+])
+def test_cli_ask_exits_2_on_bad_filters(real_bot, monkeypatch, capsys, argv, message):
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(real_bot.settings.data_dir))  # the store the real bot already indexed
+    assert main(["ask", *argv, "How many people were taken hostage in Khojaly?"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and (argv[0] != "--article" or KHOJALY in err)

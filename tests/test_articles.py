@@ -64,3 +64,16 @@ def test_file_rules(tmp_path):
 def test_control_characters_are_dropped_and_crlf_normalised():
     a = parse_text("Hello\x07 world.\r\nSecond line\x1b here.", "c")
     assert a.text == "Hello world.\nSecond line here."
+
+
+def test_a_documents_own_metadata_comes_before_the_texts_patterns():
+    from qa.articles import make_article
+    from qa.types import Extracted
+
+    text = "By Trend\n\nLa línea 3 del metro de Sevilla tendrá 17 estaciones y abrirá en 2030, según EFE."
+    a = make_article("metro", "m.html", Extracted(text=text, title="  El metro\n de Sevilla ", date="2023-11-20", source="Diario del Sur",
+                                                  author="Ana", lang="en-GB"))
+    assert (a.title, a.date, a.source, a.author, a.lang) == ("El metro de Sevilla", "2023-11-20", "Diario del Sur", "Ana", "en")
+    bare = make_article("metro", "m.html", Extracted(text=text, lang="fr"))  # a language without word lists: the text decides
+    assert (bare.source, bare.lang, bare.title) == ("EFE", "es", "By Trend")
+    assert bare.text == text and bare.sha256 == a.sha256

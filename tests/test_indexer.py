@@ -5,7 +5,7 @@ import pytest
 from qa import Assistant
 from qa.errors import IngestError
 from tests.conftest import KHOJALY, SPANISH
-from tests.fakes import FakeEmbedder, FakeTranslator
+from tests.fakes import FakeEmbedder, FakeSite, FakeTranslator, news_page, rss_feed
 
 
 @pytest.fixture
@@ -126,3 +126,99 @@ def test_an_untranslated_article_is_only_translated_again_at_the_next_ingest(set
     assert all(a.translated for a in bot.articles()) and embedder.passages_embedded == embedded
     stored = bot.store.article_sentences(KHOJALY)
     assert stored and all(s.translation == f"<es> {s.text}" for s in stored)
+
+
+# --- near-duplicates, feeds, URLs -------------------------------------------------------------------------------
+
+
+def syndicated_copy(text: str) -> str:
+    """How another outlet runs a wire story: its own byline and credit line, a few words changed."""
+    edited = text.replace("The Peruvian Congress", "Peru's Congress", 1).replace("adopted", "approved", 1)
+    return f" date 2024-02-28 By Azertac\n\n{edited}\n\nAzertac, with information from the Azerbaijani Embassy in Mexico."
+
+
+def test_a_syndicated_copy_is_merged_into_its_story_and_listed_as_its_outlet(bot, seeds_copy, tmp_path):
+    bot.ingest([seeds_copy])
+    count = bot.store.count_chunks()
+    (seeds_copy / "khojaly_copy.txt").write_text(syndicated_copy(bot.article_text(KHOJALY)))
+    report = bot.ingest([seeds_copy])
+    assert [(m.id, m.into, m.source) for m in report.merged] == [("khojaly_copy", KHOJALY, "Azertac")]
+    assert report.merged[0].similarity >= bot.settings.duplicate_jaccard and not report.added
+    assert bot.store.count_chunks() == count  # its text is not indexed a second time
+    stored = {a.id: a for a in bot.articles()}
+    assert stored["khojaly_copy"].same_as == KHOJALY and stored["khojaly_copy"].chunks == 0
+    assert stored[KHOJALY].outlets == ("Azernews", "Azertac")
+    answer = bot.ask("How many people were taken hostage in Khojaly?")
+    assert "khojaly_copy" not in {p.article_id for p in answer.passages}
+    khojaly = [c for c in answer.citations if c.article_id == KHOJALY]
+    assert len(khojaly) == 1 and khojaly[0].outlets == ("Azernews", "Azertac")
+    again = bot.ingest([seeds_copy])
+    assert "khojaly_copy" in again.unchanged and not again.merged and not again.added
+
+
+def test_removing_the_copy_or_its_story_keeps_the_rest_right(bot, seeds_copy):
+    bot.ingest([seeds_copy])
+    copy = seeds_copy / "khojaly_copy.txt"
+    copy.write_text(syndicated_copy(bot.article_text(KHOJALY)))
+    bot.ingest([seeds_copy])
+    copy.unlink()
+    assert bot.ingest([seeds_copy]).removed == ["khojaly_copy"]
+    assert next(a for a in bot.articles() if a.id == KHOJALY).outlets == ("Azernews",)
+    copy.write_text(syndicated_copy(bot.article_text(KHOJALY)))
+    assert [m.id for m in bot.ingest([seeds_copy]).merged] == ["khojaly_copy"]
+    (seeds_copy / f"{KHOJALY}.txt").unlink()
+    report = bot.ingest([seeds_copy])  # the story is gone: its copy becomes the article
+    assert report.removed == [KHOJALY] and report.updated == ["khojaly_copy"] and not report.merged
+    promoted = next(a for a in bot.articles() if a.id == "khojaly_copy")
+    assert promoted.same_as is None and promoted.chunks > 0 and promoted.outlets == ("Azertac",)
+
+
+@pytest.fixture
+def site():
+    with FakeSite() as s:
+        yield s
+
+
+def wire_feed(site: FakeSite, extra: list[dict] = ()) -> str:
+    entries = [
+        {"title": "Faro airport adds gates", "link": site.url("/faro"), "date": "2024-06-02T07:00:00", "summary": "Faro adds gates.",
+         "content": "<p>Faro airport opened 3 new boarding gates on Sunday.</p><p>The gates cost 5 million euros.</p>"},
+        {"title": "Braga stadium gets a roof", "link": site.url("/braga"), "date": "2024-06-01T07:00:00", "summary": "Braga's roof."},
+        *extra,
+    ]
+    return site.serve("/feed.xml", "application/rss+xml", rss_feed("Iberia Wire", entries))
+
+
+def test_a_feed_read_again_adds_only_its_new_entries(settings, site):
+    bot = Assistant(settings.model_copy(update={"fetch_allow_private": True}), embedder=FakeEmbedder(), auto_ingest=False)
+    site.serve("/braga", "text/html", news_page("Braga stadium gets a roof", [
+        "Braga's football stadium will get a roof over its open stands by 2026, the club announced on Saturday."],
+        site="Minho Post", date="2024-06-01", author="Rui Costa"))
+    first = bot.ingest([wire_feed(site)])
+    assert len(first.added) == 2 and not first.rejected
+    count = bot.store.count_chunks()
+    again = bot.ingest([site.url("/feed.xml")])
+    assert (again.added, again.updated, sorted(again.unchanged)) == ([], [], sorted(first.added))
+    assert bot.store.count_chunks() == count and site.hits == {"/feed.xml": 2, "/braga": 1}  # the page is not fetched again
+    site.serve("/porto", "text/html", news_page("Porto metro extends", ["The Porto metro will add 7 stations by 2027, the operator said."],
+                                                site="Douro Daily", date="2024-06-03", author="Ana"))
+    wire_feed(site, [{"title": "Porto metro extends", "link": site.url("/porto"), "date": "2024-06-03T07:00:00", "summary": "Metro."}])
+    third = bot.ingest([site.url("/feed.xml")])
+    assert len(third.added) == 1 and third.added[0].startswith("127.0.0.1-porto-") and len(third.unchanged) == 2
+
+
+def test_refused_and_failing_urls_are_reported_and_lose_nothing(bot, seeds_copy, site, monkeypatch, tmp_path):
+    bot.ingest([seeds_copy])
+    before = {a.id: a.sha256 for a in bot.articles()}
+    report = bot.ingest([site.serve("/p", "text/html", "<p>x</p>"), "file:///etc/passwd"])
+    assert [r.path for r in report.rejected] == [site.url("/p"), "file:///etc/passwd"]
+    assert "non-public address" in report.rejected[0].reason and report.all_rejected
+    assert {a.id: a.sha256 for a in bot.articles()} == before and site.hits == {}
+    # a folder ingest never removes an article that came from a URL, wherever the folder is
+    allowed = Assistant(bot.settings.model_copy(update={"fetch_allow_private": True}), embedder=FakeEmbedder(), auto_ingest=False)
+    url = site.serve("/harbour", "text/html", news_page("Lisbon harbour reopens", [
+        "The port of Lisbon reopened on Tuesday after a storm closed it for three days."], site="Coast Herald", date="2024-03-05", author="Ana"))
+    assert len(allowed.ingest([url]).added) == 1
+    monkeypatch.chdir(tmp_path)
+    assert allowed.ingest([tmp_path / "articles"]).removed == []
+    assert any(a.path == url for a in allowed.articles())

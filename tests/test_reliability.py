@@ -55,14 +55,15 @@ def assert_grounded(bot: Assistant, answer: Answer) -> None:
         ("", "empty"),
         ("   ", "empty"),
         ("\n\t\r\n", "empty"),
-        ("?!... ¿¡", "empty"),
+        ("?!... ¿¡", "has no words"),
+        ("😀🙏", "has no words"),
         ("\x00\x01\x07\x1b", "empty"),
         ("\u200b\u200b", "empty"),
         ("x" * 100_000, "too long .100,000 characters; the limit is 2,000"),
         (None, "must be text"),
         (b"How many?", "must be text"),
     ],
-    ids=["empty", "spaces", "whitespace", "punctuation", "control", "zero-width", "100k", "none", "bytes"],
+    ids=["empty", "spaces", "whitespace", "punctuation", "emoji", "control", "zero-width", "100k", "none", "bytes"],
 )
 def test_unusable_questions_are_clear_errors_and_fast(bot, question, message):
     before = snapshot(bot)
@@ -179,15 +180,22 @@ def test_huge_files_are_rejected_and_large_single_line_ones_chunk_exactly(tmp_pa
     assert time.perf_counter() - t0 < 120
 
 
-def test_duplicated_content_under_two_names_is_two_articles_and_idempotent(fresh, tmp_path):
+def test_duplicated_content_under_two_names_is_one_story_and_idempotent(fresh, tmp_path):
+    """Copies of a stored article are merged into it (recorded, not indexed again); with merging off they are articles."""
     dup = tmp_path / "dup"
     dup.mkdir()
     for name in ("copy-a.txt", "copy-b.txt"):
         shutil.copyfile(SEEDS / f"{KHOJALY}.txt", dup / name)
-    assert sorted(fresh.ingest([dup]).added) == ["copy-a", "copy-b"]
+    count = fresh.store.count_chunks()
+    report = fresh.ingest([dup])
+    assert [(m.id, m.into, m.similarity) for m in report.merged] == [("copy-a", KHOJALY, 1.0), ("copy-b", KHOJALY, 1.0)]
+    assert not report.added and fresh.store.count_chunks() == count
     ids, count = snapshot(fresh)
     again = fresh.ingest([dup])
     assert sorted(again.unchanged) == ["copy-a", "copy-b"] and snapshot(fresh) == (ids, count)
+    apart = Assistant(fresh.settings.model_copy(update={"merge_duplicates": False, "collection": "apart"}), embedder=FakeEmbedder(),
+                      auto_ingest=False)
+    assert sorted(apart.ingest([SEEDS, dup]).added) == sorted([*(p.stem for p in SEEDS.glob("*.txt")), "copy-a", "copy-b"])
 
 
 def test_file_moved_into_a_subfolder_is_unchanged_then_removed_when_deleted(fresh, seeds_copy):

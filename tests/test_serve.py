@@ -279,7 +279,7 @@ def test_uploads_that_cannot_be_stored_are_422_with_each_reason(fake_bot):
     ])
     assert resp.status_code == 422
     says = message(resp)
-    assert says.startswith("no article was stored: tool.exe: only .txt and .md files")
+    assert says.startswith("no article was stored: tool.exe: only .txt, .md, .html")
     assert "empty.txt: empty file" in says and f"{KHOJALY}.txt: an indexed article is already called" in says and "long.txt: " in says
     assert str(fake_bot.settings.data_dir) not in says  # no server paths
     assert api.post("/v1/articles").status_code == 422  # no files at all

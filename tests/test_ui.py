@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from qa import Answer, Assistant, Citation, Filters
 from qa import ui
 from qa.errors import InvalidSetting, StoreUnavailable
-from qa.types import AnswerSentence, Passage
 from pathlib import Path
+
+from qa.types import AnswerSentence, IngestReport, Merged, Passage
 from tests.conftest import KHOJALY, cited_bot, make_settings
-from tests.fakes import FakeEmbedder, FakeLLM
+from tests.fakes import FakeEmbedder, FakeLLM, FakeSite, docx_bytes, news_page, pdf_bytes
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
@@ -218,6 +219,33 @@ def test_an_upload_named_like_an_indexed_article_from_elsewhere_is_rejected(fake
     assert "added: The Lisbon council approved 42 new electric trams on Monday (note)" in h.upload([str(note)], "")[0]
     note.write_text("The Lisbon council approved 43 new electric trams on Tuesday.\n")
     assert "updated: The Lisbon council approved 43 new electric trams on Tuesday (note)" in h.upload([str(note)], "")[0]
+
+
+def test_pdf_docx_and_feed_uploads_and_a_url_are_ingested(settings, tmp_path):
+    bot = Assistant(settings.model_copy(update={"fetch_allow_private": True}), embedder=FakeEmbedder(), auto_ingest=False)
+    h = ui.ChatHandlers(bot)
+    (tmp_path / "bridge.pdf").write_bytes(pdf_bytes("Porto bridge closes", ["The Luiz I bridge will close for 6 weeks."],
+                                                    author="Douro Daily", created="2024-04-22T10:00:00"))
+    (tmp_path / "library.docx").write_bytes(docx_bytes("Valencia library opens", ["It holds 120,000 books."],
+                                                       author="Levante News", created="2024-05-11T08:00:00"))
+    report, _, choices = h.upload([str(tmp_path / "bridge.pdf"), str(tmp_path / "library.docx")], "")
+    assert "added: Porto bridge closes (bridge), Valencia library opens (library)" in report and {"bridge", "library"} <= {v for _, v in choices["choices"]}
+    with FakeSite() as site:
+        url = site.serve("/harbour", "text/html", news_page("Lisbon harbour reopens", [
+            "The port of Lisbon reopened on Tuesday after a storm closed it for three days."], site="Coast Herald", date="2024-03-05", author="Ana"))
+        report, cleared, _ = h.add_urls(f"  {url}  file:///etc/passwd ", "")
+    assert "added: Lisbon harbour reopens (127.0.0.1-harbour-" in report and "rejected file:///etc/passwd: only http and https" in report and cleared == ""
+    assert next(a for a in bot.articles() if a.path == url).source == "Coast Herald"
+    refused, _, _ = ui.ChatHandlers(Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)).add_urls(url, "")
+    assert "non-public address" in refused and f"rejected {url}" in refused
+
+
+def test_a_story_merged_from_several_outlets_is_one_source_listing_them():
+    c = citation(1, article_id="k", quote="q", outlets=("Azernews", "Azertac"))
+    listing = ui.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"k": "q"}, turn=0, selected=1)
+    assert listing.count('class="qa-source"') == 1 and listing.count("Azernews, Azertac (the same story)") == 2
+    report = ui.render_report(IngestReport(merged=[Merged("copy", "k", "Azertac", 0.9)]))
+    assert "merged copy (Azertac) into k: the same story" in report and "merged 1" in report
 
 
 def test_one_vote_per_answer_a_new_click_replaces_it(settings):

@@ -54,7 +54,9 @@ class ChatServer:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2", PYTHONUNBUFFERED="1")
+        # QA_FETCH_ALLOW_PRIVATE: the URL test's pages are served on 127.0.0.1 by the test itself.
+        env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2",
+                   PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true")
         self.log = (ARTIFACTS / "server.log").open("a")
         self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(self.port)],
                                      cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -356,3 +358,28 @@ def test_a_saved_chat_is_exported_and_resumed_after_a_restart(page, server, brow
         shot(pg, "14-resumed")
     finally:
         context.close()
+
+
+def test_a_url_typed_in_the_upload_box_is_fetched_and_its_quote_highlighted(page):
+    from tests.fakes import FakeSite, news_page, pdf_bytes
+
+    with FakeSite() as site:
+        page_url = site.serve("/harbour", "text/html", news_page("Lisbon harbour reopens after storm", [
+            "The port of Lisbon reopened on Tuesday after a storm closed it for three days, the harbour authority said.",
+            "42 cargo ships waited off the coast while crews repaired two damaged cranes at the container terminal."],
+            site="Coast Herald", date="2024-03-05", author="Ana Ribeiro"))
+        pdf_url = site.serve("/bridge.pdf", "application/pdf", pdf_bytes("Luiz I bridge closes for repairs", [
+            "The Luiz I bridge in Porto will close to traffic for 6 weeks from 4 May for repairs, the city council said on Monday."],
+            author="Douro Daily", created="2024-04-22T10:00:00"))
+        page.locator("#qa-upload-box").get_by_text("Add articles").click()
+        page.fill("#qa-url textarea, #qa-url input", f"{page_url} {pdf_url}")
+        page.locator("#qa-add-url").click()
+        page.wait_for_selector("#qa-report .qa-report", timeout=90_000)
+    assert "added 2" in page.locator("#qa-report").inner_text()
+    for question, words, outlet in (("How many cargo ships waited off the coast of Lisbon?", "42 cargo ships", "Coast Herald"),
+                                    ("How long will the Luiz I bridge close for repairs?", "6 weeks", "Douro Daily")):
+        ask(page, question)
+        marked, article = open_citation(page, 1)
+        assert words in marked and marked in article
+        assert outlet in page.locator("#qa-sources .qa-article").inner_text()
+    shot(page, "09-url")
