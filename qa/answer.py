@@ -51,22 +51,6 @@ def partial_text(lang: str) -> str:
     return _said("partial", lang)
 
 
-# Not after a question mark: "How many were taken hostage? And when?" is a follow-up prefixed with its context.
-_PARTS = re.compile(
-    r"(?<![?\s]),?\s+(?:and|y|e)\s+(?=(?:how|what|who|whom|when|which|where|why|c[uú]ant[oa]s?|qu[eé]|qui[eé]n(?:es)?|cu[aá]ndo|cu[aá]l(?:es)?|d[oó]nde)\b)",
-    re.I,
-)
-
-
-def split_question(question: str) -> list[str]:
-    """'How many X, and how long Y?' becomes two questions, each retrieved and answered on its own."""
-    parts = [p.strip(" ,") for p in _PARTS.split(question) if p and p.strip(" ,")]
-    if len(parts) < 2:
-        return [question]
-    lead = "¿" if question.lstrip().startswith("¿") else ""
-    return [(lead + p.lstrip("¿") if lead and not p.startswith("¿") else p).rstrip("?") + "?" for p in parts]
-
-
 @dataclass(frozen=True)
 class Decision:
     """What the reader and the checks made of one question: its grade, the evidence left (best first), and why."""

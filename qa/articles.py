@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from .errors import InputRejected
-from .text import detect_lang, fold, sentences
+from .text import detect_lang, fold, megabytes, sentences
 from .types import Article, Extracted
 
 SUFFIXES = (".txt", ".md")
@@ -44,7 +44,7 @@ def read_file(path: Path, max_bytes: int) -> bytes:
     if size == 0:
         raise ArticleRejected("empty file")
     if size > max_bytes:
-        raise ArticleRejected(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
+        raise ArticleRejected(f"file too large ({megabytes(size)}; the limit is {megabytes(max_bytes)})")
     return path.read_bytes()
 
 

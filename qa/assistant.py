@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Composer, Decision, disputable, partial_text, refusal_text, split_question, stream_generated
+from .answer import Composer, Decision, disputable, partial_text, refusal_text, stream_generated
 from .checks import build_checks
 from .embed import E5Embedder, Embedder
 from .evidence import Evidence, gather
@@ -17,7 +17,7 @@ from .conversation import Resolution, resolve
 from .errors import InvalidFilter, InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
-from .question import Question, parse
+from .question import Question, parse, split_question
 from .reader import MODEL_DIR, Reader, TreeReader
 from .retrieve import Retriever
 from .settings import Settings

@@ -15,6 +15,7 @@ import httpx
 
 from .errors import FetchError
 from .settings import Settings
+from .text import megabytes
 
 # The content types ingest can read, by the format that reads them.
 CONTENT_TYPES = {
@@ -123,13 +124,13 @@ class Fetcher:
         limit = self.settings.max_file_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchError(f"{url} is too large ({int(declared):,} bytes; the limit is {limit:,})")
+            raise FetchError(f"{url} is too large ({megabytes(int(declared))}; the limit is {megabytes(limit)})")
         body = bytearray()
         try:
             for piece in response.iter_bytes():
                 body += piece
                 if len(body) > limit:
-                    raise FetchError(f"{url} is too large (over {limit:,} bytes)")
+                    raise FetchError(f"{url} is too large (over {megabytes(limit)})")
                 if time.monotonic() > deadline:
                     raise self._too_slow(url)
         except httpx.HTTPError as exc:

@@ -25,6 +25,8 @@ class LanguageWords:
     follow_up_leads: tuple[str, ...]  # folded
     follow_up_pronouns: tuple[str, ...]  # lower case, accents kept
     follow_up_about: str  # "{question} (about {topic})"
+    part_joins: tuple[str, ...]  # folded
+    part_openers: tuple[str, ...]  # folded
 
 
 @cache
@@ -38,6 +40,8 @@ def language_words(lang: str) -> LanguageWords:
         follow_up_leads=tuple(fold(w) for w in data["follow_up"]["leads"]),
         follow_up_pronouns=tuple(w.lower() for w in data["follow_up"]["pronouns"]),
         follow_up_about=data["follow_up"]["about"],
+        part_joins=tuple(fold(w) for w in data["parts"]["joins"]),
+        part_openers=tuple(fold(w) for w in data["parts"]["openers"]),
     )
 
 
@@ -71,3 +75,31 @@ def parse(text: str) -> Question:
     lang = detect_lang(text)
     return Question(text=text, lang=lang, asks=asks_for(text, lang), names=frozenset(names(text)),
                     terms=tuple(dict.fromkeys(terms(text))))
+
+
+@cache
+def _parts_pattern() -> re.Pattern:
+    """A join between two questions, in either language (a question may mix them): matched on folded text, which
+    keeps every character in place, so the split positions hold for the text as written."""
+    joins = {w for lang in ("en", "es") for w in language_words(lang).part_joins}
+    openers = {w for lang in ("en", "es") for w in language_words(lang).part_openers}
+    alt = lambda ws: "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True))
+    return re.compile(rf"(?<![?\s]),?\s+(?:{alt(joins)})\s+(?=(?:{alt(openers)})\b)")
+
+
+def split_question(question: str) -> list[str]:
+    """'How many X, and how long Y?' becomes two questions, each retrieved and answered on its own."""
+    folded = fold(question)
+    if len(folded) != len(question):  # a character that folds to more than one: keep the question whole
+        return [question]
+    cuts = [(m.start(), m.end()) for m in _parts_pattern().finditer(folded)]
+    if not cuts:
+        return [question]
+    bounds = [0, *[x for cut in cuts for x in cut], len(question)]
+    parts = [question[bounds[i]:bounds[i + 1]].strip(" ,") for i in range(0, len(bounds), 2)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return [question]
+    lead = "¿" if question.lstrip().startswith("¿") else ""
+    return [(lead + p.lstrip("¿") if lead and not p.startswith("¿") else p).rstrip("?") + "?" for p in parts]
+

@@ -339,7 +339,7 @@ def build_api(bot: Assistant) -> FastAPI:
         from .ui import CSS
 
         app = gr.mount_gradio_app(app, build_app(bot), path=CHAT_PATH, auth=logins, css=CSS, ssr_mode=False,
-                                  max_file_size=settings.max_file_bytes)
+                                  max_file_size=settings.max_request_bytes)
     return app
 
 

@@ -193,3 +193,8 @@ def normalise_input(text: str) -> str:
             out.append(c)
     return " ".join("".join(out).split())
 
+
+def megabytes(n: int) -> str:
+    """A size as people read it: "1.9 MB" (decimal megabytes, as file managers show them)."""
+    return f"{n / 1_000_000:.1f} MB"
+

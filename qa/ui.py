@@ -798,5 +798,6 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.port
     app = build_app(Assistant(settings))
     print(f"qa chat on http://{host}:{port}", flush=True)
-    launch(app, host, port, max_file_bytes=settings.max_file_bytes, auth=chat_logins(settings))
+    # Gradio's own cap sits above the article limit, so a file just over it gets the ingest's reason, in MB.
+    launch(app, host, port, max_file_bytes=settings.max_request_bytes, auth=chat_logins(settings))
     return 0

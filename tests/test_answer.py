@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, split_question
+from qa.answer import Composer
 from qa.evidence import Evidence
 from qa.reader import ReaderCandidate
 from qa.types import Passage, Sentence
@@ -83,14 +83,6 @@ def test_stream_yields_deltas_then_answer(settings):
     events = list(bot.stream("How many people were taken hostage in Khojaly?"))
     assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
     assert events[-1].__class__.__name__ == "Answer"
-
-
-def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
-    assert split_question("How many died in the war, and how many were taken hostage?") == [
-        "How many died in the war?", "how many were taken hostage?"]
-    assert split_question("¿Cuántos rehenes hubo y cuándo ocurrió?") == ["¿Cuántos rehenes hubo?", "¿cuándo ocurrió?"]
-    prefixed = "How many were taken hostage in Khojaly? And when did that happen?"
-    assert split_question(prefixed) == [prefixed]
 
 
 def _passage(text: str, lang: str = "en") -> Passage:

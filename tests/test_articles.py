@@ -57,7 +57,7 @@ def test_file_rules(tmp_path):
         parse_file(tmp_path / "a.pdf", 10**6)
     with pytest.raises(ArticleRejected, match="empty file"):
         parse_file(tmp_path / "empty.txt", 10**6)
-    with pytest.raises(ArticleRejected, match="too large"):
+    with pytest.raises(ArticleRejected, match=r"too large \(\d+\.\d MB; the limit is \d+\.\d MB\)"):
         parse_file(tmp_path / "big.txt", 100)
 
 

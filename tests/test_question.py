@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.question import ASKS, language_words, parse
+from qa.question import ASKS, language_words, parse, split_question
 
 
 @pytest.mark.parametrize("question, lang, asks", [
@@ -40,3 +40,13 @@ def test_every_language_file_covers_every_answer_type():
         words = language_words(lang)
         assert set(words.asks) == set(ASKS) - {"other"}
         assert {"negations", "currency", "percent", "duration", "numbers", "weekdays", "causal"} <= set(words.sentence)
+
+
+def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
+    assert split_question("How many died in the war, and how many were taken hostage?") == [
+        "How many died in the war?", "how many were taken hostage?"]
+    assert split_question("¿Cuántos rehenes hubo y cuándo ocurrió?") == ["¿Cuántos rehenes hubo?", "¿cuándo ocurrió?"]
+    prefixed = "How many were taken hostage in Khojaly? And when did that happen?"
+    assert split_question(prefixed) == [prefixed]
+    assert split_question("What did Putin say and what did Aliyev answer?") == ["What did Putin say?", "what did Aliyev answer?"]
+
