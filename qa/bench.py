@@ -829,7 +829,7 @@ def chat_once(client, question: str) -> Outcome:
     t0 = time.perf_counter()
     first = None
     try:
-        resp = client.post("/gradio_api/call/chat", json={"data": [question, [], "", "", ""]})
+        resp = client.post("/gradio_api/call/chat", json={"data": [question, None, None, None, None, None]})
         resp.raise_for_status()
         event_id = resp.json()["event_id"]
         event, data = None, ""

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS turns (chat_id TEXT NOT NULL REFERENCES chats(id) ON 
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")  # two chats in one second keep their order
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Typed values passed between stages (frozen, so a stage cannot alter another's result)."""
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -139,14 +139,19 @@ class Answer:
     def from_dict(cls, data: dict[str, Any]) -> "Answer":
         """The inverse of `to_dict`, for answers read back from a saved conversation."""
         nested = {"citations": Citation, "passages": Passage, "sentences": AnswerSentence, "trace": TraceStep}
-        values = {k: [kind(**x) for x in data.get(k) or []] for k, kind in nested.items()}
-        sentences = [replace(s, citations=tuple(s.citations)) for s in values["sentences"]]
-        return cls(**{**data, **values, "sentences": sentences, "timings": Timings(**(data.get("timings") or {}))})
+        values = {k: [_from_json(kind, x) for x in data.get(k) or []] for k, kind in nested.items()}
+        return cls(**{**data, **values, "timings": Timings(**(data.get("timings") or {}))})
 
     def messages(self) -> list[dict[str, Any]]:
         """This turn as `history` messages, with what a follow-up needs: the resolved question and the cited articles."""
         return [{"role": "user", "content": self.question, "standalone": self.standalone_question},
                 {"role": "assistant", "content": self.text, "citations": [{"article_id": c.article_id} for c in self.citations]}]
+
+
+def _from_json(kind: type, values: dict[str, Any]):
+    """A dataclass from its JSON form: JSON has no tuples, so the tuple fields get theirs back."""
+    tuples = {f.name for f in fields(kind) if str(f.type).startswith("tuple")}
+    return kind(**{k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()})
 
 
 @dataclass(frozen=True)

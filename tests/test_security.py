@@ -101,17 +101,23 @@ Visitors can see <b>forty</b> paintings <a href="javascript:alert(2)">here</a>.
 
 
 @pytest.fixture(scope="module")
-def chat_url(tmp_path_factory) -> Iterator[str]:
-    """The real Gradio app (qa.ui) on 127.0.0.1, on the fake embedder, with an article full of HTML."""
-    from qa.ui import build_app, launch
-
+def html_bot(tmp_path_factory) -> Assistant:
+    """A bot on the fake embedder whose one article is full of HTML."""
     data = tmp_path_factory.mktemp("ui") / "data"
     folder = data.parent / "articles"
     folder.mkdir()
     (folder / "gallery.txt").write_text(HTML_ARTICLE)
     bot = Assistant(make_settings(data), embedder=FakeEmbedder(), llm=FakeLLM(), auto_ingest=False)
     bot.ingest([folder])
-    app = build_app(bot)
+    return bot
+
+
+@pytest.fixture(scope="module")
+def chat_url(html_bot) -> Iterator[str]:
+    """The real Gradio app (qa.ui) on 127.0.0.1, on the fake embedder, with an article full of HTML."""
+    from qa.ui import build_app, launch
+
+    app = build_app(html_bot)
     port = free_port()
     launch(app, "127.0.0.1", port, block=False)
     try:
@@ -120,24 +126,30 @@ def chat_url(tmp_path_factory) -> Iterator[str]:
         app.close()
 
 
-def _chat(url: str, question: str) -> str:
-    with httpx.Client(base_url=url, timeout=60) as client:
-        event_id = client.post("/gradio_api/call/chat", json={"data": [question, [], "", "", ""]}).json()["event_id"]
-        body = client.get(f"/gradio_api/call/chat/{event_id}").text
-    assert "event: complete" in body
-    return body.rsplit("event: complete", 1)[1]
+def _chat(bot: Assistant, question: str) -> str:
+    """What the chat puts on the page for one question: its messages and both panels, as HTML."""
+    from qa.ui import ChatHandlers, Session
+
+    *_, final = ChatHandlers(bot).respond(question, Session(), "", None, "", "", "")
+    messages, _, sources, passages = final[:4]
+    return "".join(m["content"] for m in messages) + sources + passages
 
 
-def test_html_in_articles_is_inert_in_the_chat(chat_url):
-    out = _chat(chat_url, "The museum director said the new wing opens on Friday?")
+def test_html_in_articles_is_inert_in_the_chat(html_bot):
+    out = _chat(html_bot, "The museum director said the new wing opens on Friday?")
     assert "&lt;script&gt;" in out  # the article's text was shown, escaped
-    for raw in ("<script", "<img", "<a href=\\\"javascript", "<b>forty"):
+    for raw in ("<script", "<img", '<a href="javascript', "<b>forty"):
         assert raw not in out
 
 
-def test_html_in_the_question_is_inert_in_the_chat(chat_url):
-    out = _chat(chat_url, "<img src=x onerror=alert(1)> Who opens the new wing?")
+def test_html_in_the_question_is_inert_in_the_chat(html_bot, chat_url):
+    out = _chat(html_bot, "<img src=x onerror=alert(1)> Who opens the new wing?")
     assert "<img" not in out and "&lt;img" in out
+    # through the app's API the question comes back as data (JSON), for the client to escape
+    with httpx.Client(base_url=chat_url, timeout=60) as client:
+        event_id = client.post("/gradio_api/call/chat", json={"data": ["<img src=x> Who opens the new wing?", None, None, None, None, None]}).json()["event_id"]
+        body = client.get(f"/gradio_api/call/chat/{event_id}").text
+    assert "event: complete" in body and '"question": "<img src=x> Who opens the new wing?"' in body
 
 
 @pytest.mark.parametrize(
@@ -155,8 +167,8 @@ def test_upload_names_cannot_leave_the_uploads_folder(chat_url, tmp_path, name):
     assert all(".." not in p.parts for p in uploaded)
 
     bot = Assistant(make_settings(tmp_path / "data"), embedder=FakeEmbedder(), auto_ingest=False)
-    ChatHandlers(bot).upload([str(p) for p in uploaded])
+    ChatHandlers(bot).upload([str(p) for p in uploaded], "")
     uploads = bot.settings.uploads_dir.resolve()
-    written = [p for p in tmp_path.rglob("*") if p.is_file() and "chroma" not in p.parts]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "chroma" not in p.parts and p != bot.settings.chats_path]
     assert all(p.resolve().parent == uploads for p in written)
     assert not (tmp_path / "escape.txt").exists() and not Path("/etc/escape.txt").exists()
