@@ -24,7 +24,7 @@ from .settings import Settings
 from .store import Store, StoredArticle
 from .text import detect_lang, normalise_input
 from .translate import Translator, build_translator
-from .types import Answer, Filters, IngestReport, Passage, Sentence, Timings, TraceStep
+from .types import Answer, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
 from .verify import Verifier
 
 
@@ -54,8 +54,8 @@ class Assistant:
 
     # --- documents -----------------------------------------------------------------------
 
-    def ingest(self, paths: list[str | Path]) -> IngestReport:
-        report = ingest_paths(list(paths), self.store, self.settings, self.translator)
+    def ingest(self, paths: list[str | Path], progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
+        report = ingest_paths(list(paths), self.store, self.settings, self.translator, progress)
         self.retriever.invalidate()
         return report
 
@@ -72,7 +72,8 @@ class Assistant:
         article = self.store.manifest().get(article_id)
         if article is None:
             return None
-        self.store.remove_article(article_id)
+        with self.store.ingesting():  # the lexical index commits the removal
+            self.store.remove_article(article_id)
         self.retriever.invalidate()
         if article.path and Path(article.path).resolve().parent == self.settings.uploads_dir.resolve():
             Path(article.path).unlink(missing_ok=True)

@@ -5,7 +5,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from .errors import QAError
+from .errors import InvalidSetting, QAError
 
 
 def _filters(args: argparse.Namespace):
@@ -25,7 +25,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = Settings()
     bot = Assistant(settings, auto_ingest=False)
-    report = bot.ingest(args.paths or [settings.seeds_dir])
+    report = bot.ingest(args.paths or [settings.seeds_dir], progress=None if args.quiet else _progress_printer(settings.progress_seconds))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -39,6 +39,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # What was accepted is stored; the exit code still says that something was not.
     print(f"error: {len(report.rejected)} of the inputs rejected", file=sys.stderr)
     return 2
+
+
+def _progress_printer(every: float):
+    """Progress lines on stderr, at most one per `every` seconds, and the last one always."""
+    import time
+
+    last = [-every]
+
+    def show(p) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every or p.files_done == p.files_total:
+            last[0] = now
+            print(p.line(), file=sys.stderr, flush=True)
+
+    return show
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -60,7 +75,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _delegate(module: str):
-    """Sub-commands that live in their own modules (chat UI, API server, evaluation, benchmarks)."""
+    """Sub-commands that live in their own modules (chat UI, API server, evaluation)."""
 
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -77,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add, update or remove articles (default: the seeds folder)")
     p.add_argument("paths", nargs="*", help="files (.txt .md .html .pdf .docx .rss .xml), folders of them, or http(s) URLs of pages, documents or feeds")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -98,17 +114,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="default 8000 (QA_SERVE_PORT)")
     p.set_defaults(func=_delegate("serve"))
 
-    for name, module, help_text in (("eval", "evaluate", "run the grounding evaluation"), ("bench", "bench", "run the benchmarks")):
-        p = sub.add_parser(name, help=help_text)
-        try:
-            import importlib
+    p = sub.add_parser("eval", help="run the grounding evaluation")
+    from .evaluate import configure
 
-            importlib.import_module(f"qa.{module}").configure(p)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"qa.{module}":
-                raise
-        p.set_defaults(func=_delegate(module))
+    configure(p)
+    p.set_defaults(func=_delegate("evaluate"))
+
+    p = sub.add_parser("bench", help="run the benchmarks (from a source checkout: benchmarks/)")
+    bench = _benchmarks()
+    if bench is None:
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_no_benchmarks)
+    else:
+        bench.configure(p)
+        p.set_defaults(func=bench.run)
     return parser
+
+
+def _benchmarks():
+    """The benchmark code lives beside the package in a source checkout, not in it: importable only from there."""
+    from .settings import PROJECT_ROOT
+
+    if not (PROJECT_ROOT / "benchmarks" / "cli.py").is_file():
+        return None
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    import benchmarks.cli
+
+    return benchmarks.cli
+
+
+def _no_benchmarks(args: argparse.Namespace) -> int:
+    from .settings import PROJECT_ROOT
+
+    raise InvalidSetting(f"`qa bench` runs from a source checkout: there is no benchmarks/ folder in {PROJECT_ROOT}; "
+                         "clone the repository, `pip install -e \".[bench]\"` and run it there")
 
 
 def main(argv: list[str] | None = None) -> int:

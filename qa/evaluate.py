@@ -6,6 +6,7 @@ metrics.png; `--check` compares the figures with eval/thresholds.toml and fails 
 """
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -427,7 +428,8 @@ def write(report: Report, out: Path, title: str) -> None:
     data = {"meta": report.meta, "metrics": report.groups, "questions": [asdict(r) | {"failed": r.failed} for r in report.records]}
     (out / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report, title), encoding="utf-8")
-    plot(report, out / "metrics.png")
+    if importlib.util.find_spec("matplotlib") is not None:  # the optional `bench` extra draws the picture
+        plot(report, out / "metrics.png")
 
 
 # --- thresholds ------------------------------------------------------------------------------------------

@@ -3,8 +3,11 @@ of a stored story is merged into it (recorded, its outlet listed with the story'
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from .articles import iter_files
 from .dedup import Signatures, Stories
 from .errors import IngestError
 from .fetch import is_url
@@ -13,16 +16,27 @@ from .settings import Settings
 from .sources import Known, Sources
 from .store import Store, StoredArticle
 from .translate import Translator, translated
-from .types import Article, IngestReport, Merged, Rejected
+from .types import Article, IngestProgress, IngestReport, Merged, Rejected
 
 
-def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, translator: Translator | None = None) -> IngestReport:
+def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, translator: Translator | None = None,
+                 progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
     """Store what changed; a folder given here also removes its articles whose files are gone.
 
     Inputs are files, folders, http(s) URLs of pages, documents or feeds (see qa/sources.py). With a translator, each
     sentence also keeps its translation into the other language, so a question in one language can be matched word
     for word against an article in the other (see answer.Composer) at no query cost.
+    An interrupted run resumes where it stopped: committed articles are unchanged the next time, and the lexical index
+    is committed on the way out. `progress` hears after each item.
     """
+    t0 = time.perf_counter()
+    with store.ingesting():
+        report = _ingest(paths, store, settings, translator, progress or (lambda _: None))
+    return replace(report, seconds=round(time.perf_counter() - t0, 3))  # the lexical index's commit included
+
+
+def _ingest(paths: list[str | Path], store: Store, settings: Settings, translator: Translator | None,
+            progress: Callable[[IngestProgress], None]) -> IngestReport:
     t0 = time.perf_counter()
     given = [str(p) for p in paths]
     roots = [Path(p).expanduser() for p in given if not is_url(p)]
@@ -39,8 +53,11 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
     seen: dict[str, str] = {}
     chunks_written = 0
     reader = Sources(settings)
+    expected = sum(len(iter_files([p])) for p in roots if p.exists()) + len(given) - len(roots)  # a feed counts once
     try:
-        for item in reader.read(given, known=manifest):
+        for done, item in enumerate(reader.read(given, known=manifest)):
+            if done:
+                progress(IngestProgress(done, max(expected, done), chunks_written, time.perf_counter() - t0))
             if isinstance(item, Rejected):
                 rejected.append(item)
                 continue
@@ -67,14 +84,16 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
                 merged.append(Merged(article.id, match.article_id, article.source, round(match.similarity, 3)))
                 continue
             chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
-            store.put_article(article, chunks, translated(sentences_of(article, chunks), article.lang, translator),
-                              signatures.encode(signature) if signature is not None else "")
+            store.put_article(article, chunks, sentences_of(article, chunks), signatures.encode(signature) if signature is not None else "",
+                              lambda s, lang=article.lang: translated(s, lang, translator))
             if stories is not None:
                 stories.add(article.id, signature)
             chunks_written += len(chunks)
             (updated if old is not None else added).append(article.id)
     finally:
         reader.close()
+    total = max(expected, len(seen) + len(rejected))
+    progress(IngestProgress(total, total, chunks_written, time.perf_counter() - t0))
     for aid in gone:
         if aid not in seen:
             store.remove_article(aid)

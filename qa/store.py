@@ -1,12 +1,17 @@
-"""Chroma-backed storage: chunks (via llama-index's ChromaVectorStore), sentence vectors and an article manifest.
+"""Chroma-backed storage: chunks (via llama-index's ChromaVectorStore), sentence vectors, an article manifest, and the
+lexical index beside them (qa.lexical, in the data folder, also when Chroma is a server).
 
 The manifest record of an article is written last and removed first, so it marks a committed
 article: an ingest killed midway leaves no half-article visible, and the next run redoes it.
+The lexical index follows the manifest: an ingest commits it once at its end (see `ingesting`).
 """
 
 import json
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -14,8 +19,9 @@ from urllib.parse import urlparse
 import httpx
 import numpy as np
 
-from .embed import Embedder
+from .embed import Embedder, pooled
 from .errors import StoreCorrupted, StoreUnavailable
+from .lexical import Lexical, LexicalStore, file_lock
 from .settings import Settings
 from .types import Article, Chunk, Sentence
 
@@ -47,6 +53,15 @@ class ChunkRecord:
 
 
 _PAGE = 5000
+_ARTICLES_PER_READ = 500
+
+
+def lexical_folder(settings: Settings, base: str) -> Path:
+    """Where the lexical index lives: in the data folder, one per collection and per Chroma server."""
+    if not settings.chroma_url:
+        return settings.data_dir / "lexical" / base
+    url = urlparse(settings.chroma_url)
+    return settings.data_dir / "lexical" / f"{url.hostname}-{url.port or 8000}" / base
 
 
 def _date_int(date: str | None) -> int:
@@ -129,6 +144,7 @@ class Store:
         except Exception as exc:
             raise self._wrap(exc) from exc
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self.lexical = LexicalStore(lexical_folder(settings, base), settings.bm25_k1, settings.bm25_b)
 
     def _wrap(self, exc: Exception) -> Exception:
         if isinstance(exc, (StoreUnavailable, StoreCorrupted)):
@@ -140,12 +156,12 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------
 
-    def _get_all(self, collection, include: list[str]) -> dict[str, list]:
+    def _get_all(self, collection, include: list[str], where: dict | None = None) -> dict[str, list]:
         """Read a whole collection page by page: one get() of ~100k records exceeds SQLite's variable limit."""
         got: dict[str, list] = {"ids": [], **{k: [] for k in include}}
         try:
             while True:
-                page = collection.get(include=include, limit=_PAGE, offset=len(got["ids"]))
+                page = collection.get(include=include, limit=_PAGE, offset=len(got["ids"]), where=where)
                 for key in got:
                     got[key].extend(page[key] or [])
                 if len(page["ids"]) < _PAGE:
@@ -188,12 +204,66 @@ class Store:
         except Exception as exc:
             raise self._wrap(exc) from exc
 
+    def count_articles(self) -> int:
+        try:
+            return self.articles.count()
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
     def all_chunks(self) -> list[Chunk]:
-        got = self._get_all(self.chunks, ["documents", "metadatas"])
+        return self._chunks(self._get_all(self.chunks, ["documents", "metadatas"]))
+
+    def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
+        """The stored chunks of these articles (a few hundred articles per read, within SQLite's variable limit)."""
+        out: list[Chunk] = []
+        for i in range(0, len(article_ids), _ARTICLES_PER_READ):
+            out += self._chunks(self._get_all(self.chunks, ["documents", "metadatas"], {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}}))
+        return out
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        try:
+            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return {c.id: c for c in self._chunks(got)}
+
+    @staticmethod
+    def _chunks(got: dict[str, list]) -> list[Chunk]:
         return [
             Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
             for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])
         ]
+
+    # --- the lexical index -------------------------------------------------------------
+
+    @contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Hold the ingest lock while articles are written, then commit the lexical index once (also when interrupted).
+
+        Queries meanwhile use the last committed generation (new articles reach them by vector search only)
+        instead of rebuilding it after every article.
+        """
+        with file_lock(self.lexical.folder / "ingest.lock"):
+            try:
+                yield
+            finally:
+                self.commit_lexical()
+
+    def commit_lexical(self) -> Lexical:
+        """Make the lexical index hold exactly the committed articles."""
+        return self.lexical.synced({a.id: a.sha256 for a in self.manifest().values()}, self.chunks_of)
+
+    def lexical_index(self, manifest: dict[str, StoredArticle]) -> Lexical:
+        """The lexical index for queries: brought up to the manifest unless an ingest is running (it commits at its end)."""
+        current = self.lexical.load()
+        if current.held == {a.id: a.sha256 for a in manifest.values()}:
+            return current
+        with file_lock(self.lexical.folder / "ingest.lock", wait=False) as free:
+            if not free:
+                return current
+            return self.lexical.synced({a.id: a.sha256 for a in manifest.values()}, self.chunks_of)
 
     def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -249,12 +319,19 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------
 
-    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "") -> None:
-        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry."""
+    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "",
+                    translate: Callable[[list[Sentence]], list[Sentence]] | None = None) -> None:
+        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry.
+
+        `translate` (Apertium: another process) gives the sentences their translations while the model embeds them.
+        """
         from llama_index.core.schema import TextNode
 
-        chunk_vecs = self.embedder.embed_passages([c.text for c in chunks])
-        sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(translate, sentences) if translate is not None else None
+            sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
+            chunk_vecs = self._chunk_vectors(chunks, sentences, sent_vecs)
+            sentences = pending.result() if pending is not None else sentences
         meta = _meta(article)
         nodes = [
             TextNode(id_=c.id, text=c.text, embedding=vec.tolist(), metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
@@ -283,6 +360,17 @@ class Store:
                                        "minhash": minhash})
             except Exception as exc:
                 raise self._wrap(exc) from exc
+            self.lexical.stage(article.id, article.sha256, chunks)
+
+    def _chunk_vectors(self, chunks: list[Chunk], sentences: list[Sentence], sent_vecs: np.ndarray) -> np.ndarray:
+        """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
+        if self.settings.chunk_vectors == "embedded":
+            return self.embedder.embed_passages([c.text for c in chunks])
+        vecs = pooled([(c.start, c.end) for c in chunks], [(s.start, s.end) for s in sentences], sent_vecs)
+        alone = [i for i, v in enumerate(vecs) if not v.any()]
+        if alone:
+            vecs[alone] = self.embedder.embed_passages([chunks[i].text for i in alone])
+        return vecs
 
     def put_duplicate(self, article: Article, same_as: str, minhash: str = "") -> None:
         """Record a near-duplicate of a stored story: its manifest entry (metadata, text, `same_as`) without chunks or
@@ -294,6 +382,7 @@ class Store:
                 self._commit(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})
             except Exception as exc:
                 raise self._wrap(exc) from exc
+            self.lexical.stage(article.id, article.sha256, [])  # held with no chunks: the commit reads nothing back
 
     def _commit(self, article: Article, extra: dict) -> None:
         self.articles.upsert(ids=[article.id], documents=[article.text], embeddings=[_NO_VECTOR],

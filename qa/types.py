@@ -202,6 +202,33 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest is, after each file: what `qa ingest` shows on long runs."""
+
+    files_done: int
+    files_total: int
+    chunks: int  # written so far
+    seconds: float
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """The files left at the pace so far (None before the first file)."""
+        if not self.files_done:
+            return None
+        return (self.files_total - self.files_done) * self.seconds / self.files_done
+
+    def line(self) -> str:
+        eta = self.eta_seconds
+        left = "—" if eta is None else f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}"
+        return (f"{self.files_done}/{self.files_total} files · {self.chunks} chunks · {self.chunks_per_second:.1f} chunks/s · "
+                f"ETA {left}")
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrict retrieval to some articles, one language or a date range (ISO dates, inclusive)."""
 

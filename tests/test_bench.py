@@ -8,10 +8,9 @@ import pytest
 
 from qa import Assistant
 from qa.articles import parse_file
-from qa.bench import (
-    DerivedEmbedder, RecordingEmbedder, Variations, compare_markdown, compare_summary, free_port, pct, reset_store, scale_markdown,
-    scale_plot, shift_numbers, spawn, start_chroma, stop_process, variant, wait_http, worker_settings, write_corpus, xquad_articles,
-)
+from benchmarks.common import free_port, pct, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus, xquad_articles
+from benchmarks.compare import compare_markdown, compare_summary
+from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
 from qa.cli import build_parser
 from qa.errors import QAError
 from qa.ingest import chunk_article, sentences_of
@@ -107,6 +106,23 @@ def test_cli_offers_the_bench_modes():
     assert build_parser().parse_args(["bench"]).mode == "compare"
 
 
+def test_outside_a_checkout_qa_bench_says_where_it_runs(tmp_path, monkeypatch, capsys):
+    import qa.settings
+    from qa.cli import main
+
+    monkeypatch.setattr(qa.settings, "PROJECT_ROOT", tmp_path)  # an installed package: no benchmarks/ beside it
+    assert main(["bench", "scale"]) == 2
+    assert "source checkout" in capsys.readouterr().err
+
+
+def test_matplotlib_is_no_run_time_dependency():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("matplotlib") for d in project["dependencies"])
+    assert any(d.startswith("matplotlib") for d in project["optional-dependencies"]["bench"])
+
+
 def test_a_failing_worker_is_an_error():
     with pytest.raises(QAError, match="worker 'no_such_worker' failed"):
         spawn("no_such_worker", {}, log=lambda _: None)
@@ -130,12 +146,13 @@ def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "note.txt").write_text("The new ferry terminal in Alat opened on Monday.\n\nIt handles 40 ferries a week.")
-    cfg = {"data_dir": str(tmp_path / "unused"), "chroma_url": chroma_url, "collection": "benchtest", "articles": str(folder)}
+    cfg = {"data_dir": str(tmp_path / "data"), "chroma_url": chroma_url, "collection": "benchtest", "articles": str(folder)}
     ingest = spawn("ingest_ours", cfg, log=lambda _: None)
     assert ingest["chunks"] >= 1 and ingest["embed_seconds"] > 0 and ingest["peak_rss_mb"] > 50
     cold = spawn("cold_baseline", {**cfg, "question": "When did the ferry terminal open?"}, log=lambda _: None)
     assert cold["process_seconds"] > cold["first_answer"] > 0
-    assert not Path(cfg["data_dir"]).exists()
+    data = Path(cfg["data_dir"])
+    assert [p.name for p in data.iterdir()] == ["lexical"]  # the lexical index only: no local Chroma store
 
     from qa.store import open_client
 
@@ -145,3 +162,37 @@ def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
     reset_store(settings, ["benchtest-"])
     names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
     assert "keepme" in names and not any(n.startswith("benchtest-") for n in names)
+
+
+def test_quality_probes_rank_by_article_or_by_an_answer_span_and_the_memo_embeds_once():
+    from benchmarks.quality import MemoEmbedder, Probe, quality_markdown
+    from qa.types import Passage
+
+    def passage(article: str, text: str) -> Passage:
+        return Passage(chunk_id=f"{article}#0", article_id=article, title="t", date=None, source=None, lang="en", text=text,
+                       start=0, end=len(text), score=0.0)
+
+    found = [passage("a", "The ferry left at six."), passage("b", "It carried 40 cars."), passage("b", "More text.")]
+    assert Probe("q", "g", None, frozenset({"b"})).rank(found) == 2
+    assert Probe("q", "g", None, frozenset({"b"}), ("40 cars",)).rank(found) == 2
+    assert Probe("q", "g", None, frozenset({"a"}), ("40 cars",)).rank(found) is None
+    inner = FakeEmbedder()
+    memo = MemoEmbedder(inner)
+    first = memo.embed_passages(["x y", "z"])
+    assert np.array_equal(memo.embed_passages(["z", "x y"]), first[::-1]) and inner.passages_embedded == 2
+    row = {"n": 2, "hit_at_1": 0.5, "hit_at_5": 1.0, "mrr": 0.75}
+    r = {"command": "qa bench quality", "sample": 2, "datasets": {"gold": {"embedded": {"gold": row}, "sentences": {"gold": row}}},
+         "machine": {"cpu": "c", "cores": 2, "loadavg": [1], "commit": "c", "when": "now"}}
+    assert "| gold | 2 | 0.5 | 0.5 | 1.0 | 1.0 | 0.75 | 0.75 |" in quality_markdown(r)
+
+
+def test_the_lexical_bench_builds_then_loads_what_it_built(tmp_path):
+    from benchmarks.lexical import lexical_markdown, w_lexical_build, w_lexical_query
+
+    built = w_lexical_build({"chunks": 500, "folder": str(tmp_path)})
+    query = w_lexical_query({"folder": str(tmp_path), "questions": 5})
+    assert query["chunks"] == 500 and query["score"]["n"] == 5 and built["terms"] > 500 * 20
+    r = {"command": "qa bench lexical", "corpus": {"zipf": 1.2, "vocab": 10, "terms_per_chunk": (20, 70)},
+         "points": [{"chunks": 500, "build": built, "query": query, "disk_mb": 0.1}],
+         "machine": {"cpu": "c", "cores": 2, "loadavg": [1], "commit": "c", "when": "now"}}
+    assert "| 500 |" in lexical_markdown(r)

@@ -222,3 +222,42 @@ def test_refused_and_failing_urls_are_reported_and_lose_nothing(bot, seeds_copy,
     monkeypatch.chdir(tmp_path)
     assert allowed.ingest([tmp_path / "articles"]).removed == []
     assert any(a.path == url for a in allowed.articles())
+
+
+def test_progress_counts_files_chunks_and_estimates_the_rest(bot, seeds_copy):
+    seen = []
+    report = bot.ingest([seeds_copy], progress=seen.append)
+    files = len(list(seeds_copy.glob("*.txt")))
+    assert [p.files_done for p in seen] == list(range(1, files + 1)) and {p.files_total for p in seen} == {files}
+    assert seen[-1].chunks == report.chunks and seen[-1].eta_seconds == 0
+    assert all(a.chunks <= b.chunks and a.seconds <= b.seconds for a, b in zip(seen, seen[1:]))
+    first = seen[0]
+    assert first.eta_seconds == pytest.approx((files - 1) * first.seconds) and first.chunks_per_second > 0
+
+
+def test_qa_ingest_prints_progress_at_most_every_few_seconds_and_always_the_end(capsys):
+    from qa.cli import _progress_printer
+    from qa.types import IngestProgress
+
+    show = _progress_printer(3600.0)
+    for done in range(1, 11):
+        show(IngestProgress(done, 10, done * 5, done * 2.0))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["1/10 files · 5 chunks · 2.5 chunks/s · ETA 0:00:18", "10/10 files · 50 chunks · 2.5 chunks/s · ETA 0:00:00"]
+
+
+def test_an_interrupted_ingest_commits_what_it_stored_and_the_next_run_resumes_there(settings, seeds_copy):
+    class Interrupted(FakeEmbedder):
+        def embed_passages(self, texts):
+            if self.passages_embedded > 30:  # a Ctrl-C while the fourth article is embedded
+                raise KeyboardInterrupt
+            return super().embed_passages(texts)
+
+    bot = Assistant(settings, embedder=Interrupted(), auto_ingest=False)
+    with pytest.raises(KeyboardInterrupt):
+        bot.ingest([seeds_copy])
+    done = {a.id: a.sha256 for a in bot.store.manifest().values()}
+    assert 0 < len(done) < 5
+    assert bot.store.lexical.load().held == done  # committed on the way out, not left for the next query to rebuild
+    again = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False).ingest([seeds_copy])
+    assert sorted(again.unchanged) == sorted(done) and len(again.added) == 5 - len(done)

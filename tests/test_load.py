@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from qa.bench import SEED_QUESTIONS, free_port, run_load, start_chat, stop_process, wait_http
+from benchmarks.common import SEED_QUESTIONS, free_port, start_chat, stop_process, wait_http
+from benchmarks.load import run_load
 
 pytestmark = [pytest.mark.server, pytest.mark.model]
 

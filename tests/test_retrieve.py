@@ -1,16 +1,9 @@
 import pytest
 
-from qa.retrieve import BM25, allows, chroma_where
+from qa.retrieve import allows, chroma_where
 from qa.store import StoredArticle
 from qa.types import Filters
 from tests.conftest import KHOJALY, SPANISH
-
-
-def test_bm25_prefers_rare_matching_terms():
-    bm = BM25([["khojaly", "hostage"], ["ceasefire", "moscow"], ["hostage", "hostage", "baku"]])
-    scores = bm.scores(["khojaly", "hostage"])
-    assert scores.argmax() == 0 and scores[1] == 0
-    assert bm.idf("khojaly") > bm.idf("hostage") > 0
 
 
 def test_filters_translate_to_chroma_and_python_alike():

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from qa import Assistant, Settings
-from qa.bench import free_port, stop_process, wait_http
+from benchmarks.common import free_port, stop_process, wait_http
 from qa.errors import StoreUnavailable
 from qa.serve import build_api
 from qa.settings import PROJECT_ROOT

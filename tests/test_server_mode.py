@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, Settings
-from qa.bench import free_port, start_chroma, stop_process, wait_http
+from benchmarks.common import free_port, start_chroma, stop_process, wait_http
 from tests.conftest import KHOJALY, SEEDS, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 
@@ -96,3 +96,19 @@ def test_server_and_local_store_retrieve_the_same_passages(server_settings, tmp_
 def test_default_assistant_seeds_itself_on_a_server(server_settings):
     bot = Assistant(server_settings, embedder=FakeEmbedder())
     assert {a.id for a in bot.articles()} == {p.stem for p in Path(SEEDS).glob("*.txt")}
+
+
+def test_the_lexical_index_lives_in_each_machines_data_folder(server_settings, seeds_copy, tmp_path, monkeypatch):
+    """Another machine on the same server builds its own lexical index from the server's chunks, once."""
+    first = cited_bot(server_settings)
+    first.ingest([seeds_copy])
+    assert (first.store.lexical.folder / "current").is_file() and first.store.lexical.folder.is_relative_to(server_settings.data_dir)
+    elsewhere = server_settings.model_copy(update={"data_dir": tmp_path / "other-machine"})
+    second = cited_bot(elsewhere)
+    assert any(p.article_id == KHOJALY and p.bm25_score for p in second.retriever.retrieve(QUESTION))
+    assert second.retriever.snapshot().bm25.held == first.retriever.snapshot().bm25.held
+
+    import qa.lexical
+
+    monkeypatch.setattr(qa.lexical, "build", lambda *a, **k: pytest.fail("the second machine rebuilt after a restart"))
+    assert cited_bot(elsewhere).retriever.snapshot().bm25.n == first.store.count_chunks()

@@ -1,0 +1,199 @@
+"""`qa bench compare`: ours and the plain llama-index pipeline on the same store, in the same run, with ratios."""
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    TimedEmbedder, _fmt, _round, baseline_engines, baseline_once, llama_defaults, loadavg, machine, ours_once, peak_rss_mb,
+    pct, pick_questions, reset_store, rss_mb, spawn, worker_settings, write_corpus, xquad_articles,
+)
+
+
+def w_ingest_ours(cfg: dict[str, Any]) -> dict[str, Any]:
+    from qa.assistant import Assistant
+    from qa.embed import E5Embedder
+
+    settings = worker_settings(cfg)
+    embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
+    bot = Assistant(settings, embedder=embedder, auto_ingest=False)
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    report = bot.ingest([cfg["articles"]])
+    seconds = time.perf_counter() - t0
+    return {"chunks": report.chunks, "articles": len(report.added), "seconds": seconds, "embed_seconds": embedder.seconds,
+            "chunk_vectors": settings.chunk_vectors,
+            # Pooled chunk vectors: the one model call per article is its sentences'; else chunks first, then sentences.
+            "sentence_embed_seconds": embedder.seconds if settings.chunk_vectors == "sentences" else sum(embedder.calls[1::2]), "texts_embedded": embedder.texts, "rss_before_mb": rss0,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def w_ingest_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from qa.articles import ArticleRejected, iter_files, parse_file
+    from qa.embed import E5Embedder
+    from qa.ingest import encoding
+    from qa.store import open_client
+
+    settings = worker_settings(cfg)
+    embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
+    embed_model = llama_defaults(embedder)
+    client = open_client(settings)
+    collection = client.get_or_create_collection(f"{settings.collection}-chunks", embedding_function=None, metadata={"hnsw:space": "cosine"})
+    splitter = SentenceSplitter(chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap, tokenizer=encoding().encode)
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    docs = []
+    for f in iter_files([Path(cfg["articles"])]):
+        try:
+            a = parse_file(f, settings.max_file_bytes)
+        except ArticleRejected:
+            continue
+        docs.append(Document(text=a.text, id_=a.id))
+    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    VectorStoreIndex.from_documents(docs, storage_context=storage, embed_model=embed_model, transformations=[splitter])
+    seconds = time.perf_counter() - t0
+    return {"chunks": collection.count(), "articles": len(docs), "seconds": seconds, "embed_seconds": embedder.seconds,
+            "texts_embedded": embedder.texts, "rss_before_mb": rss0, "peak_rss_mb": peak_rss_mb()}
+
+
+def w_cold_ours(cfg: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from qa.assistant import Assistant
+
+    bot = Assistant(worker_settings(cfg), auto_ingest=False)
+    t1 = time.perf_counter()
+    answer = bot.ask(cfg["question"])
+    return {"import_and_open": t1 - t0, "first_answer": time.perf_counter() - t1, "refused": answer.refused, "peak_rss_mb": peak_rss_mb()}
+
+
+def w_cold_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from qa.embed import E5Embedder
+    from qa.store import Store
+
+    settings = worker_settings(cfg)
+    embedder = E5Embedder(settings.embed_model, settings.embed_threads)
+    engine, _ = baseline_engines(Store(settings, embedder).vector_store, embedder, settings.top_k)
+    t1 = time.perf_counter()
+    engine.query(cfg["question"])
+    return {"import_and_open": t1 - t0, "first_answer": time.perf_counter() - t1, "peak_rss_mb": peak_rss_mb()}
+
+
+def w_queries(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Both systems in one process, alternating who goes first, so both see the same machine load."""
+    from qa.assistant import Assistant
+
+    settings = worker_settings(cfg)
+    bot = Assistant(settings, auto_ingest=False)
+    engine, streaming = baseline_engines(bot.store.vector_store, bot.embedder, settings.top_k)
+    for q in cfg["questions"][:2]:  # warm-up: BM25 snapshot, Chroma caches, llama-index lazy imports
+        ours_once(bot, q)
+        baseline_once(engine, streaming, q)
+    ours, base = [], []
+    for i, q in enumerate(cfg["questions"]):
+        if i % 2:
+            base.append(baseline_once(engine, streaming, q))
+            ours.append(ours_once(bot, q))
+        else:
+            ours.append(ours_once(bot, q))
+            base.append(baseline_once(engine, streaming, q))
+    return {"ours": ours, "baseline": base, "peak_rss_mb": peak_rss_mb()}
+
+
+# --- compare ---------------------------------------------------------------------------------------
+
+
+def run_compare(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
+    work = Path(args.work) / ("compare-server" if args.chroma_url else "compare")
+    xa = xquad_articles()
+    articles = [a for a in xa if a.lang == "en"][: args.articles] + [a for a in xa if a.lang == "es"][: args.articles]
+    folder = write_corpus(work / "articles", articles, with_seeds=True)
+    questions = pick_questions(articles, args.questions)
+    ours_cfg = {"data_dir": str(work / "ours"), "chroma_url": args.chroma_url, "collection": "bench", "articles": str(folder)}
+    base_cfg = {**ours_cfg, "data_dir": str(work / "baseline"), "collection": "benchbase"}
+    for cfg in (ours_cfg, base_cfg):
+        reset_store(worker_settings(cfg), [f"{cfg['collection']}-"])
+    result: dict[str, Any] = {"mode": "compare", "command": args.command_line, "machine": machine(), "server": bool(args.chroma_url), "questions": questions,
+                              "corpus": {"seeds": 5, "xquad_articles": len(articles)}}
+    log(f"ingest (ours, real embedder) of {folder}")
+    result["ingest_ours"] = spawn("ingest_ours", ours_cfg, log)
+    log("ingest (baseline)")
+    result["ingest_baseline"] = spawn("ingest_baseline", base_cfg, log)
+    cold: dict[str, list] = {"ours": [], "baseline": []}
+    for i in range(args.repeats):
+        log(f"cold start {i + 1}/{args.repeats}")
+        cold["ours"].append(spawn("cold_ours", {**ours_cfg, "question": questions[0]}, log))
+        cold["baseline"].append(spawn("cold_baseline", {**ours_cfg, "question": questions[0]}, log))
+    result["cold"] = cold
+    log(f"{len(questions)} questions, both systems")
+    result["queries"] = spawn("queries", {**ours_cfg, "questions": questions}, log)
+    result["machine"]["loadavg_after"] = loadavg()
+    result["summary"] = compare_summary(result)
+    return result
+
+
+def compare_summary(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of (metric, ours, baseline, ratio ours/baseline)."""
+    rows: list[dict[str, Any]] = []
+
+    def add(metric: str, ours: float | None, base: float | None, unit: str, note: str = "") -> None:
+        ratio = round(ours / base, 2) if ours is not None and base else None
+        rows.append({"metric": metric, "unit": unit, "ours": _round(ours), "baseline": _round(base), "ratio": ratio, "note": note})
+
+    med = lambda xs: float(np.median(xs)) if xs else None  # noqa: E731
+    add("cold start to first answer", med([c["process_seconds"] for c in r["cold"]["ours"]]),
+        med([c["process_seconds"] for c in r["cold"]["baseline"]]), "s", "fresh process: imports, model, store, first answer (median)")
+    io, ib = r["ingest_ours"], r["ingest_baseline"]
+    add("ingest throughput", io["chunks"] / io["seconds"], ib["chunks"] / ib["seconds"], "chunks/s", "ours also embeds every sentence")
+    add("ingest: share of time embedding", io["embed_seconds"] / io["seconds"], ib["embed_seconds"] / ib["seconds"], "")
+    if "sentence_embed_seconds" in io:
+        add("ingest: share of time embedding sentences", io["sentence_embed_seconds"] / io["seconds"], None, "",
+            "the verifier's sentence vectors; the baseline has none")
+    add("ingest peak RSS", io["peak_rss_mb"], ib["peak_rss_mb"], "MB", "whole process (model included)")
+    add("ingest RSS growth", io["peak_rss_mb"] - io["rss_before_mb"], ib["peak_rss_mb"] - ib["rss_before_mb"], "MB", "peak minus RSS before ingest")
+    q = r["queries"]
+    for stage in ("retrieve", "compose", "verify", "total", "first_token"):
+        po = pct([x[stage] for x in q["ours"]])
+        pb = pct([x[stage] for x in q["baseline"]])
+        note = {"verify": "the baseline verifies nothing", "compose": "baseline: compact synthesis with MockLLM",
+                "first_token": "first streamed text delta"}.get(stage, "")
+        for p in ("p50", "p95"):
+            add(f"query {stage} {p}", po[p], pb[p], "s", note)
+    return rows
+
+
+def compare_markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    io, ib = r["ingest_ours"], r["ingest_baseline"]
+    lines = [
+        f"# Benchmark: ours vs plain llama-index ({'Chroma server' if r['server'] else 'local Chroma store'})",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['platform']}, Python {m['python']}; "
+        f"shared with other engineers, load average {m['loadavg']} before, {m.get('loadavg_after')} after.  ",
+        f"Packages: {', '.join(f'{k} {v}' for k, v in m['packages'].items())}; commit {m['commit']}; {m['when']}.",
+        "",
+        f"Corpus: the 5 seed articles + {r['corpus']['xquad_articles']} XQuAD articles ({io['chunks']} chunks ours, "
+        f"{ib['chunks']} baseline; same 128-token splitter). Queries: {len(r['questions'])} (seed + XQuAD, en and es), "
+        "each system on the same store, alternating order.",
+        "Baseline: `VectorStoreIndex.from_vector_store(store.vector_store, embed_model=<same e5>)`, default query engine "
+        "(top-k 5, compact synthesis) with llama-index's MockLLM; ours: hybrid retrieval, extractive composer, verifier.",
+        "Ratio = ours / baseline (above 1: ours takes longer or uses more; for throughput, below 1: ours is slower).",
+        "",
+        "| metric | ours | baseline | ours/baseline | note |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for row in r["summary"]:
+        unit = f" ({row['unit']})" if row["unit"] else ""
+        lines.append(f"| {row['metric']}{unit} | {_fmt(row['ours'])} | {_fmt(row['baseline'])} | {_fmt(row['ratio'])} | {row['note']} |")
+    return "\n".join(lines) + "\n"
+
+

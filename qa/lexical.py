@@ -1,0 +1,259 @@
+"""The lexical (BM25) index of the stored chunks, kept on disk next to the store and scored with bm25s.
+
+Terms come from qa.text.terms (folded, stopwords out, light stem) and idf is Lucene's log(1 + (N - df + 0.5) / (df + 0.5))
+over chunks: the reader was trained on exactly that idf, so neither may change. bm25s precomputes every score with the
+corpus-wide idf and length norm, so it has no per-document update: a change of articles builds a new generation from
+the stored term ids (no text is read or tokenised again) and swaps it in atomically. A query only memory-maps the
+current generation; it rebuilds only when the generation lags the manifest (an ingest killed before its commit, or
+another machine writing to the same Chroma server), fetching just the missing articles' chunks.
+"""
+
+import fcntl
+import json
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s  # at start-up: it imports scipy.sparse, which a first query should not wait for
+import numpy as np
+
+from .text import terms
+from .types import Chunk
+
+_CURRENT = "current"  # the name of the generation folder in use
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+_ARRAYS = ("chunk_ids", "doc_article", "offsets", "tokens")
+
+
+@contextmanager
+def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """An exclusive flock on path (created); without wait, yields False at once when another holder has it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class Docs:
+    """Chunks as term-id runs: tokens[offsets[i]:offsets[i + 1]] are chunk i's terms; articles[doc_article[i]] owns it."""
+
+    chunk_ids: np.ndarray
+    doc_article: np.ndarray
+    offsets: np.ndarray
+    tokens: np.ndarray
+    articles: list[str]
+    shas: list[str]
+    vocab: dict[str, int]
+
+    @classmethod
+    def empty(cls) -> "Docs":
+        return cls(np.zeros(0, dtype="U1"), _EMPTY_I32, np.zeros(1, dtype=np.int64), _EMPTY_I32, [], [], {})
+
+    def select(self, keep_articles: np.ndarray) -> "Docs":
+        """Only the docs of the articles marked True (article order and indices are compacted)."""
+        new_index = np.cumsum(keep_articles) - 1
+        keep = keep_articles[self.doc_article] if len(self.doc_article) else np.zeros(0, dtype=bool)
+        lengths = np.diff(self.offsets)
+        return Docs(self.chunk_ids[keep], new_index[self.doc_article[keep]].astype(np.int32),
+                    np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64), self.tokens[np.repeat(keep, lengths)],
+                    [a for a, k in zip(self.articles, keep_articles) if k], [s for s, k in zip(self.shas, keep_articles) if k], self.vocab)
+
+
+@dataclass
+class Staged:
+    """Articles tokenised during an ingest, waiting for the commit that builds the next generation."""
+
+    vocab: dict[str, int] = field(default_factory=dict)
+    articles: dict[str, tuple[str, list[str], list[np.ndarray]]] = field(default_factory=dict)
+
+    def add(self, article_id: str, sha256: str, chunks: list[Chunk]) -> None:
+        runs = [np.array([self.vocab.setdefault(t, len(self.vocab)) for t in terms(c.text)], dtype=np.int32) for c in chunks]
+        self.articles[article_id] = (sha256, [c.id for c in chunks], runs)
+
+
+class Lexical:
+    """One generation: BM25 scores for the chunks of the articles it holds, and the idf the reader reads."""
+
+    def __init__(self, docs: Docs, bm25, name: str) -> None:
+        self.docs = docs
+        self.bm25 = bm25  # None when there are no chunks
+        self.name = name
+        self.n = len(docs.chunk_ids)
+        self.held = dict(zip(docs.articles, docs.shas))
+        indptr = bm25.scores["indptr"] if bm25 is not None else np.zeros(1, dtype=np.int64)
+        self._df = np.diff(indptr)
+
+    def df(self, term: str) -> int:
+        tid = self.docs.vocab.get(term)
+        return int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+
+    def idf(self, term: str) -> float:
+        df = self.df(term)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """Each chunk's BM25 score (Lucene's form; a repeated query term counts once).
+
+        The sum of bm25s's precomputed term columns, by np.bincount: bm25s's own np.add.at is about 3x slower on
+        terms held by many chunks (measured at 1M chunks, benchmarks/results/lexical.md).
+        """
+        ids = sorted({self.docs.vocab[t] for t in query_terms if t in self.docs.vocab})
+        if self.bm25 is None or not ids:
+            return np.zeros(self.n, dtype=np.float32)
+        matrix = self.bm25.scores
+        indptr, rows, values = matrix["indptr"], matrix["indices"], matrix["data"]
+        chunks = np.concatenate([rows[indptr[i] : indptr[i + 1]] for i in ids])
+        weights = np.concatenate([values[indptr[i] : indptr[i + 1]] for i in ids])
+        return np.bincount(chunks, weights=weights, minlength=self.n).astype(np.float32)
+
+
+def build(docs: Docs, k1: float, b: float, name: str = ""):
+    if not len(docs.chunk_ids):
+        return Lexical(docs, None, name)
+    bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+    runs = [r.tolist() for r in np.split(docs.tokens, docs.offsets[1:-1])]
+    bm25.index((runs, docs.vocab), create_empty_token=False, show_progress=False)
+    return Lexical(docs, bm25, name)
+
+
+class LexicalStore:
+    """The generations in one folder: load the current one, stage articles, commit to match the manifest."""
+
+    def __init__(self, folder: Path, k1: float, b: float) -> None:
+        self.folder = folder
+        self.k1, self.b = k1, b
+        self.staged = Staged()
+        self._loaded: Lexical | None = None
+        self._lock = threading.Lock()
+
+    def current_name(self) -> str:
+        try:
+            return (self.folder / _CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def load(self) -> Lexical:
+        """The current generation, memory-mapped (cached until another generation becomes current)."""
+        name = self.current_name()
+        if self._loaded is not None and self._loaded.name == name:
+            return self._loaded
+        if not name:
+            return Lexical(Docs.empty(), None, "")
+        gen = self.folder / name
+        meta = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(gen / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}  # read from disk as touched
+        vocab = {t: i for i, t in enumerate(meta["vocab"])}
+        docs = Docs(**arrays, articles=meta["articles"], shas=meta["shas"], vocab=vocab)
+        bm25 = bm25s.BM25.load(gen, mmap=True, load_vocab=False) if len(docs.chunk_ids) else None
+        if bm25 is not None:
+            bm25.vocab_dict = vocab
+        self._loaded = Lexical(docs, bm25, name)
+        return self._loaded
+
+    def stage(self, article_id: str, sha256: str, chunks: list[Chunk]) -> None:
+        with self._lock:
+            self.staged.add(article_id, sha256, chunks)
+
+    def synced(self, manifest: dict[str, str], fetch: Callable[[list[str]], list[Chunk]]) -> Lexical:
+        """The generation holding exactly these articles (id -> sha256), building it when the current one differs."""
+        current = self.load()
+        if current.held == manifest and not self.staged.articles:
+            return current
+        with self._lock, self._exclusive():
+            current = self.load()  # another process may have committed meanwhile
+            if current.held != manifest:
+                current = self._commit(current, manifest, fetch)
+            self.staged = Staged()
+            return current
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """A lock file, so two processes on one data folder do not build at once."""
+        with file_lock(self.folder / "build.lock"):
+            yield
+
+    def _commit(self, current: Lexical, manifest: dict[str, str], fetch: Callable[[list[str]], list[Chunk]]) -> Lexical:
+        old = current.docs
+        keep = np.array([manifest.get(a) == s for a, s in zip(old.articles, old.shas)], dtype=bool)
+        docs = old.select(keep)
+        kept = set(docs.articles)
+        wanted = [a for a in manifest if a not in kept]
+        staged = Staged(self.staged.vocab, {a: v for a, v in self.staged.articles.items() if a in manifest and v[0] == manifest[a]})
+        missing = [a for a in wanted if a not in staged.articles]
+        if missing:
+            fetched: dict[str, list[Chunk]] = {a: [] for a in missing}
+            for c in fetch(missing):
+                fetched[c.article_id].append(c)
+            for a in missing:
+                staged.add(a, manifest[a], sorted(fetched[a], key=lambda c: c.start))
+        docs = _merge(docs, staged, wanted)
+        lex = build(_compact(docs), self.k1, self.b)
+        return self._save(lex)
+
+    def _save(self, lex: Lexical) -> Lexical:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        gen = Path(tempfile.mkdtemp(prefix="g-", dir=self.folder))
+        d = lex.docs
+        for name in _ARRAYS:
+            np.save(gen / f"{name}.npy", getattr(d, name))
+        vocab = sorted(d.vocab, key=d.vocab.__getitem__)
+        (gen / "docs.json").write_text(json.dumps({"articles": d.articles, "shas": d.shas, "vocab": vocab}, ensure_ascii=False), encoding="utf-8")
+        if lex.bm25 is not None:
+            lex.bm25.save(gen, show_progress=False)
+        tmp = self.folder / f"{_CURRENT}.tmp"
+        tmp.write_text(gen.name)
+        os.replace(tmp, self.folder / _CURRENT)
+        for old in self.folder.glob("g-*"):
+            if old.name != gen.name:
+                shutil.rmtree(old, ignore_errors=True)  # a reader's open memory maps stay valid
+        return self.load()
+
+
+def _merge(docs: Docs, staged: Staged, order: list[str]) -> Docs:
+    """The docs plus the staged articles (in `order`), their term ids mapped into the docs' vocabulary."""
+    if not order:
+        return docs
+    vocab = dict(docs.vocab)
+    remap = np.empty(len(staged.vocab), dtype=np.int32)
+    for t, i in staged.vocab.items():
+        remap[i] = vocab.setdefault(t, len(vocab))
+    chunk_ids, owners, runs = [docs.chunk_ids.tolist()], [docs.doc_article], [docs.tokens]
+    lengths = [np.diff(docs.offsets)]
+    articles, shas = list(docs.articles), list(docs.shas)
+    for a in order:
+        sha, ids, article_runs = staged.articles[a]
+        owners.append(np.full(len(ids), len(articles), dtype=np.int32))
+        articles.append(a)
+        shas.append(sha)
+        chunk_ids.append(ids)
+        runs += [remap[r] if len(r) else _EMPTY_I32 for r in article_runs]
+        lengths.append(np.array([len(r) for r in article_runs], dtype=np.int64))
+    flat_ids = [c for group in chunk_ids for c in group]
+    return Docs(np.array(flat_ids) if flat_ids else Docs.empty().chunk_ids, np.concatenate(owners).astype(np.int32),
+                np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64),
+                np.concatenate(runs).astype(np.int32), articles, shas, vocab)
+
+
+def _compact(docs: Docs) -> Docs:
+    """Drop the terms no chunk holds any more (removed articles), renumbering the rest."""
+    used = np.zeros(len(docs.vocab), dtype=bool)
+    used[docs.tokens] = True
+    if used.all():
+        return docs
+    new_id = np.cumsum(used) - 1
+    vocab = {t: int(new_id[i]) for t, i in docs.vocab.items() if used[i]}
+    return Docs(docs.chunk_ids, docs.doc_article, docs.offsets, new_id[docs.tokens].astype(np.int32), docs.articles, docs.shas, vocab)
