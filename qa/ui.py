@@ -173,7 +173,9 @@ def render_answer(answer: Answer, turn: int) -> str:
         if c.answer_start is not None and c.answer_end is not None:
             words = esc(c.quote[c.answer_start - c.start : c.answer_end - c.start])
             if words:
-                body = _bold_once(body, words)
+                # Inside the quoted sentence, not in an attribution's title that happens to hold the same words.
+                quoted = next((esc(s.text) for s in answer.sentences if c.n in s.citations and words in esc(s.text)), None)
+                body = _bold_once(body, words, quoted)
     for translation in dict.fromkeys(s.translation for s in answer.sentences if s.supported and s.translation):
         # A machine translation follows its quote; set apart so it does not read as the source's words.
         shown = esc(translation)
@@ -197,12 +199,17 @@ def render_answer(answer: Answer, turn: int) -> str:
     return f'<div class="{kind}">{body}</div>'
 
 
-def _bold_once(markup: str, words: str) -> str:
-    """`words` in bold at their first appearance in the text of `markup`, never inside a tag or its attributes."""
+def _bold_once(markup: str, words: str, within: str | None = None) -> str:
+    """`words` in bold at their first appearance in the text of `markup` (inside the first `within` when it is
+    there), never inside a tag or its attributes."""
     pieces = re.split(r"(<[^>]*>)", markup)
     for i, piece in enumerate(pieces):
-        if not piece.startswith("<") and words in piece:
-            pieces[i] = piece.replace(words, f'<strong class="qa-answer-span">{words}</strong>', 1)
+        if piece.startswith("<"):
+            continue
+        start = piece.find(within) if within else 0
+        at = piece.find(words, start) if start >= 0 else -1
+        if at >= 0:
+            pieces[i] = f'{piece[:at]}<strong class="qa-answer-span">{words}</strong>{piece[at + len(words):]}'
             break
     return "".join(pieces)
 

@@ -455,3 +455,14 @@ def test_one_slow_answer_does_not_block_another(settings):
     finally:
         SlowBot.release.set()
         app.close()
+
+
+def test_the_answering_words_are_bold_in_the_quote_not_in_the_title():
+    quote = "Las conversaciones trilaterales duraron casi 4 horas."
+    c = citation(1, title="Las conversaciones trilaterales duraron casi 4 horas", source=None, quote=quote, start=0, end=len(quote),
+                 answer_start=quote.index("4 horas"), answer_end=quote.index("4 horas") + 7)
+    ans = Answer(text=f"Según el artículo “{c.title}”: {quote} [1]", citations=[c], refused=False, passages=[], lang="es",
+                 sentences=[AnswerSentence(quote, (1,), True)])
+    out = ui.render_answer(ans, 0)
+    assert out.count('<strong class="qa-answer-span">') == 1
+    assert "casi 4 horas”" in out and 'casi <strong class="qa-answer-span">4 horas</strong>.' in out
