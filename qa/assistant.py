@@ -3,7 +3,7 @@
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +26,18 @@ from .text import detect_lang, normalise_input
 from .translate import Translator, build_translator
 from .types import Answer, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
 from .verify import Verifier
+
+
+@dataclass(frozen=True)
+class Found:
+    """One search: the passages retrieved, their sentences, the decision on each part, and the retrieval's time (the
+    reading and deciding after it count as composing, as they do for the timings' other users)."""
+
+    passages: list[Passage]
+    sents: list[tuple[Sentence, np.ndarray]]
+    decisions: list[Decision]
+    idf: Callable[[str], float]
+    retrieve_seconds: float
 
 
 class Assistant:
@@ -114,20 +126,24 @@ class Assistant:
         # One model call per ask: the parts, and a follow-up's own words, which are what is read within the focus
         # (the subject is fixed there by the articles; carried along, it would only dilute what the reader matches).
         vecs = list(self.embedder.embed_queries(parts + ([resolution.own] if resolution.follow_up else [])))
+        t_retrieve = time.perf_counter() - t0  # the question read and embedded; the searches below add their retrieval
         qvecs = vecs[: len(parts)]
         asked = [parse(part) for part in parts]
         conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
         found = None
         if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
             found = self._search([parse(resolution.own)], vecs[-1:], scoped)
-            if all(d.grade == "refused" for d in found[2]):
+            t_retrieve += found.retrieve_seconds
+            if all(d.grade == "refused" for d in found.decisions):
                 found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
             else:
                 asked, qvecs = [parse(resolution.own)], vecs[-1:]
             conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
                                    + ("" if found else ", not found there, searched all"))
-        passages, sents, decisions, idf = found or self._search(asked, qvecs, filters)
-        t_retrieve = time.perf_counter() - t0
+        if found is None:
+            found = self._search(asked, qvecs, filters)
+            t_retrieve += found.retrieve_seconds
+        passages, sents, decisions, idf = found.passages, found.sents, found.decisions, found.idf
         trace = [conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
         trace += [step for d in decisions for step in d.trace]
         answered = [(q, qv, d) for q, qv, d in zip(asked, qvecs, decisions) if d.grade != "refused"]
@@ -176,16 +192,18 @@ class Assistant:
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, timings=timings)
 
-    def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None):
+    def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None) -> Found:
         """Retrieve each part of the question, then read and decide on the sentences of what was retrieved."""
+        t0 = time.perf_counter()
         passages: list[Passage] = []
         for q, qvec in zip(asked, qvecs):
             seen = {p.chunk_id for p in passages}
             passages.extend(p for p in self.retriever.retrieve(q.text, filters, qvec=qvec) if p.chunk_id not in seen)
+        retrieved = time.perf_counter() - t0
         sents = self.store.sentences_for([p.chunk_id for p in passages])
         idf = self.retriever.snapshot().bm25.idf
         decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
-        return passages, sents, decisions, idf
+        return Found(passages, sents, decisions, idf, retrieved)
 
     def _focus_filters(self, resolution: Resolution, filters: Filters | None) -> Filters | None:
         """The user's filters narrowed to the conversation's focus: the articles the previous answer cited, or, when
