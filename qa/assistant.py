@@ -4,7 +4,6 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -132,12 +131,13 @@ class Assistant:
         conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
         found = None
         if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
-            found = self._search([parse(resolution.own)], vecs[-1:], scoped)
+            own = [parse(resolution.own)]
+            found = self._search(own, vecs[-1:], scoped)
             t_retrieve += found.retrieve_seconds
             if all(d.grade == "refused" for d in found.decisions):
                 found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
             else:
-                asked, qvecs = [parse(resolution.own)], vecs[-1:]
+                asked, qvecs = own, vecs[-1:]
             conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
                                    + ("" if found else ", not found there, searched all"))
         if found is None:
@@ -221,14 +221,8 @@ class Assistant:
         """Bad filters are an error, not a silent refusal: dates must be ISO dates, article ids must exist."""
         if filters is None:
             return
-        for name, value in (("date_from", filters.date_from), ("date_to", filters.date_to)):
-            if value is not None:
-                try:
-                    date.fromisoformat(value)
-                except (TypeError, ValueError):
-                    raise InvalidFilter(f"{name} {value!r} is not a date: use YYYY-MM-DD") from None
-        if filters.lang is not None and filters.lang not in ("en", "es"):
-            raise InvalidFilter(f"unknown language {filters.lang!r}: use en or es")
+        if (problem := filters.problem()) is not None:
+            raise InvalidFilter(problem)
         if filters.article_ids:
             known = self.store.manifest()
             unknown = [a for a in filters.article_ids if a not in known]

@@ -1,7 +1,11 @@
 """Typed values passed between stages (frozen, so a stage cannot alter another's result)."""
 
+import re
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from typing import Any
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -239,3 +243,20 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.article_ids or self.lang or self.date_from or self.date_to)
+
+    def problem(self) -> str | None:
+        """What makes these filters unusable, for every caller alike: a date not written YYYY-MM-DD (or not a real
+        day), an empty date range, a language other than en or es; None when they are usable."""
+        for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
+            if value is not None:
+                try:
+                    if not _ISO_DATE.fullmatch(value):
+                        raise ValueError
+                    date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    return f"{name} {value!r} is not a date: use YYYY-MM-DD"
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            return f"the date range is empty: {self.date_from} is after {self.date_to}"
+        if self.lang is not None and self.lang not in ("en", "es"):
+            return f"unknown language {self.lang!r}: use en or es"
+        return None

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ UPLOAD_SUFFIXES = SUFFIXES
 UNUSABLE_UPLOAD = f"only {', '.join(UPLOAD_SUFFIXES)} files with a usable name are accepted"
 _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BLANK_RUN = re.compile(r"\n(?:[ \t\u00a0]*\n){2,}")
 LANG_DIR = Path(__file__).resolve().parent / "lang"
 LANGUAGES = ("en", "es")
@@ -352,21 +351,11 @@ def _clip(text: str, limit: int) -> str:
 
 
 def to_filters(article_ids: list[str] | None, lang: str | None, date_from: str | None, date_to: str | None) -> Filters | None:
-    """The filter widgets as `Filters`; a malformed date raises ValueError with a message for the notice."""
-    dates = []
-    for label, value in (("from", date_from), ("to", date_to)):
-        value = (value or "").strip()
-        if value:
-            try:
-                if not _ISO_DATE.fullmatch(value):
-                    raise ValueError
-                date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"the date '{label}' must be a real date written YYYY-MM-DD, not '{value}'") from None
-        dates.append(value or None)
-    if dates[0] and dates[1] and dates[0] > dates[1]:
-        raise ValueError(f"the date range is empty: {dates[0]} is after {dates[1]}")
+    """The filter widgets as `Filters`; unusable ones (Filters.problem) raise ValueError with a message for the notice."""
+    dates = [(value or "").strip() or None for value in (date_from, date_to)]
     filters = Filters(article_ids=tuple(article_ids) if article_ids else None, lang=lang or None, date_from=dates[0], date_to=dates[1])
+    if (problem := filters.problem()) is not None:
+        raise ValueError(problem)
     return None if filters.is_empty() else filters
 
 
