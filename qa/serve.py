@@ -79,9 +79,11 @@ class FilterBody(BaseModel):
     date_to: date | None = None
 
     @model_validator(mode="after")
-    def _range(self) -> "FilterBody":
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError(f"the date range is empty: {self.date_from} is after {self.date_to}")
+    def _usable(self) -> "FilterBody":
+        """The same check as every other caller's (Filters.problem), so a bad range is a 422 here too."""
+        filters = self.to_filters()
+        if filters is not None and (problem := filters.problem()) is not None:
+            raise ValueError(problem)
         return self
 
     def to_filters(self) -> Filters | None:
