@@ -5,10 +5,8 @@ Whether a question is a follow-up is decided by named rules, in order, each with
 decides is recorded in the answer's trace. The words they read (leads, back-referring pronouns) live in qa/lang/*.toml.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from . import prompts
 from .llm import LLM
@@ -68,10 +66,18 @@ def _pronoun_in(question: Question) -> str | None:
     return None
 
 
+def _lead_end(body: str, lang: str) -> int | None:
+    """Where a lead ("And", "¿Y", "What about") that opens `body` ends, or None. Matched on the folded text, which
+    keeps every character in place (else no lead is read), so the same position cuts the text as written."""
+    folded = fold(body)
+    if len(folded) != len(body):
+        return None
+    m = cue_pattern(language_words(lang).follow_up_leads).match(folded)
+    return m.end() if m else None
+
+
 def _opens_with_lead(question: Question) -> bool:
-    folded = " ".join(fold(question.text).replace("¿", " ").replace("¡", " ").split())
-    m = cue_pattern(language_words(question.lang).follow_up_leads).match(folded)
-    return m is not None
+    return _lead_end(question.text.strip().lstrip("¿¡ "), question.lang) is not None
 
 
 def _back_reference(q: Question, previous: Question, settings: Settings) -> bool | None:
@@ -179,17 +185,8 @@ def _without_lead(question: str, lang: str) -> str:
     text = question.strip()
     opener = "¿" if text.startswith("¿") else ""
     body = text.lstrip("¿¡ ")
-    m = _lead_pattern(lang).match(body)
-    if not m:
+    end = _lead_end(body, lang)
+    if end is None:
         return question
-    rest = body[m.end():].lstrip(" ,")
+    rest = body[end:].lstrip(" ,")
     return opener + rest[:1].upper() + rest[1:] if rest else question
-
-
-@cache
-def _lead_pattern(lang: str) -> re.Pattern:
-    """The leads matched on the raw text (accents optional), so what follows them is cut exactly."""
-    alternatives = sorted(language_words(lang).follow_up_leads, key=len, reverse=True)
-    accented = {"a": "[aá]", "e": "[eé]", "i": "[ií]", "o": "[oó]", "u": "[uúü]"}
-    spelled = ["".join(accented.get(c, re.escape(c)) for c in lead) for lead in alternatives]
-    return re.compile(r"(?:" + "|".join(spelled) + r")(?!\w)", re.IGNORECASE)
