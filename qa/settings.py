@@ -66,7 +66,12 @@ class Settings(BaseSettings):
         "question's words across languages. The verified original is always the quote.",
     )
     translate_timeout: float = Field(
-        60.0, gt=0, description="Seconds one Apertium run (one article, or one answer's quotes) may take; past it the sentences stay untranslated.",
+        60.0, gt=0, description="Seconds one Apertium run (one ingest batch, or one answer's quotes) may take; past it the sentences stay untranslated.",
+    )
+    translate_batch: int = Field(
+        2000, ge=1, le=100_000,
+        description="Sentences of one language that ingest hands Apertium in one run: each run costs about 0.3 s to start, "
+        "so articles are translated together; a batch must fit in translate_timeout (about 2 ms a sentence).",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")

@@ -9,8 +9,7 @@ The lexical index follows the manifest: an ingest commits it once at its end (se
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,19 +318,13 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------
 
-    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "",
-                    translate: Callable[[list[Sentence]], list[Sentence]] | None = None) -> None:
-        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry.
-
-        `translate` (Apertium: another process) gives the sentences their translations while the model embeds them.
-        """
+    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "") -> None:
+        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry
+        (translations, when the sentences carry none, come later through put_translations)."""
         from llama_index.core.schema import TextNode
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(translate, sentences) if translate is not None else None
-            sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
-            chunk_vecs = self._chunk_vectors(chunks, sentences, sent_vecs)
-            sentences = pending.result() if pending is not None else sentences
+        sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
+        chunk_vecs = self._chunk_vectors(chunks, sentences, sent_vecs)
         meta = _meta(article)
         nodes = [
             TextNode(id_=c.id, text=c.text, embedding=vec.tolist(), metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)

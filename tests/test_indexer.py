@@ -103,7 +103,20 @@ def test_sentences_keep_their_translation_and_a_store_built_without_one_gains_it
     assert stored and all(s.translation == f"<es> {s.text}" for s, _ in stored)
     spanish = bot.store.sentences_for([c.id for c in chunks if c.article_id == SPANISH])
     assert spanish and all(s.translation == f"<en> {s.text}" for s, _ in spanish)
-    assert bot.ingest([seeds_copy]).unchanged and len(translator.calls) == 5  # once per article, not again
+    assert bot.ingest([seeds_copy]).unchanged and len(translator.calls) == 2  # one batch per language, not again
+
+
+@pytest.mark.parametrize(("batch", "runs"), [(1, 5), (10_000, 2)])
+def test_translations_are_made_a_batch_of_articles_per_language(settings, seeds_copy, batch, runs):
+    translator = FakeTranslator()
+    bot = Assistant(settings.model_copy(update={"translate_batch": batch}), embedder=FakeEmbedder(), translator=translator,
+                    auto_ingest=False)
+    bot.ingest([seeds_copy])
+    assert len(translator.calls) == runs and sorted({c[0] for c in translator.calls}) == ["en", "es"]
+    assert all(a.translated for a in bot.articles())
+    for a in bot.articles():
+        stored = bot.store.article_sentences(a.id)
+        assert stored and all(s.translation == f"<{'es' if a.lang == 'en' else 'en'}> {s.text}" for s in stored)
 
 
 def test_a_failing_translator_stores_the_sentences_without_translations(bot, settings, seeds_copy):
