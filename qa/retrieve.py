@@ -91,14 +91,14 @@ class Retriever:
             self._snap = None
 
     def snapshot(self) -> _Snapshot:
-        """The manifest and lexical index, re-read when the store's record counts or the index's generation change
-        (another process may ingest)."""
-        key = (self.store.count_chunks(), self.store.count_articles(), self.store.lexical.current_name())
+        """The manifest and lexical index, re-read when the manifest or the index's generation changed (another process
+        may ingest)."""
+        key = (self.store.changes(), self.store.lexical.current_name())
         with self._lock:
             if self._snap is None or self._snap.key != key:
                 manifest = self.store.manifest()
                 lexical = self.store.lexical_index(manifest)
-                self._snap = _Snapshot((*key[:2], lexical.name), manifest, lexical)
+                self._snap = _Snapshot((key[0], lexical.name), manifest, lexical)
             return self._snap
 
     def _top_lexical(self, question: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[int, float]]:
@@ -162,36 +162,44 @@ class Retriever:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
         dense = self._dense(qvec, q_lang, filters, snap)
-        top = [(i, score) for i, score in self._top_lexical(question, filters, snap) if snap.article_of(i).lang == q_lang]
-        fetched = self.store.chunks_by_id([str(snap.bm25.docs.chunk_ids[i]) for i, _ in top])
-        sparse = [(fetched[cid], score) for i, score in top if (cid := str(snap.bm25.docs.chunk_ids[i])) in fetched]
+        sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
+                  if snap.article_of(i).lang == q_lang]
         fused: dict[str, float] = defaultdict(float)
         by_id: dict[str, Chunk] = {}
         dense_score: dict[str, float] = {}
         centred: dict[str, float] = {}
-        bm25_score: dict[str, float] = {}
         for rank, (c, adjusted, cosine) in enumerate(dense):
             fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
             by_id[c.id], dense_score[c.id], centred[c.id] = c, cosine, adjusted
         # BM25 can only match text in the question's language; to stay fair, chunks in other languages
         # get their lexical-list credit from their dense rank within their own language.
         lexical: dict[str, list[str]] = defaultdict(list)
-        lexical[q_lang] = [c.id for c, _ in sparse]
+        lexical[q_lang] = [cid for cid, _ in sparse]
         for c, _, _ in dense:
             lang = snap.manifest[c.article_id].lang
             if lang != q_lang:
                 lexical[lang].append(c.id)
-        for c, s in sparse:
-            by_id.setdefault(c.id, c)
-            bm25_score[c.id] = s
+        bm25_score = dict(sparse)
         for ids in lexical.values():
             for rank, cid in enumerate(ids):
                 fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
-        ranked = sorted(fused, key=lambda cid: (-fused[cid], -centred.get(cid, -1.0)))[:k]
+        ranked = self._fetched(sorted(fused, key=lambda cid: (-fused[cid], -centred.get(cid, -1.0))), k, by_id)
         # Rank fusion can push the chunk closest in meaning below a few that share more words; the answer
         # stage chooses among sentences, so the densest chunks always reach it.
         ranked += [c.id for c, _, _ in dense[: self.settings.dense_keep] if c.id not in ranked]
         return [snap.passage(by_id[cid], round(fused[cid], 6), dense_score.get(cid), bm25_score.get(cid)) for cid in ranked]
+
+    def _fetched(self, order: list[str], k: int, by_id: dict[str, Chunk]) -> list[str]:
+        """The first k ids of `order` whose chunks are stored; only the lexical ones that rank are read from the store
+        (dense hits come with their text), in one read unless some were removed meanwhile."""
+        out: list[str] = []
+        at = 0
+        while len(out) < k and at < len(order):
+            batch = order[at : at + k - len(out)]
+            at += len(batch)
+            by_id.update(self.store.chunks_by_id([cid for cid in batch if cid not in by_id]))
+            out += [cid for cid in batch if cid in by_id]
+        return out
 
     def sentence_passages(self, qvec: np.ndarray, filters: Filters | None, k: int) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]]]:
         """The k sentences closest to the question across the store, with the passages that hold them.

@@ -7,8 +7,10 @@ The lexical index follows the manifest: an ingest commits it once at its end (se
 """
 
 import json
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class ChunkRecord:
 
 
 _PAGE = 5000
+_CHANGES = "changes"  # in the lexical folder: a token rewritten after each manifest write (Store.changes)
 _ARTICLES_PER_READ = 500
 
 
@@ -196,6 +199,20 @@ class Store:
             raise self._wrap(exc) from exc
         docs = got.get("documents") or []
         return docs[0] if docs else None
+
+    def changes(self) -> str:
+        """A token that changes with every manifest write by any process on this data folder (where the lexical index
+        lives too): a query re-reads the manifest only then, for one small file read instead of two Chroma counts."""
+        try:
+            return (self.lexical.folder / _CHANGES).read_text()
+        except FileNotFoundError:
+            return ""
+
+    def _changed(self) -> None:
+        self.lexical.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.lexical.folder / f"{_CHANGES}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(uuid.uuid4().hex)
+        os.replace(tmp, self.lexical.folder / _CHANGES)
 
     def count_chunks(self) -> int:
         try:
@@ -381,6 +398,7 @@ class Store:
         self.articles.upsert(ids=[article.id], documents=[article.text], embeddings=[_NO_VECTOR],
                              metadatas=[{**_meta(article), "path": article.path, "sha256": article.sha256,
                                          "author": article.author or "", **extra}])
+        self._changed()
 
     def put_translations(self, article_id: str, sentences: list[Sentence]) -> None:
         """Give a stored article's sentences their translations; vectors and chunks stay as they are."""
@@ -396,6 +414,7 @@ class Store:
                 )
                 meta = self.articles.get(ids=[article_id], include=["metadatas"])["metadatas"][0]
                 self.articles.update(ids=[article_id], metadatas=[{**meta, "translated": True}])
+                self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
@@ -406,6 +425,7 @@ class Store:
                 got = self.articles.get(ids=[article_id], include=["metadatas"])
                 if got["ids"]:
                     self.articles.update(ids=[article_id], metadatas=[{**got["metadatas"][0], **fields}])
+                    self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
@@ -414,6 +434,7 @@ class Store:
             try:
                 self.articles.delete(ids=[article_id])
                 self._delete_records(article_id)
+                self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
 

@@ -1,6 +1,7 @@
 """Chunk vectors pooled from sentence vectors: weights, normalisation, and one model pass per article at ingest."""
 
 import numpy as np
+import pytest
 
 from qa import Assistant
 from qa.embed import pooled
@@ -28,3 +29,13 @@ def test_ingest_embeds_each_sentence_once_and_no_chunk_again(tmp_path, seeds_cop
     assert twice.embedder.passages_embedded == sentences + twice.store.count_chunks()
     stored = pooled_bot.store.chunks.get(include=["embeddings"], limit=3)["embeddings"]
     assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.model
+def test_the_real_model_returns_rows_in_the_given_order_whatever_order_it_embeds_them_in():
+    from qa.embed import E5Embedder
+
+    e5 = E5Embedder()
+    texts = ["A long sentence about floods that damaged roads and bridges in the north.", "Short.", "Una frase mediana aquí."]
+    together = e5.embed_passages(texts)
+    assert np.allclose(together, np.stack([e5.embed_passages([t])[0] for t in texts]), atol=1e-5)

@@ -66,3 +66,19 @@ def test_sentence_search_honours_filters(real_bot):
     assert {s.chunk_id for s, _ in sentences} == {p.chunk_id for p in passages}
     for p in passages:
         assert real_bot.article_text(p.article_id)[p.start : p.end] == p.text
+
+
+def test_a_query_sees_what_another_writer_changed_even_when_no_count_changes(settings, seeds_copy):
+    from qa import Assistant
+    from tests.fakes import FakeEmbedder
+
+    reader = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)
+    writer = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)  # another process on the same data folder
+    writer.ingest([seeds_copy])
+    before = reader.retriever.snapshot()
+    assert before.manifest[KHOJALY].path and reader.retriever.snapshot() is before  # unchanged: not read again
+    moved = seeds_copy.parent / "moved"
+    seeds_copy.rename(moved)
+    writer.ingest([moved])  # same articles, same counts, new paths
+    after = reader.retriever.snapshot()
+    assert after is not before and after.manifest[KHOJALY].path.startswith(str(moved))
