@@ -44,7 +44,7 @@ def _ingest(paths: list[str | Path], store: Store, settings: Settings, translato
     missing = [str(p) for p in roots if not p.exists()]
     if missing and len(missing) == len(given):
         raise IngestError(f"no such file or folder: {', '.join(missing)}")
-    manifest = store.manifest()
+    manifest = store.manifest(kept=False)
     gone = _gone(roots, manifest)
     signatures = Signatures(settings)
     stories = _stories({aid: a for aid, a in manifest.items() if aid not in gone}, store, settings, signatures) \
@@ -173,7 +173,7 @@ def _gone(roots: list[Path], manifest: dict[str, StoredArticle]) -> list[str]:
 
 def _list_outlets(store: Store) -> None:
     """Each story lists its own outlet, then those of the copies merged into it (recomputed, so removals show too)."""
-    manifest = store.manifest()
+    manifest = store.manifest(kept=False)
     copies: dict[str, list[str]] = {}
     for stored in manifest.values():
         if stored.same_as is not None and stored.same_as in manifest and stored.source:

@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -54,6 +54,7 @@ class ChunkRecord:
 
 
 _PAGE = 5000
+_MANIFEST = "manifest.json"  # in the lexical folder: the manifest as read at a change token (Store.manifest)
 _CHANGES = "changes"  # in the lexical folder: a token rewritten after each manifest write (Store.changes)
 _ARTICLES_PER_READ = 500
 
@@ -171,7 +172,35 @@ class Store:
         except Exception as exc:
             raise self._wrap(exc) from exc
 
-    def manifest(self) -> dict[str, StoredArticle]:
+    def manifest(self, kept: bool = True) -> dict[str, StoredArticle]:
+        """Every stored article's record. Read from Chroma once per change (Store.changes) and kept beside the lexical
+        index, so a restarted process reads one file: Chroma's get of 977 articles' records took 0.27 s warm, 1.2 s cold.
+
+        A writer killed between a Chroma write and its token leaves the kept copy one write behind until the next
+        write; ingest, which must see exactly what Chroma holds, reads with kept=False.
+        """
+        token = self.changes()
+        cached = self._cached_manifest(token) if kept else None
+        if cached is not None:
+            return cached
+        out = self._read_manifest()
+        if token:
+            tmp = self.lexical.folder / f"{_MANIFEST}.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_text(json.dumps({"changes": token, "articles": [asdict(a) for a in out.values()]}, ensure_ascii=False))
+            os.replace(tmp, self.lexical.folder / _MANIFEST)
+        return out
+
+    def _cached_manifest(self, token: str) -> dict[str, StoredArticle] | None:
+        """The kept manifest when it was read at this change token; None when it is older, absent or unreadable."""
+        try:
+            kept = json.loads((self.lexical.folder / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            return None
+        if not token or kept.get("changes") != token:
+            return None
+        return {a["id"]: StoredArticle(**{**a, "outlets": tuple(a["outlets"])}) for a in kept["articles"]}
+
+    def _read_manifest(self) -> dict[str, StoredArticle]:
         got = self._get_all(self.articles, ["metadatas"])
         out = {}
         for aid, meta in zip(got["ids"], got["metadatas"] or []):
@@ -269,7 +298,7 @@ class Store:
 
     def commit_lexical(self) -> Lexical:
         """Make the lexical index hold exactly the committed articles."""
-        return self.lexical.synced({a.id: a.sha256 for a in self.manifest().values()}, self.chunks_of)
+        return self.lexical.synced({a.id: a.sha256 for a in self.manifest(kept=False).values()}, self.chunks_of)
 
     def lexical_index(self, manifest: dict[str, StoredArticle]) -> Lexical:
         """The lexical index for queries: brought up to the manifest unless an ingest is running (it commits at its end)."""
@@ -355,6 +384,7 @@ class Store:
         with self._lock:
             try:
                 self.articles.delete(ids=[article.id])  # uncommit first: a kill from here on leaves no stale article
+                self._changed()
                 self._delete_records(article.id)
                 if nodes:
                     self.vector_store.add(nodes)
@@ -388,6 +418,7 @@ class Store:
         with self._lock:
             try:
                 self.articles.delete(ids=[article.id])
+                self._changed()
                 self._delete_records(article.id)
                 self._commit(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})
             except Exception as exc:
