@@ -180,7 +180,7 @@ def compare_summary(r: dict[str, Any]) -> list[dict[str, Any]]:
         pb = pct([x[stage] for x in q["baseline_reader"]])
         note = {"rerank": "ours reads inside its compose stage",
                 "compose": "ours: reader, checks, extractive draft; baseline+reader: compact synthesis with MockLLM",
-                "total": "issue 18: ours' p50 at most 1.1x"}.get(stage, "")
+                "total": "issue 18's bar is on p50: at most 1.1"}.get(stage, "")
         for p in ("p50", "p95"):
             add(f"query {stage} {p}", po[p], pb[p], "s", note, against="baseline+reader")
     return rows
