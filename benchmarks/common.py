@@ -210,18 +210,24 @@ def llama_defaults(embedder) -> Any:
     return embed_model
 
 
+def baseline_index(vector_store, embedder) -> Any:
+    from llama_index.core import VectorStoreIndex
+
+    return VectorStoreIndex.from_vector_store(vector_store, embed_model=llama_defaults(embedder))
+
+
 def baseline_engines(vector_store, embedder, top_k: int) -> tuple[Any, Any]:
     """The default query engine (compact synthesis, here with a mock LLM) and its streaming twin."""
-    from llama_index.core import VectorStoreIndex
     from llama_index.core.llms import MockLLM
 
-    index = VectorStoreIndex.from_vector_store(vector_store, embed_model=llama_defaults(embedder))
+    index = baseline_index(vector_store, embedder)
     engine = index.as_query_engine(llm=MockLLM(max_tokens=32), similarity_top_k=top_k)
     streaming = index.as_query_engine(llm=MockLLM(max_tokens=32), similarity_top_k=top_k, streaming=True)
     return engine, streaming
 
 
-def baseline_once(engine, streaming, question: str) -> dict[str, float | None]:
+def engine_once(engine, question: str) -> tuple[float, float]:
+    """Seconds of a query engine's retrieve (its node postprocessors included) and of its synthesis."""
     from llama_index.core import QueryBundle
 
     bundle = QueryBundle(question)
@@ -229,13 +235,82 @@ def baseline_once(engine, streaming, question: str) -> dict[str, float | None]:
     nodes = engine.retrieve(bundle)
     t1 = time.perf_counter()
     engine.synthesize(bundle, nodes)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def baseline_once(engine, streaming, question: str) -> dict[str, float | None]:
+    retrieve, compose = engine_once(engine, question)
     t2 = time.perf_counter()
     response = streaming.query(question)
     first = None
     for _ in response.response_gen:
         if first is None:
             first = time.perf_counter() - t2
-    return {"retrieve": t1 - t0, "compose": t2 - t1, "verify": None, "total": t2 - t0, "first_token": first}
+    return {"retrieve": retrieve, "compose": compose, "verify": None, "total": retrieve + compose, "first_token": first}
+
+
+def reader_rerank(store, retriever, reader, limit: int) -> Any:
+    """Our reader as a llama-index node postprocessor, so the baseline does the reader's work (issue 18): the
+    retrieved chunks' stored sentences, the `limit` closest to the question gathered as our answer stage gathers them,
+    one reader call on them, then the nodes by their best sentence's probability (node.score). The question is
+    parsed whole, as the baseline retrieves it; the query vector is the one the retriever put in the bundle, the idf
+    the lexical snapshot's, as ours. `last` holds the last call's candidates and seconds (all of it, and the reader's
+    scoring call alone). Defined here, not at import: benchmark workers time llama-index's import in cold starts."""
+    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+    from pydantic import Field
+
+    from qa.evidence import gather, scored
+    from qa.question import parse
+    from qa.types import Passage
+
+    def passage(n: NodeWithScore) -> Passage:
+        m = n.node.metadata
+        return Passage(chunk_id=n.node.node_id, article_id=m["article_id"], title=m["title"], date=m["date"] or None,
+                       source=m["source"] or None, lang=m["lang"], text=n.node.get_content(), start=int(m["start"]),
+                       end=int(m["end"]), score=n.score or 0.0)
+
+    class ReaderRerank(BaseNodePostprocessor):
+        last: dict[str, float] = Field(default_factory=dict)
+
+        def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
+            if query_bundle is None or query_bundle.embedding is None:
+                raise ValueError("the reader reranks what a vector retriever found: its query bundle carries the query vector")
+            t0 = time.perf_counter()
+            question = parse(query_bundle.query_str)
+            qvec = np.asarray(query_bundle.embedding, dtype=np.float32)
+            passages = [passage(n) for n in nodes]
+            sents = store.sentences_for([p.chunk_id for p in passages])
+            idf = retriever.snapshot().bm25.idf
+            evidence = gather(question, qvec, passages, sents, limit)
+            t1 = time.perf_counter()
+            reading = reader.read(question, [e.candidate for e in evidence], idf)
+            t2 = time.perf_counter()
+            best: dict[int, float] = {}
+            for e in scored(evidence, reading.p):  # most probable first
+                best.setdefault(e.passage_index, e.p or 0.0)
+            for i, n in enumerate(nodes, 1):
+                n.score = best.get(i, 0.0)  # no sentence among the candidates
+            self.last = {"candidates": len(evidence), "read": t2 - t1, "rerank": time.perf_counter() - t0}
+            return sorted(nodes, key=lambda n: -(n.score or 0.0))
+
+    return ReaderRerank()
+
+
+def reader_engine(vector_store, embedder, top_k: int, rerank) -> Any:
+    """The baseline's query engine with `rerank` as its node postprocessor: retrieve top-k, rerank, synthesize."""
+    from llama_index.core.llms import MockLLM
+
+    return baseline_index(vector_store, embedder).as_query_engine(llm=MockLLM(max_tokens=32), similarity_top_k=top_k,
+                                                                  node_postprocessors=[rerank])
+
+
+def reranked_once(engine, rerank, question: str) -> dict[str, float]:
+    """One answer of the baseline with the reader; the engine's retrieve runs the reranker, which times itself."""
+    retrieve, compose = engine_once(engine, question)
+    r = rerank.last
+    return {"retrieve": retrieve - r["rerank"], "rerank": r["rerank"], "compose": compose, "total": retrieve + compose,
+            "candidates": r["candidates"], "read": r["read"]}
 
 
 def ours_once(bot, question: str) -> dict[str, Any]:

@@ -8,14 +8,17 @@ import pytest
 
 from qa import Assistant
 from qa.articles import parse_file
-from benchmarks.common import free_port, pct, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus, xquad_articles
-from benchmarks.compare import compare_markdown, compare_summary
+from benchmarks.common import (
+    free_port, pct, reader_engine, reader_rerank, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus,
+    xquad_articles,
+)
+from benchmarks.compare import compare_markdown, compare_summary, reader_cost
 from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
 from qa.cli import build_parser
 from qa.errors import QAError
 from qa.ingest import chunk_article, sentences_of
 from tests.conftest import make_settings
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeReader
 
 MINI = Path(__file__).parent / "data" / "xquad-mini"  # two XQuAD articles per language
 
@@ -62,26 +65,74 @@ def _compare_result() -> dict:
     ingest = {"chunks": 100, "seconds": 50.0, "embed_seconds": 40.0, "peak_rss_mb": 400.0, "rss_before_mb": 300.0}
     row = {"retrieve": 0.1, "compose": 0.2, "verify": 0.01, "total": 0.31, "first_token": 0.31}
     base_row = {"retrieve": 0.05, "compose": 0.01, "verify": None, "total": 0.06, "first_token": 0.07}
+    reader_row = {"retrieve": 0.05, "rerank": 0.02, "compose": 0.01, "total": 0.08, "candidates": 12, "read": 0.006}
     return {
         "command": "qa bench", "server": False, "questions": ["q"] * 3, "corpus": {"xquad_articles": 2},
         "machine": {"cpu": "cpu", "cores": 2, "memory_gb": 1, "platform": "p", "python": "3", "packages": {}, "commit": "c",
                     "when": "now", "loadavg": [1, 1, 1]},
         "ingest_ours": ingest, "ingest_baseline": {**ingest, "seconds": 25.0},
         "cold": {"ours": [{"process_seconds": s} for s in (3, 4, 9)], "baseline": [{"process_seconds": s} for s in (2, 2, 2)]},
-        "queries": {"ours": [row] * 3, "baseline": [base_row] * 3},
+        "queries": {"ours": [row] * 3, "baseline": [base_row] * 3, "baseline_reader": [reader_row] * 2 + [{**reader_row, "candidates": 4}]},
     }
 
 
 def test_compare_summary_ratios_are_ours_over_baseline():
-    rows = {r["metric"]: r for r in compare_summary(_compare_result())}
+    rows = {r["metric"]: r for r in compare_summary(_compare_result()) if r["against"] == "baseline"}
     assert rows["cold start to first answer"]["ratio"] == 2.0  # medians 4 / 2
     assert rows["ingest throughput"]["ours"] == 2.0 and rows["ingest throughput"]["ratio"] == 0.5
     assert rows["query total p50"]["ratio"] == round(0.31 / 0.06, 2)
     assert rows["query verify p95"]["baseline"] is None and rows["query verify p95"]["ratio"] is None
     r = _compare_result()
-    r["summary"] = compare_summary(r)
+    r["summary"], r["reader_cost"] = compare_summary(r), reader_cost(r["queries"])
     table = compare_markdown(r)
     assert "| query verify p50 (s) | 0.01 | — | — |" in table and "Command: `qa bench`" in table
+
+
+def test_compare_summary_also_sets_ours_against_the_baseline_with_the_reader():
+    r = _compare_result()
+    rows = {r["metric"]: r for r in compare_summary(r) if r["against"] == "baseline+reader"}
+    assert set(rows) == {f"query {stage} {p}" for stage in ("retrieve", "rerank", "compose", "total") for p in ("p50", "p95")}
+    assert rows["query total p50"]["baseline"] == 0.08 and rows["query total p50"]["ratio"] == round(0.31 / 0.08, 2)
+    assert rows["query retrieve p50"]["ratio"] == 2.0
+    assert rows["query rerank p50"]["ours"] is None and rows["query rerank p50"]["baseline"] == 0.02
+    # The reader's scoring call: 6 ms on 12 candidates twice and on 4 once; medians over the three questions.
+    cost = reader_cost(r["queries"])
+    assert cost == {"questions": 3, "ms_per_candidate_p50": 0.5, "ms_per_question_p50": 6.0, "candidates_p50": 12.0,
+                    "candidates_min": 4, "candidates_max": 12}
+    r["summary"], r["reader_cost"] = compare_summary(r), cost
+    text = compare_markdown(r)
+    assert "| metric | ours | baseline+reader | ours/baseline+reader | note |" in text
+    assert "| query total p50 (s) | 0.31 | 0.08 | 3.88 |" in text and "0.5 ms per candidate sentence" in text
+
+
+def test_the_reader_as_a_llama_index_reranker_orders_nodes_by_their_best_sentence(tmp_path):
+    """The baseline+reader's postprocessor: our store's sentences of the retrieved chunks, read by the reader, the
+    chunks by their most probable sentence, whatever order the vector search gave."""
+    from llama_index.core import QueryBundle
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "baku.txt").write_text("Baku port\n\nThe Baku port ferry terminal is old. The Baku port ferry terminal will get a new hall.\n")
+    (folder / "alat.txt").write_text("Alat\n\nFerries run to Alat from the coast. It handles 40 ferries a week.\n")
+    (folder / "rain.txt").write_text("Weather\n\nRain fell on the city all week. The rivers rose.\n")
+    reader = FakeReader("40 ferries")
+    bot = Assistant(make_settings(tmp_path / "data", translate=False), embedder=FakeEmbedder(), reader=reader, auto_ingest=False)
+    bot.ingest([folder])
+    rerank = reader_rerank(bot.store, bot.retriever, reader, 12)
+    engine = reader_engine(bot.store.vector_store, bot.embedder, 3, rerank)
+    bundle = QueryBundle("When did the Baku port ferry terminal open?")
+    plain = engine.retriever.retrieve(QueryBundle(bundle.query_str))
+    nodes = engine.retrieve(bundle)
+    assert plain[0].node.metadata["title"] == "Baku port" and len(nodes) == len(plain) == 3
+    assert nodes[0].node.metadata["title"] == "Alat" and nodes[0].score == 1.0
+    # FakeReader's probability is the e5 (here hashed) similarity: a node's score is its closest sentence's (titles are
+    # sentences too: 3 per article, all read, under the limit of 12).
+    qvec = np.asarray(bundle.embedding, dtype=np.float32)
+    sents = bot.store.sentences_for([n.node.node_id for n in nodes])
+    for n in nodes[1:]:
+        assert n.score == pytest.approx(max(0.0, max(float(v @ qvec) for s, v in sents if s.chunk_id == n.node.node_id)))
+    assert nodes[1].score >= nodes[2].score
+    assert reader.calls == 1 and rerank.last["candidates"] == len(sents) == 9 and 0 < rerank.last["read"] < rerank.last["rerank"]
 
 
 def test_scale_report_and_plot(tmp_path):
