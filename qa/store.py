@@ -7,6 +7,7 @@ The lexical index follows the manifest: an ingest commits it once at its end (se
 """
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -311,21 +312,20 @@ class Store:
             return self.lexical.synced({a.id: a.sha256 for a in manifest.values()}, self.chunks_of)
 
     def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """The k chunks nearest the vector, with llama-index's ChromaVectorStore similarity (exp(-cosine distance)).
 
-        query = VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=k)
-        kwargs = {"where": where} if where else {}
+        Read from the collection itself: the same records and scores as vector_store.query without rebuilding a
+        llama-index node from each hit's JSON (about 1 ms of a query).
+        """
         try:
-            result = self.vector_store.query(query, **kwargs)
+            got = self.chunks.query(query_embeddings=query_vec[None, :], n_results=k, where=where or None,
+                                    include=["documents", "metadatas", "distances"])
         except Exception as exc:
             if "no" in str(exc).lower() and "element" in str(exc).lower():
                 return []
             raise self._wrap(exc) from exc
-        out = []
-        for node, sim in zip(result.nodes or [], result.similarities or []):
-            m = node.metadata
-            out.append((Chunk(id=node.node_id, article_id=m["article_id"], text=node.get_content(), start=int(m["start"]), end=int(m["end"])), float(sim)))
-        return out
+        return [(Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"])), math.exp(-dist))
+                for cid, doc, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
     def nearest_sentences(self, query_vec: np.ndarray, k: int, article_ids: list[str] | None = None) -> list[tuple[Sentence, np.ndarray]]:
         """The k sentences closest to the vector, among the given articles' when article_ids is not None."""

@@ -1,6 +1,7 @@
 """Language-aware text helpers shared by every stage: sentences with offsets, terms, numbers."""
 
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 
@@ -27,8 +28,15 @@ _ABBREV = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Lower-case and strip accents so 'Azerbaiyán' matches 'azerbaiyan'."""
+    """Lower-case and strip accents so 'Azerbaiyán' matches 'azerbaiyan'.
+
+    Cached, with a plain lower() for ASCII text (the same result): the reader folds every word of every candidate,
+    which took a fifth of an answer's time.
+    """
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
