@@ -134,8 +134,7 @@ class Pending:
     def _run(self, lang: str) -> None:
         queue = self.waiting.pop(lang, [])
         done = iter(translated([s for _, sents in queue for s in sents], lang, self.translator))
-        for article_id, sents in queue:
-            self.store.put_translations(article_id, [next(done) for _ in sents])
+        self.store.put_translations({article_id: [next(done) for _ in sents] for article_id, sents in queue})
 
 
 def _keep(article: Article, old: StoredArticle, store: Store, pending: Pending) -> None:

@@ -431,20 +431,22 @@ class Store:
                                          "author": article.author or "", **extra}])
         self._changed()
 
-    def put_translations(self, article_id: str, sentences: list[Sentence]) -> None:
-        """Give a stored article's sentences their translations; vectors and chunks stay as they are."""
-        done = [s for s in sentences if s.translation is not None]
+    def put_translations(self, by_article: dict[str, list[Sentence]]) -> None:
+        """Give stored articles' sentences their translations (one write for a whole batch); vectors and chunks stay."""
+        done = {aid: [s for s in sents if s.translation is not None] for aid, sents in by_article.items()}
+        done = {aid: sents for aid, sents in done.items() if sents}
         if not done:
             return
+        rows = [s for sents in done.values() for s in sents]
         with self._lock:
             try:
                 self.sentences.update(
-                    ids=[s.id for s in done],
+                    ids=[s.id for s in rows],
                     metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
-                                "translation": s.translation} for s in done],
+                                "translation": s.translation} for s in rows],
                 )
-                meta = self.articles.get(ids=[article_id], include=["metadatas"])["metadatas"][0]
-                self.articles.update(ids=[article_id], metadatas=[{**meta, "translated": True}])
+                got = self.articles.get(ids=list(done), include=["metadatas"])
+                self.articles.update(ids=got["ids"], metadatas=[{**meta, "translated": True} for meta in got["metadatas"]])
                 self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
