@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -65,7 +65,13 @@ def _has_any(folded: str, cues: tuple[str, ...]) -> bool:
     return bool(cue_pattern(cues).search(folded))
 
 
-def _idf_share(weights: dict[str, float], hay: set[str]) -> float:
+@lru_cache(maxsize=4096)
+def _term_set(text: str) -> frozenset[str]:
+    """A passage's terms, read once for all its candidate sentences (they share it as context)."""
+    return frozenset(terms(text))
+
+
+def _idf_share(weights: dict[str, float], hay: frozenset[str] | set[str]) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if stem_found(t, hay)) / total if total else 1.0
 
@@ -107,9 +113,9 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         row[col["cross_language"]] = float(c.lang != question.lang)
         row[col["has_reading"]] = float(c.reading is not None)
         if c.reading is not None:
-            row[col["coverage"]] = _idf_share(weights, set(terms(c.reading)))
+            row[col["coverage"]] = _idf_share(weights, _term_set(c.reading))
         if c.context is not None:
-            hay = set(terms(c.context))
+            hay = _term_set(c.context)
             row[col["coverage_context"]] = _idf_share(weights, hay)
             missing = [w for t, w in weights.items() if not stem_found(t, hay)]
             row[col["unmatched_top"]] = max(missing, default=0.0) / total

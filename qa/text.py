@@ -1,9 +1,9 @@
 """Language-aware text helpers shared by every stage: sentences with offsets, terms, numbers."""
 
 import re
-from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _STOP_EN = frozenset(
     """a about after all also an and any are as at be been but by can could did do does
