@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -35,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    args.command_line = "qa bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "qa bench"
+    # Settings given in the environment change what is measured, so they are part of the command.
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("QA_"))
+    args.command_line = " ".join(x for x in (env, "qa bench", " ".join(sys.argv[2:])) if x)
     server = None
     args.server_path = None
     if args.chroma_server:
