@@ -74,6 +74,11 @@ class Assistant:
         self._ensure_seeded()
         return sorted(self.store.manifest().values(), key=lambda a: a.id)
 
+    def article_count(self) -> int:
+        """How many articles the store holds, asked of the store itself: a health check (articles() may come from the
+        manifest kept on disk and answer while the Chroma server is down)."""
+        return self.store.count_articles()
+
     def article_text(self, article_id: str) -> str | None:
         return self.store.article_text(article_id)
 

@@ -262,7 +262,7 @@ def build_api(bot: Assistant) -> FastAPI:
     @app.get("/healthz", tags=["server"])
     def healthz() -> dict[str, Any]:
         """200 when the store answers (with how many articles it holds); 503 with the reason when it does not."""
-        return {"status": "ok", "articles": len(bot.articles())}
+        return {"status": "ok", "articles": bot.article_count()}
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_key)])
 

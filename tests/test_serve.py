@@ -213,6 +213,7 @@ def test_store_errors_are_503_with_the_reason_and_the_server_keeps_answering(bas
 
     monkeypatch.setattr(bot.retriever, "retrieve", down)
     monkeypatch.setattr(bot.store, "manifest", down)
+    monkeypatch.setattr(bot.store, "count_articles", down)
     for resp in (api.post("/v1/ask", json={"question": QUESTION}), api.post("/v1/chat/completions", json={**CHAT, "stream": True}),
                  api.get("/healthz"), api.get("/v1/articles")):
         assert resp.status_code == 503 and "Chroma server at http://127.0.0.1:9 is not answering" in message(resp)
