@@ -31,6 +31,14 @@ _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _ARRAYS = ("chunk_ids", "doc_article", "offsets", "tokens")
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Write a small file so a reader in any process sees the old text or the new, never a part: a temporary file of
+    this process and thread, then an atomic rename over the old one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 @contextmanager
 def file_lock(path: Path, wait: bool = True) -> Iterator[bool]:
     """An exclusive flock on path (created); without wait, yields False at once when another holder has it."""
@@ -214,9 +222,7 @@ class LexicalStore:
         (gen / "docs.json").write_text(json.dumps({"articles": d.articles, "shas": d.shas, "vocab": vocab}, ensure_ascii=False), encoding="utf-8")
         if lex.bm25 is not None:
             lex.bm25.save(gen, show_progress=False)
-        tmp = self.folder / f"{_CURRENT}.tmp"
-        tmp.write_text(gen.name)
-        os.replace(tmp, self.folder / _CURRENT)
+        replace_text(self.folder / _CURRENT, gen.name)
         for old in self.folder.glob("g-*"):
             if old.name != gen.name:
                 shutil.rmtree(old, ignore_errors=True)  # a reader's open memory maps stay valid

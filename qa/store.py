@@ -8,7 +8,6 @@ The lexical index follows the manifest: an ingest commits it once at its end (se
 
 import json
 import math
-import os
 import sqlite3
 import threading
 import uuid
@@ -23,7 +22,7 @@ import numpy as np
 
 from .embed import Embedder, pooled
 from .errors import StoreCorrupted, StoreUnavailable
-from .lexical import Lexical, LexicalStore, file_lock
+from .lexical import Lexical, LexicalStore, file_lock, replace_text
 from .settings import Settings
 from .types import Article, Chunk, Sentence
 
@@ -186,15 +185,14 @@ class Store:
             return cached
         out = self._read_manifest()
         if token:
-            tmp = self.lexical.folder / f"{_MANIFEST}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_text(json.dumps({"changes": token, "articles": [asdict(a) for a in out.values()]}, ensure_ascii=False))
-            os.replace(tmp, self.lexical.folder / _MANIFEST)
+            replace_text(self.lexical.folder / _MANIFEST,
+                         json.dumps({"changes": token, "articles": [asdict(a) for a in out.values()]}, ensure_ascii=False))
         return out
 
     def _cached_manifest(self, token: str) -> dict[str, StoredArticle] | None:
         """The kept manifest when it was read at this change token; None when it is older, absent or unreadable."""
         try:
-            kept = json.loads((self.lexical.folder / _MANIFEST).read_text())
+            kept = json.loads((self.lexical.folder / _MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not token or kept.get("changes") != token:
@@ -240,9 +238,7 @@ class Store:
 
     def _changed(self) -> None:
         self.lexical.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.lexical.folder / f"{_CHANGES}.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(uuid.uuid4().hex)
-        os.replace(tmp, self.lexical.folder / _CHANGES)
+        replace_text(self.lexical.folder / _CHANGES, uuid.uuid4().hex)
 
     def count_chunks(self) -> int:
         try:
