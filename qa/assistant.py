@@ -229,7 +229,7 @@ class Assistant:
         if (problem := filters.problem()) is not None:
             raise InvalidFilter(problem)
         if filters.article_ids:
-            known = self.store.manifest()
+            known = self.retriever.snapshot().manifest  # the manifest the search will use, read once per change
             unknown = [a for a in filters.article_ids if a not in known]
             if unknown:
                 raise InvalidFilter(f"unknown article id {', '.join(map(repr, unknown))}; the articles are: {', '.join(sorted(known)) or '(none)'}")
