@@ -40,7 +40,7 @@ def chunk_article(article: Article, chunk_tokens: int, overlap: int) -> list[Chu
         start = _place(article.text, body, chunks[-1] if chunks else None)
         if start is None:
             continue
-        chunks.append(Chunk(id=f"{article.id}#{len(chunks)}", article_id=article.id, text=body, start=start, end=start + len(body)))
+        chunks.append(Chunk(id=Chunk.make_id(article.id, len(chunks)), article_id=article.id, text=body, start=start, end=start + len(body)))
     return chunks
 
 

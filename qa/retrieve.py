@@ -114,12 +114,12 @@ class Retriever:
         hits = hits[np.lexsort((hits, -raw[hits]))]
         return [(int(i), float(raw[i])) for i in hits]
 
-    def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[Chunk, float, float]]:
-        """Vector search per language; same-language hits pay a small penalty.
+    def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[str, float, float]]:
+        """Vector search per language, as (chunk id, similarity less the penalty, similarity), best first.
 
-        multilingual-e5 scores same-language pairs higher whatever they say; without the penalty a
-        Spanish question finds the Spanish article before the English one that answers it.
-        One wide unfiltered search usually holds every language's leaders; when it does not, a wider one
+        multilingual-e5 scores same-language pairs higher whatever they say, so same-language hits pay a small
+        penalty; without it a Spanish question finds the Spanish article before the English one that answers it.
+        One wide unfiltered search of ids usually holds every language's leaders; when it does not, a wider one
         (dense_widen) usually does, and only then does a language get its own filtered search (about 10x
         slower in Chroma at 100k chunks), when its unseen chunks could still enter the top dense_k.
         """
@@ -127,18 +127,20 @@ class Retriever:
         k = self.settings.dense_k
         langs = [base.lang] if base.lang else snap.langs
         penalty = {lang: self.settings.same_language_penalty if lang == q_lang else 0.0 for lang in langs}
-        per_lang: dict[str, list[tuple[Chunk, float]]] = defaultdict(list)
+        per_lang: dict[str, list[tuple[str, float]]] = defaultdict(list)
 
-        def merged() -> list[tuple[Chunk, float, float]]:
-            hits = [(c, sim - penalty[lang], sim) for lang in langs for c, sim in per_lang[lang][:k]]
+        def merged() -> list[tuple[str, float, float]]:
+            hits = [(cid, sim - penalty[lang], sim) for lang in langs for cid, sim in per_lang[lang][:k]]
             return sorted(hits, key=lambda h: -h[1])[:k]
+
+        def stored(hits: list[tuple[str, float]]) -> list[tuple[str, StoredArticle, float]]:
+            return [(cid, snap.manifest[aid], sim) for cid, sim in hits if (aid := Chunk.article_of(cid)) in snap.manifest]
 
         for width in (k * 3, k * self.settings.dense_widen):
             wide = self.store.dense_search(qvec, width, chroma_where(base))
             per_lang.clear()
-            for c, sim in wide:
-                if c.article_id in snap.manifest:
-                    per_lang[snap.manifest[c.article_id].lang].append((c, sim))
+            for cid, article, sim in stored(wide):
+                per_lang[article.lang].append((cid, sim))
             if len(wide) < width:
                 return merged()  # the search saw every chunk the filters allow
             top = merged()
@@ -149,7 +151,7 @@ class Retriever:
                 return top
         for lang in short:
             where = chroma_where(Filters(base.article_ids, lang, base.date_from, base.date_to))
-            per_lang[lang] = [(c, sim) for c, sim in self.store.dense_search(qvec, k, where) if c.article_id in snap.manifest]
+            per_lang[lang] = [(cid, sim) for cid, _, sim in stored(self.store.dense_search(qvec, k, where))]
         return merged()
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None, qvec: np.ndarray | None = None) -> list[Passage]:
@@ -165,33 +167,34 @@ class Retriever:
         sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
                   if snap.article_of(i).lang == q_lang]
         fused: dict[str, float] = defaultdict(float)
-        by_id: dict[str, Chunk] = {}
         dense_score: dict[str, float] = {}
         centred: dict[str, float] = {}
-        for rank, (c, adjusted, cosine) in enumerate(dense):
-            fused[c.id] += 1.0 / (self.settings.rrf_k + rank + 1)
-            by_id[c.id], dense_score[c.id], centred[c.id] = c, cosine, adjusted
+        for rank, (cid, adjusted, cosine) in enumerate(dense):
+            fused[cid] += 1.0 / (self.settings.rrf_k + rank + 1)
+            dense_score[cid], centred[cid] = cosine, adjusted
         # BM25 can only match text in the question's language; to stay fair, chunks in other languages
         # get their lexical-list credit from their dense rank within their own language.
         lexical: dict[str, list[str]] = defaultdict(list)
         lexical[q_lang] = [cid for cid, _ in sparse]
-        for c, _, _ in dense:
-            lang = snap.manifest[c.article_id].lang
+        for cid, _, _ in dense:
+            lang = snap.manifest[Chunk.article_of(cid)].lang
             if lang != q_lang:
-                lexical[lang].append(c.id)
+                lexical[lang].append(cid)
         bm25_score = dict(sparse)
         for ids in lexical.values():
             for rank, cid in enumerate(ids):
                 fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+        by_id: dict[str, Chunk] = {}
         ranked = self._fetched(sorted(fused, key=lambda cid: (-fused[cid], -centred.get(cid, -1.0))), k, by_id)
         # Rank fusion can push the chunk closest in meaning below a few that share more words; the answer
         # stage chooses among sentences, so the densest chunks always reach it.
-        ranked += [c.id for c, _, _ in dense[: self.settings.dense_keep] if c.id not in ranked]
+        keep = [cid for cid, _, _ in dense[: self.settings.dense_keep] if cid not in ranked]
+        ranked += self._fetched(keep, len(keep), by_id)
         return [snap.passage(by_id[cid], round(fused[cid], 6), dense_score.get(cid), bm25_score.get(cid)) for cid in ranked]
 
     def _fetched(self, order: list[str], k: int, by_id: dict[str, Chunk]) -> list[str]:
-        """The first k ids of `order` whose chunks are stored; only the lexical ones that rank are read from the store
-        (dense hits come with their text), in one read unless some were removed meanwhile."""
+        """The first k ids of `order` whose chunks are stored, read into by_id: only the chunks that rank are read,
+        in one read unless some were removed meanwhile."""
         out: list[str] = []
         at = 0
         while len(out) < k and at < len(order):

@@ -307,21 +307,19 @@ class Store:
                 return current
             return self.lexical.synced({a.id: a.sha256 for a in manifest.values()}, self.chunks_of)
 
-    def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
-        """The k chunks nearest the vector, with llama-index's ChromaVectorStore similarity (exp(-cosine distance)).
+    def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        """The ids of the k chunks nearest the vector, with llama-index's ChromaVectorStore similarity (exp(-cosine distance)).
 
-        Read from the collection itself: the same records and scores as vector_store.query without rebuilding a
-        llama-index node from each hit's JSON (about 1 ms of a query).
+        Ids and distances only: reading the texts and metadata of a wide search costs more than the search itself at
+        100k chunks, and the caller reads only the few chunks that rank (chunks_by_id).
         """
         try:
-            got = self.chunks.query(query_embeddings=query_vec[None, :], n_results=k, where=where or None,
-                                    include=["documents", "metadatas", "distances"])
+            got = self.chunks.query(query_embeddings=query_vec[None, :], n_results=k, where=where or None, include=["distances"])
         except Exception as exc:
             if "no" in str(exc).lower() and "element" in str(exc).lower():
                 return []
             raise self._wrap(exc) from exc
-        return [(Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"])), math.exp(-dist))
-                for cid, doc, m, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+        return [(cid, math.exp(-dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def nearest_sentences(self, query_vec: np.ndarray, k: int, article_ids: list[str] | None = None) -> list[tuple[Sentence, np.ndarray]]:
         """The k sentences closest to the vector, among the given articles' when article_ids is not None."""

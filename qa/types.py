@@ -41,6 +41,15 @@ class Chunk:
     start: int
     end: int
 
+    @staticmethod
+    def make_id(article_id: str, n: int) -> str:
+        return f"{article_id}#{n}"
+
+    @staticmethod
+    def article_of(chunk_id: str) -> str:
+        """The article a chunk id belongs to, without reading the chunk (the suffix after the last '#' is its number)."""
+        return chunk_id.rpartition("#")[0]
+
 
 @dataclass(frozen=True)
 class Sentence:

@@ -2,6 +2,7 @@ import pytest
 
 from qa.articles import parse_file
 from qa.ingest import chunk_article, count_tokens, sentences_of
+from qa.types import Chunk
 from tests.conftest import SEEDS
 
 
@@ -31,3 +32,8 @@ def test_sentences_round_trip_and_belong_to_their_chunk():
     for s in sents:
         assert article.text[s.start : s.end] == s.text
         assert by_id[s.chunk_id].start <= s.start < by_id[s.chunk_id].end
+
+
+@pytest.mark.parametrize("article_id, n", [("a", 0), ("001_4a3f", 12), ("odd#name", 3), ("", 1)])
+def test_a_chunk_id_names_its_article(article_id, n):
+    assert Chunk.article_of(Chunk.make_id(article_id, n)) == article_id

@@ -2,7 +2,7 @@ import pytest
 
 from qa.retrieve import allows, chroma_where
 from qa.store import StoredArticle
-from qa.types import Filters
+from qa.types import Chunk, Filters
 from tests.conftest import KHOJALY, SPANISH
 
 
@@ -82,3 +82,44 @@ def test_a_query_sees_what_another_writer_changed_even_when_no_count_changes(set
     writer.ingest([moved])  # same articles, same counts, new paths
     after = reader.retriever.snapshot()
     assert after is not before and after.manifest[KHOJALY].path.startswith(str(moved))
+
+
+def test_only_the_chunks_that_rank_are_read(fake_bot, monkeypatch):
+    """The vector searches return ids; texts are read for the passages only, not for every hit of a wide search."""
+    read: list[str] = []
+    chunks_by_id = fake_bot.store.chunks_by_id
+    monkeypatch.setattr(fake_bot.store, "chunks_by_id", lambda ids: read.extend(ids) or chunks_by_id(ids))
+    fake_bot.articles()
+    passages = fake_bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
+    settings = fake_bot.settings
+    assert passages and len(read) <= settings.top_k + settings.dense_keep
+    assert {p.chunk_id for p in passages} <= set(read)
+    for p in passages:
+        assert fake_bot.article_text(p.article_id)[p.start : p.end] == p.text
+
+
+def test_a_language_the_wide_searches_miss_gets_a_search_of_its_own(settings, monkeypatch):
+    """Wide unfiltered searches crowded by near-duplicates in one language (all at one low score): the other language
+    could still rank, so it is searched with a filter, and its chunks then lead."""
+    from qa import Assistant
+    from tests.fakes import FakeEmbedder
+
+    bot = Assistant(settings.model_copy(update={"dense_k": 2, "dense_widen": 3}), embedder=FakeEmbedder())
+    bot.articles()
+    manifest = bot.store.manifest()
+    lang_of = lambda cid: manifest[Chunk.article_of(cid)].lang  # noqa: E731
+    search = bot.store.dense_search
+    wheres: list[dict | None] = []
+
+    def crowded(qvec, k, where):
+        wheres.append(where)
+        if where:
+            return search(qvec, k, where)
+        return [(cid, 0.2) for cid, _ in search(qvec, 1000, None) if lang_of(cid) == "en"][:k]
+
+    monkeypatch.setattr(bot.store, "dense_search", crowded)
+    qvec = bot.embedder.embed_queries(["How long did the trilateral talks in the Kremlin last?"])[0]
+    dense = bot.retriever._dense(qvec, "en", None, bot.retriever.snapshot())
+    assert wheres == [None, None, {"lang": {"$eq": "es"}}]
+    assert [lang_of(cid) for cid, _, _ in dense] == ["es", "es"]
+    assert dense == sorted(dense, key=lambda h: -h[1])

@@ -32,9 +32,7 @@ def dense_search(self: st.Store, query_vec, k: int, where: dict | None):
     best: dict[str, float] = {}
     for m, d in zip(got["metadatas"][0], got["distances"][0]):
         best.setdefault(m["chunk_id"], 1 - d)
-    ids = list(best)[:k]
-    chunks = self.chunks_by_id(ids)
-    return [(chunks[i], best[i]) for i in ids if i in chunks]
+    return [(cid, best[cid]) for cid in list(best)[:k]]
 
 
 if __name__ == "__main__":
