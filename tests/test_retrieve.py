@@ -86,12 +86,15 @@ def test_a_query_sees_what_another_writer_changed_even_when_no_count_changes(set
 
 def test_only_the_chunks_that_rank_are_read(fake_bot, monkeypatch):
     """The vector searches return ids; texts are read for the passages only, not for every hit of a wide search."""
-    read: list[str] = []
+    reads: list[list[str]] = []
     chunks_by_id = fake_bot.store.chunks_by_id
-    monkeypatch.setattr(fake_bot.store, "chunks_by_id", lambda ids: read.extend(ids) or chunks_by_id(ids))
+    monkeypatch.setattr(fake_bot.store, "chunks_by_id", lambda ids: reads.append(ids) or chunks_by_id(ids))
     fake_bot.articles()
+    reads.clear()
     passages = fake_bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
     settings = fake_bot.settings
+    read = [cid for ids in reads for cid in ids]
+    assert len(reads) == 1  # the passages and the closest chunk by meaning, in one read
     assert passages and len(read) <= settings.top_k + settings.dense_keep
     assert {p.chunk_id for p in passages} <= set(read)
     for p in passages:
