@@ -5,11 +5,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from rapidfuzz.distance import Levenshtein
+
 from .errors import InvalidSetting
 from .evidence import Evidence
 from .question import Question
 from .span import answer_span
-from .text import fold, name_found, words
+from .text import Vocabulary, fold, name_found, words
 from .types import Passage
 
 
@@ -27,16 +29,12 @@ class Check(Protocol):
 
 
 def _spelled_alike(a: str, b: str) -> bool:
-    """Within a third of the letters of each other (Algeria / Argelia, Kuechly / Kuechlys)."""
+    """Within a third of the letters of each other (Algeria / Argelia, Kuechly / Kuechlys): Levenshtein distance by
+    rapidfuzz, which stops once the distance passes the limit."""
     limit = len(a) // 3
     if not limit or abs(len(a) - len(b)) > limit:
         return False
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1] <= limit
+    return Levenshtein.distance(a, b, score_cutoff=limit) <= limit
 
 
 def unknown_names(question: Question, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
@@ -46,8 +44,8 @@ def unknown_names(question: Question, passages: list[Passage], translations: Ite
     asked = set(question.names) - acronyms - {fold(w) for w in words(question.text)[:1]}
     if not asked:
         return set()
-    hay = {w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text))}
-    return {n for n in asked if not name_found(n, hay) and not any(_spelled_alike(n, w) for w in hay)}
+    hay = Vocabulary(w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text)))
+    return {n for n in asked if not name_found(n, hay) and not any(_spelled_alike(n, w) for w in hay.words)}
 
 
 class UnknownNames:

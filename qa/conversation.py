@@ -12,7 +12,7 @@ from . import prompts
 from .llm import LLM
 from .question import Question, cue_pattern, language_words, parse
 from .settings import Settings
-from .text import fold, stem_found, terms, words
+from .text import Vocabulary, fold, stem_found, terms, words
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _back_reference(q: Question, previous: Question, settings: Settings) -> bool
 
 def _new_subject(q: Question, previous: Question, settings: Settings) -> bool | None:
     """A question naming something the conversation has not (and not referring back) starts a new topic."""
-    seen = {t for n in previous.names for t in terms(n)}
+    seen = Vocabulary(t for n in previous.names for t in terms(n))
     own = {t for n in q.names for t in terms(n)}
     return False if own and not any(stem_found(t, seen) for t in own) else None
 
@@ -137,7 +137,7 @@ def topic_of(previous: Question, question: Question) -> str:
     repeat. A resolved follow-up's names include the subject it carried, so a chain of follow-ups keeps it."""
     if previous.names:
         return " ".join(dict.fromkeys(w for w in words(previous.text) if fold(w) in previous.names))
-    own = set(question.terms)
+    own = Vocabulary(question.terms)
     kept = [w for w in words(previous.text) if (t := terms(w)) and not stem_found(t[0], own)]
     return " ".join(dict.fromkeys(kept))
 
@@ -173,10 +173,10 @@ def rewrite_keeps(q: Question, rewritten: str, turns: list[PastTurn], settings: 
     """A model's rewrite keeps the question's own words and names nothing the conversation did not."""
     if len(rewritten) > settings.max_question_chars:
         return False
-    got = set(terms(rewritten))
+    got = Vocabulary(terms(rewritten))
     if not all(stem_found(t, got) for t in q.terms):
         return False
-    said = {t for turn in turns for t in terms(f"{turn.question} {turn.answer}")} | set(q.terms)
+    said = Vocabulary([*(t for turn in turns for t in terms(f"{turn.question} {turn.answer}")), *q.terms])
     return all(stem_found(t, said) for n in parse(rewritten).names for t in terms(n))
 
 

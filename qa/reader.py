@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InvalidSetting
 from .question import ASKS, Question, cue_pattern, language_words
-from .text import fold, is_year, name_found, numbers, quantities, stem_found, terms, words
+from .text import Vocabulary, fold, is_year, name_found, numbers, quantities, stem_found, terms, words
 from .verify import months, names
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
@@ -66,12 +66,12 @@ def _has_any(folded: str, cues: tuple[str, ...]) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _term_set(text: str) -> frozenset[str]:
+def _vocabulary(text: str) -> Vocabulary:
     """A passage's terms, read once for all its candidate sentences (they share it as context)."""
-    return frozenset(terms(text))
+    return Vocabulary(terms(text))
 
 
-def _idf_share(weights: dict[str, float], hay: frozenset[str] | set[str]) -> float:
+def _idf_share(weights: dict[str, float], hay: Vocabulary) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if stem_found(t, hay)) / total if total else 1.0
 
@@ -99,6 +99,7 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
     total = sum(weights.values()) or 1.0
     q_words = language_words(question.lang)
     q_neg = _has_any(fold(question.text), q_words.sentence["negations"])
+    q_names = Vocabulary(question.names)
     sim = np.array([c.similarity for c in candidates], dtype=np.float32)
     out[:, col["similarity"]] = sim
     out[:, col["similarity_minus_best"]] = _minus_best(sim)
@@ -113,14 +114,14 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         row[col["cross_language"]] = float(c.lang != question.lang)
         row[col["has_reading"]] = float(c.reading is not None)
         if c.reading is not None:
-            row[col["coverage"]] = _idf_share(weights, _term_set(c.reading))
+            row[col["coverage"]] = _idf_share(weights, _vocabulary(c.reading))
         if c.context is not None:
-            hay = _term_set(c.context)
+            hay = _vocabulary(c.context)
             row[col["coverage_context"]] = _idf_share(weights, hay)
             missing = [w for t, w in weights.items() if not stem_found(t, hay)]
             row[col["unmatched_top"]] = max(missing, default=0.0) / total
             row[col["unmatched_count"]] = len(missing)
-        hay_names = {fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x))}
+        hay_names = Vocabulary(fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x)))
         found = sum(name_found(nm, hay_names) for nm in question.names)
         row[col["names_found"]] = found / len(question.names) if question.names else np.nan
         row[col["question_names"]] = len(question.names)
@@ -130,7 +131,7 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         row[col["has_year"]] = float(any(is_year(x) for x in numbers(c.text)))
         row[col["has_month"]] = float(bool(months(c.text)))
         row[col["has_weekday"]] = float(_has_any(folded, s_words["weekdays"]))
-        row[col["new_names"]] = sum(not name_found(nm, set(question.names)) for nm in names(" ".join(words(c.text)[1:])))
+        row[col["new_names"]] = sum(not name_found(nm, q_names) for nm in names(" ".join(words(c.text)[1:])))
         row[col["has_percent"]] = float("%" in c.text or _has_any(folded, s_words["percent"]))
         row[col["has_currency"]] = float(bool(re.search(r"[$€£¥]", c.text)) or _has_any(folded, s_words["currency"]))
         row[col["has_duration"]] = float(_has_any(folded, s_words["duration"]))

@@ -1,6 +1,7 @@
 import pytest
 
-from qa.text import detect_lang, fold, is_directive, normalise_input, numbers, quantities, sentences, terms, without_directives
+from qa.text import (Vocabulary, detect_lang, fold, is_directive, name_found, normalise_input, numbers, quantities, sentences, stem_found,
+                     terms, without_directives)
 
 
 def test_sentences_keep_offsets_and_skip_abbreviations():
@@ -80,3 +81,18 @@ def test_without_directives_cuts_only_the_orders():
 ])
 def test_input_is_normalised(raw, clean):
     assert normalise_input(raw) == clean
+
+
+@pytest.mark.parametrize("term, hay, stem, name", [
+    ("hostage", ["hostages"], True, True),          # same 5-letter stem
+    ("azerbaijan", ["azerbaiyan"], True, True),
+    ("moscow", ["moscu"], False, True),             # names: the same first 4 letters of a 5-letter word
+    ("moscow", ["mosc"], False, False),             # a word under 5 letters lends no head
+    ("host", ["hostages"], False, False),           # a term under 5 letters must be there exactly
+    ("host", ["host"], True, True),
+    ("armenia", [], False, False),
+])
+def test_a_word_is_found_by_its_stem_or_head(term, hay, stem, name):
+    vocab = Vocabulary(hay)
+    assert stem_found(term, vocab) is stem
+    assert name_found(term, vocab) is name
