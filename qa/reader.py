@@ -121,9 +121,9 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
             missing = [w for t, w in weights.items() if not stem_found(t, hay)]
             row[col["unmatched_top"]] = max(missing, default=0.0) / total
             row[col["unmatched_count"]] = len(missing)
-        hay_names = Vocabulary(fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x)))
-        found = sum(name_found(nm, hay_names) for nm in question.names)
-        row[col["names_found"]] = found / len(question.names) if question.names else np.nan
+        if question.names:
+            hay_names = Vocabulary(fold(w) for w in words(" ".join(x for x in (c.text, c.reading or "") if x)))
+            row[col["names_found"]] = sum(name_found(nm, hay_names) for nm in question.names) / len(question.names)
         row[col["question_names"]] = len(question.names)
         row[col["asks"]] = ASKS.index(question.asks)
         row[col["quantities"]] = sum(not is_year(q.replace(",", "")) for q in quantities(c.text))

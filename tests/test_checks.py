@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.checks import CHECKS, AnswerType, UnknownNames, build_checks, unknown_names
+from qa.checks import CHECKS, AnswerType, UnknownNames, _spelled_alike, build_checks, unknown_names
 from qa.errors import InvalidSetting
 from qa.evidence import Evidence
 from qa.question import parse
@@ -67,3 +67,15 @@ def test_checks_are_built_by_name_and_an_unknown_name_is_an_error():
     assert [c.name for c in build_checks(["answer-type"])] == [n for n in CHECKS if n != "answer-type"]
     with pytest.raises(InvalidSetting, match="no such check"):
         build_checks(["nope"])
+
+
+@pytest.mark.parametrize("a, b, alike", [
+    ("algeria", "argelia", True),    # 2 edits, a third of 7 letters is 2
+    ("kuechly", "kuechlys", True),
+    ("abcdef", "abcdxy", True),      # 2 edits: at the limit
+    ("abcdef", "abcxyz", False),     # 3 edits: one past it
+    ("abcdef", "abcdefghi", False),  # lengths differ by more than the limit
+    ("ab", "ab", False),             # under 3 letters nothing is spelled alike (the limit is 0)
+])
+def test_names_are_spelled_alike_within_a_third_of_their_letters(a, b, alike):
+    assert _spelled_alike(a, b) is alike

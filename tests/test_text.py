@@ -89,6 +89,8 @@ def test_input_is_normalised(raw, clean):
     ("moscow", ["moscu"], False, True),             # names: the same first 4 letters of a 5-letter word
     ("moscow", ["mosc"], False, False),             # a word under 5 letters lends no head
     ("host", ["hostages"], False, False),           # a term under 5 letters must be there exactly
+    ("hosta", ["hostages"], True, True),            # exactly 5 letters: the whole term is the stem
+    ("mosco", ["moscu"], False, True),
     ("host", ["host"], True, True),
     ("armenia", [], False, False),
 ])

@@ -9,7 +9,7 @@ reports the mean cosine between mapped pooled and embedded vectors on another: a
     PYTHONPATH=. python benchmarks/trials/pooled_map.py /tmp/quality-work
 
 Given a second folder COPY (a copy of the work folder), each pooled store's chunk vectors are replaced by the mapped ones, the
-map fitted on the other data set (gold's on XQuAD), so that `qa bench quality --work COPY` measures retrieval with them
+map fitted on the other data set (gold's on XQuAD) with lam 1, so that `qa bench quality --work COPY` measures retrieval with them
 (its ingest finds the articles unchanged and keeps the vectors): its "pooled" column is then the mapped one.
 """
 
