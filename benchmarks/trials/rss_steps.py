@@ -1,0 +1,45 @@
+"""Trial (issue 18): where a query process's memory goes, step by step, on a store built by `qa bench scale`.
+
+A fresh process opens the store and prints its resident memory (VmRSS) after each first use: the model, the
+snapshot (manifest and lexical index), Chroma's chunk collection, its sentence collection, the sentence vector
+search and one ask. Chroma's local client loads a collection whole at its first access of any kind, which is what
+this shows.
+
+    qa bench scale --sizes 100000 --work /tmp/scale-work
+    PYTHONPATH=. python benchmarks/trials/rss_steps.py /tmp/scale-work/scale/data
+"""
+
+import sys
+
+from benchmarks.common import worker_settings
+from qa.assistant import Assistant
+
+QUESTION = "When was the treaty signed?"
+
+
+def rss_mb() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+
+def main(data_dir: str) -> int:
+    print(f"| step | RSS (MB) |\n|---|---:|\n| imports | {rss_mb()} |")
+    bot = Assistant(worker_settings({"data_dir": data_dir, "collection": "scale"}), auto_ingest=False)
+    print(f"| store opened | {rss_mb()} |")
+    qvec = bot.embedder.embed_queries([QUESTION])[0]
+    print(f"| model used | {rss_mb()} |")
+    bot.retriever.snapshot()
+    print(f"| snapshot: manifest and lexical index | {rss_mb()} |")
+    hits = bot.store.dense_search(qvec, 100, None)
+    print(f"| chunk collection: first dense search | {rss_mb()} |")
+    bot.store.sentences_for([cid for cid, _ in hits[:5]])
+    print(f"| sentence collection: first read of 5 chunks' sentences | {rss_mb()} |")
+    bot.store.nearest_sentences(qvec, 10)
+    print(f"| sentence vector search | {rss_mb()} |")
+    bot.ask(QUESTION)
+    print(f"| one ask | {rss_mb()} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
