@@ -75,8 +75,8 @@ class Vocabulary:
 
     __slots__ = ("words", "stems", "heads")
 
-    def __init__(self, words: Iterable[str]) -> None:
-        self.words = frozenset(words)
+    def __init__(self, folded: Iterable[str]) -> None:
+        self.words = frozenset(folded)
         long = [w for w in self.words if len(w) >= 5]
         self.stems = frozenset(w[:5] for w in long)
         self.heads = frozenset(w[:4] for w in long)

