@@ -245,13 +245,13 @@ def w_scale_query(cfg: dict[str, Any]) -> dict[str, Any]:
         snap.bm25.scores(terms(q))
         rows["bm25"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        bot.store.sentences_for([p.chunk_id for p in passages])
+        bot.retriever.sentences_for([p.chunk_id for p in passages])
         rows["sentences"].append(time.perf_counter() - t0)
         rows["ask_total"].append(ours_once(bot, q)["total"])
         t0 = time.perf_counter()
         retriever.retrieve(q)
         rows["baseline_retrieve"].append(time.perf_counter() - t0)
-    return {"chunks": snap.bm25.n, "articles": len(snap.manifest), "sentences": bot.store.sentences.count(), "core": core_version(),
+    return {"chunks": snap.bm25.n, "articles": len(snap.manifest), "sentences": snap.bm25.sentences.rows, "core": core_version(),
             "open_seconds": t_open, "snapshot_seconds": t_snapshot, "first_retrieve_seconds": t_first, "rss_before_snapshot_mb": rss0,
             "rss_after_snapshot_mb": rss_snapshot, "peak_rss_mb": peak_rss_mb(), "latency": {k: pct(v) for k, v in rows.items()}}
 

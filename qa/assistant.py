@@ -205,7 +205,7 @@ class Assistant:
             seen = {p.chunk_id for p in passages}
             passages.extend(p for p in self.retriever.retrieve(q.text, filters, qvec=qvec) if p.chunk_id not in seen)
         retrieved = time.perf_counter() - t0
-        sents = self.store.sentences_for([p.chunk_id for p in passages])
+        sents = self.retriever.sentences_for([p.chunk_id for p in passages])
         idf = self.retriever.snapshot().bm25.idf
         decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
         return Found(passages, sents, decisions, idf, retrieved)

@@ -66,5 +66,5 @@ def sentences_of(article: Article, chunks: list[Chunk]) -> list[Sentence]:
         owner = next((c for c in chunks if c.start <= span.start < c.end), None)
         if owner is None:
             continue
-        out.append(Sentence(id=f"{article.id}@{span.start}", article_id=article.id, chunk_id=owner.id, text=span.text, start=span.start, end=span.end))
+        out.append(Sentence(id=Sentence.make_id(article.id, span.start), article_id=article.id, chunk_id=owner.id, text=span.text, start=span.start, end=span.end))
     return out

@@ -6,6 +6,10 @@ corpus-wide idf and length norm, so it has no per-document update: a change of a
 the stored term ids (no text is read or tokenised again) and swaps it in atomically. A query only memory-maps the
 current generation; it rebuilds only when the generation lags the manifest (an ingest killed before its commit, or
 another machine writing to the same Chroma server), fetching just the missing articles' chunks.
+
+A generation also holds its chunks' sentences and their vectors (qa.sentence_table), so a query reads them without
+opening Chroma's sentence collection. Articles are held at a version (StoredArticle.version: the text's hash, and
+whether its sentences carry translations), so a translation that lands later brings the article into the next build.
 """
 
 import fcntl
@@ -15,20 +19,23 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import bm25s  # at start-up: it imports scipy.sparse, which a first query should not wait for
 import numpy as np
 
+from .sentence_table import SentenceTable
 from .text import terms
-from .types import Chunk
+from .types import Chunk, Sentence
 
 _CURRENT = "current"  # the name of the generation folder in use
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _ARRAYS = ("chunk_ids", "doc_article", "offsets", "tokens")
+_FORMAT = 2  # docs.json's "format": a generation written before sentences were kept in it is rebuilt
 
 
 def replace_text(path: Path, text: str) -> None:
@@ -64,7 +71,7 @@ class Docs:
     offsets: np.ndarray
     tokens: np.ndarray
     articles: list[str]
-    shas: list[str]
+    versions: list[str]
     vocab: dict[str, int]
 
     @classmethod
@@ -78,7 +85,7 @@ class Docs:
         lengths = np.diff(self.offsets)
         return Docs(self.chunk_ids[keep], new_index[self.doc_article[keep]].astype(np.int32),
                     np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64), self.tokens[np.repeat(keep, lengths)],
-                    [a for a, k in zip(self.articles, keep_articles) if k], [s for s, k in zip(self.shas, keep_articles) if k], self.vocab)
+                    [a for a, k in zip(self.articles, keep_articles) if k], [s for s, k in zip(self.versions, keep_articles) if k], self.vocab)
 
 
 @dataclass
@@ -88,20 +95,21 @@ class Staged:
     vocab: dict[str, int] = field(default_factory=dict)
     articles: dict[str, tuple[str, list[str], list[np.ndarray]]] = field(default_factory=dict)
 
-    def add(self, article_id: str, sha256: str, chunks: list[Chunk]) -> None:
+    def add(self, article_id: str, version: str, chunks: list[Chunk]) -> None:
         runs = [np.array([self.vocab.setdefault(t, len(self.vocab)) for t in terms(c.text)], dtype=np.int32) for c in chunks]
-        self.articles[article_id] = (sha256, [c.id for c in chunks], runs)
+        self.articles[article_id] = (version, [c.id for c in chunks], runs)
 
 
 class Lexical:
     """One generation: BM25 scores for the chunks of the articles it holds, and the idf the reader reads."""
 
-    def __init__(self, docs: Docs, bm25, name: str) -> None:
+    def __init__(self, docs: Docs, bm25, name: str, sentences: SentenceTable | None = None) -> None:
         self.docs = docs
+        self.sentences = sentences if sentences is not None else SentenceTable.empty(len(docs.chunk_ids))
         self.bm25 = bm25  # None when there are no chunks
         self.name = name
         self.n = len(docs.chunk_ids)
-        self.held = dict(zip(docs.articles, docs.shas))
+        self.held = dict(zip(docs.articles, docs.versions))
         indptr = bm25.scores["indptr"] if bm25 is not None else np.zeros(1, dtype=np.int64)
         self._df = np.diff(indptr)
 
@@ -138,6 +146,14 @@ def build(docs: Docs, k1: float, b: float, name: str = ""):
     return Lexical(docs, bm25, name)
 
 
+class Source(Protocol):
+    """Where a build reads the articles it did not stage: the store."""
+
+    def chunks_of(self, article_ids: list[str]) -> list[Chunk]: ...
+
+    def sentences_of(self, article_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]: ...
+
+
 class LexicalStore:
     """The generations in one folder: load the current one, stage articles, commit to match the manifest."""
 
@@ -163,28 +179,37 @@ class LexicalStore:
             return Lexical(Docs.empty(), None, "")
         gen = self.folder / name
         meta = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:
+            return Lexical(Docs.empty(), None, name)  # holds nothing, so the next sync rebuilds it whole
         arrays = {name: np.load(gen / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}  # read from disk as touched
         vocab = {t: i for i, t in enumerate(meta["vocab"])}
-        docs = Docs(**arrays, articles=meta["articles"], shas=meta["shas"], vocab=vocab)
+        docs = Docs(**arrays, articles=meta["articles"], versions=meta["versions"], vocab=vocab)
         bm25 = bm25s.BM25.load(gen, mmap=True, load_vocab=False) if len(docs.chunk_ids) else None
         if bm25 is not None:
             bm25.vocab_dict = vocab
-        self._loaded = Lexical(docs, bm25, name)
+        self._loaded = Lexical(docs, bm25, name, SentenceTable.load(gen))
         return self._loaded
 
-    def stage(self, article_id: str, sha256: str, chunks: list[Chunk]) -> None:
+    def stage(self, article_id: str, version: str, chunks: list[Chunk]) -> None:
         with self._lock:
-            self.staged.add(article_id, sha256, chunks)
+            self.staged.add(article_id, version, chunks)
 
-    def synced(self, manifest: dict[str, str], fetch: Callable[[list[str]], list[Chunk]]) -> Lexical:
-        """The generation holding exactly these articles (id -> sha256), building it when the current one differs."""
+    def restage(self, article_id: str, version: str) -> None:
+        """A staged article's record moved to a new version (its translations landed): its chunks are as staged."""
+        with self._lock:
+            if article_id in self.staged.articles:
+                _, ids, runs = self.staged.articles[article_id]
+                self.staged.articles[article_id] = (version, ids, runs)
+
+    def synced(self, manifest: dict[str, str], source: Source) -> Lexical:
+        """The generation holding exactly these articles (id -> version), building it when the current one differs."""
         current = self.load()
         if current.held == manifest and not self.staged.articles:
             return current
         with self._lock, self._exclusive():
             current = self.load()  # another process may have committed meanwhile
             if current.held != manifest:
-                current = self._commit(current, manifest, fetch)
+                current = self._commit(current, manifest, source)
             self.staged = Staged()
             return current
 
@@ -194,9 +219,9 @@ class LexicalStore:
         with file_lock(self.folder / "build.lock"):
             yield
 
-    def _commit(self, current: Lexical, manifest: dict[str, str], fetch: Callable[[list[str]], list[Chunk]]) -> Lexical:
+    def _commit(self, current: Lexical, manifest: dict[str, str], source: Source) -> Lexical:
         old = current.docs
-        keep = np.array([manifest.get(a) == s for a, s in zip(old.articles, old.shas)], dtype=bool)
+        keep = np.array([manifest.get(a) == s for a, s in zip(old.articles, old.versions)], dtype=bool)
         docs = old.select(keep)
         kept = set(docs.articles)
         wanted = [a for a in manifest if a not in kept]
@@ -204,22 +229,36 @@ class LexicalStore:
         missing = [a for a in wanted if a not in staged.articles]
         if missing:
             fetched: dict[str, list[Chunk]] = {a: [] for a in missing}
-            for c in fetch(missing):
+            for c in source.chunks_of(missing):
                 fetched[c.article_id].append(c)
             for a in missing:
                 staged.add(a, manifest[a], sorted(fetched[a], key=lambda c: c.start))
+        kept_docs = len(docs.chunk_ids)
         docs = _merge(docs, staged, wanted)
-        lex = build(_compact(docs), self.k1, self.b)
-        return self._save(lex)
+        gen = self._new_generation()
+        new_docs = {str(cid): [] for cid in docs.chunk_ids[kept_docs:]}
+        for sentence, vector in source.sentences_of(wanted) if wanted else []:
+            if sentence.chunk_id in new_docs:
+                new_docs[sentence.chunk_id].append((sentence, vector))
+        keep_docs = keep[old.doc_article] if len(old.doc_article) else np.zeros(0, dtype=bool)
+        current.sentences.write(gen, keep_docs, list(new_docs.values()))
+        return self._save(build(_compact(docs), self.k1, self.b), gen)
 
-    def _save(self, lex: Lexical) -> Lexical:
+    def _new_generation(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        gen = Path(tempfile.mkdtemp(prefix="g-", dir=self.folder))
+        return Path(tempfile.mkdtemp(prefix="g-", dir=self.folder))
+
+    def _save(self, lex: Lexical, gen: Path | None = None) -> Lexical:
+        """Write the generation's docs and scores beside its sentences, then make it current. Without a folder whose
+        sentences are written, a new one gets the lex's own table (no sentences: the lexical bench's synthetic docs)."""
+        if gen is None:
+            gen = self._new_generation()
+            lex.sentences.write(gen, np.ones(lex.n, dtype=bool), [])
         d = lex.docs
         for name in _ARRAYS:
             np.save(gen / f"{name}.npy", getattr(d, name))
         vocab = sorted(d.vocab, key=d.vocab.__getitem__)
-        (gen / "docs.json").write_text(json.dumps({"articles": d.articles, "shas": d.shas, "vocab": vocab}, ensure_ascii=False), encoding="utf-8")
+        (gen / "docs.json").write_text(json.dumps({"format": _FORMAT, "articles": d.articles, "versions": d.versions, "vocab": vocab}, ensure_ascii=False), encoding="utf-8")
         if lex.bm25 is not None:
             lex.bm25.save(gen, show_progress=False)
         replace_text(self.folder / _CURRENT, gen.name)
@@ -239,19 +278,19 @@ def _merge(docs: Docs, staged: Staged, order: list[str]) -> Docs:
         remap[i] = vocab.setdefault(t, len(vocab))
     chunk_ids, owners, runs = [docs.chunk_ids.tolist()], [docs.doc_article], [docs.tokens]
     lengths = [np.diff(docs.offsets)]
-    articles, shas = list(docs.articles), list(docs.shas)
+    articles, versions = list(docs.articles), list(docs.versions)
     for a in order:
-        sha, ids, article_runs = staged.articles[a]
+        version, ids, article_runs = staged.articles[a]
         owners.append(np.full(len(ids), len(articles), dtype=np.int32))
         articles.append(a)
-        shas.append(sha)
+        versions.append(version)
         chunk_ids.append(ids)
         runs += [remap[r] if len(r) else _EMPTY_I32 for r in article_runs]
         lengths.append(np.array([len(r) for r in article_runs], dtype=np.int64))
     flat_ids = [c for group in chunk_ids for c in group]
     return Docs(np.array(flat_ids) if flat_ids else Docs.empty().chunk_ids, np.concatenate(owners).astype(np.int32),
                 np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64),
-                np.concatenate(runs).astype(np.int32), articles, shas, vocab)
+                np.concatenate(runs).astype(np.int32), articles, versions, vocab)
 
 
 def _compact(docs: Docs) -> Docs:
@@ -262,4 +301,4 @@ def _compact(docs: Docs) -> Docs:
         return docs
     new_id = np.cumsum(used) - 1
     vocab = {t: int(new_id[i]) for t, i in docs.vocab.items() if used[i]}
-    return Docs(docs.chunk_ids, docs.doc_article, docs.offsets, new_id[docs.tokens].astype(np.int32), docs.articles, docs.shas, vocab)
+    return Docs(docs.chunk_ids, docs.doc_article, docs.offsets, new_id[docs.tokens].astype(np.int32), docs.articles, docs.versions, vocab)

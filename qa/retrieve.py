@@ -57,9 +57,21 @@ class _Snapshot:
         self.bm25 = lexical
         docs = lexical.docs
         self.articles = [manifest.get(a) for a in docs.articles]  # None: removed since the index was committed
-        live = np.array([a is not None and a.sha256 == sha for a, sha in zip(self.articles, docs.shas)], dtype=bool)
+        self._current = np.array([a is not None and a.version == v for a, v in zip(self.articles, docs.versions)], dtype=bool)
+        self._index = {a: i for i, a in enumerate(docs.articles)}
         # While an ingest runs the index may hold articles since removed or changed; their chunks are left out.
-        self.live = None if live.all() else live[docs.doc_article]
+        self.live = None if self._current.all() else self._current[docs.doc_article]
+
+    def doc_of(self, chunk_id: str) -> int | None:
+        """The lexical doc of a chunk, when the index holds its article as stored now (None: read it from the store)."""
+        i = self._index.get(Chunk.article_of(chunk_id))
+        if i is None or not self._current[i]:
+            return None
+        owners = self.bm25.docs.doc_article  # articles' docs are contiguous, in article order
+        lo, hi = np.searchsorted(owners, i), np.searchsorted(owners, i, side="right")
+        ids = self.bm25.docs.chunk_ids[lo:hi]
+        at = np.flatnonzero(ids == chunk_id)
+        return int(lo + at[0]) if len(at) else None
 
     def article_of(self, doc: int) -> StoredArticle | None:
         return self.articles[self.bm25.docs.doc_article[doc]]
@@ -205,14 +217,28 @@ class Retriever:
             out += [cid for cid in batch if cid in by_id]
         return out
 
-    def sentence_passages(self, qvec: np.ndarray, filters: Filters | None, k: int) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]]]:
-        """The k sentences closest to the question across the store, with the passages that hold them.
+    def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
+        """The sentences of these chunks with their vectors: from the lexical generation's table where it holds the
+        chunk's article as stored now, from the store for the rest (articles written since its commit)."""
+        snap = self.snapshot()
+        docs = {cid: snap.doc_of(cid) for cid in dict.fromkeys(chunk_ids)}
+        held = snap.bm25.sentences.of_docs(sorted(d for d in docs.values() if d is not None), snap.bm25.docs.chunk_ids)
+        rest = [cid for cid, d in docs.items() if d is None]
+        return held + self.store.sentences_for(rest)
 
-        Chunk ranking can bury one sentence under its chunk's other subject; this finds it directly.
+    def sentence_passages(self, qvec: np.ndarray, filters: Filters | None, k: int) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]]]:
+        """The k sentences closest to the question among those of the rival_chunks chunks closest to it, with the
+        passages that hold them.
+
+        Chunk ranking can bury one sentence under its chunk's other subject; this finds it directly. The search goes
+        over chunks, not Chroma's sentence collection, which a local client would load whole into the query process.
         """
         snap = self.snapshot()
-        allowed = None if filters is None or filters.is_empty() else [a.id for a in snap.manifest.values() if allows(filters, a)]
-        hits = [(s, v) for s, v in self.store.nearest_sentences(qvec, k, allowed) if s.article_id in snap.manifest]
+        near = [cid for cid, _ in self.store.dense_search(qvec, self.settings.rival_chunks, chroma_where(filters))
+                if Chunk.article_of(cid) in snap.manifest]
+        found = self.sentences_for(near)
+        closest = np.argsort(-np.stack([v for _, v in found]) @ qvec, kind="stable")[:k] if found else []
+        hits = [found[i] for i in closest]
         chunks = self.store.chunks_by_id(list(dict.fromkeys(s.chunk_id for s, _ in hits)))
         hits = [(s, v) for s, v in hits if s.chunk_id in chunks]
         return [snap.passage(chunks[cid], 0.0) for cid in dict.fromkeys(s.chunk_id for s, _ in hits)], hits

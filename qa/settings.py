@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         20, ge=0, le=200,
         description="Sentences, closest to the question across the store, searched for another article's differing date or count (0: no search).",
     )
+    rival_chunks: int = Field(
+        50, ge=1, le=1000,
+        description="Chunks closest to the question whose sentences the rival search ranks to find its rival_k.",
+    )
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
     reader_candidates: int = Field(
         12, ge=1, le=100,

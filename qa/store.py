@@ -46,6 +46,15 @@ class StoredArticle:
     outlets: tuple[str, ...] = ()  # every outlet that carried the story: its own, then its merged copies'
     minhash: str = field(default="", repr=False)  # its MinHash signature (qa/dedup.py), to find later copies
 
+    @property
+    def version(self) -> str:
+        """What the lexical index holds the article at: a translation landing later changes its sentences."""
+        return version(self.sha256, self.translated)
+
+
+def version(sha256: str, translated: bool) -> str:
+    return f"{sha256}+translated" if translated else sha256
+
 
 @dataclass(frozen=True)
 class ChunkRecord:
@@ -166,7 +175,7 @@ class Store:
             while True:
                 page = collection.get(include=include, limit=_PAGE, offset=len(got["ids"]), where=where)
                 for key in got:
-                    got[key].extend(page[key] or [])
+                    got[key].extend(page[key] if page[key] is not None else [])  # embeddings come as one array
                 if len(page["ids"]) < _PAGE:
                     return got
         except Exception as exc:
@@ -295,17 +304,18 @@ class Store:
 
     def commit_lexical(self) -> Lexical:
         """Make the lexical index hold exactly the committed articles."""
-        return self.lexical.synced({a.id: a.sha256 for a in self.manifest(kept=False).values()}, self.chunks_of)
+        return self.lexical.synced({a.id: a.version for a in self.manifest(kept=False).values()}, self)
 
     def lexical_index(self, manifest: dict[str, StoredArticle]) -> Lexical:
         """The lexical index for queries: brought up to the manifest unless an ingest is running (it commits at its end)."""
         current = self.lexical.load()
-        if current.held == {a.id: a.sha256 for a in manifest.values()}:
+        held = {a.id: a.version for a in manifest.values()}
+        if current.held == held:
             return current
         with file_lock(self.lexical.folder / "ingest.lock", wait=False) as free:
             if not free:
                 return current
-            return self.lexical.synced({a.id: a.sha256 for a in manifest.values()}, self.chunks_of)
+            return self.lexical.synced(held, self)
 
     def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
         """The ids of the k chunks nearest the vector, with llama-index's ChromaVectorStore similarity (exp(-cosine distance)).
@@ -320,18 +330,6 @@ class Store:
                 return []
             raise self._wrap(exc) from exc
         return [(cid, math.exp(-dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
-
-    def nearest_sentences(self, query_vec: np.ndarray, k: int, article_ids: list[str] | None = None) -> list[tuple[Sentence, np.ndarray]]:
-        """The k sentences closest to the vector, among the given articles' when article_ids is not None."""
-        if article_ids is not None and not article_ids:
-            return []
-        where = {"article_id": {"$in": article_ids}} if article_ids is not None else None
-        try:
-            got = self.sentences.query(query_embeddings=[query_vec.tolist()], n_results=k, where=where,
-                                       include=["documents", "metadatas", "embeddings"])
-        except Exception as exc:
-            raise self._wrap(exc) from exc
-        return self._sentences(got["ids"][0], got["documents"][0], got["metadatas"][0], got["embeddings"][0])
 
     @staticmethod
     def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
@@ -348,6 +346,14 @@ class Store:
 
     def article_sentences(self, article_id: str) -> list[Sentence]:
         return [s for s, _ in self._sentences_where({"article_id": article_id})]
+
+    def sentences_of(self, article_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
+        """The stored sentences of these articles with their vectors (for a lexical build: read in pages)."""
+        out: list[tuple[Sentence, np.ndarray]] = []
+        for i in range(0, len(article_ids), _ARTICLES_PER_READ):
+            got = self._get_all(self.sentences, ["documents", "metadatas", "embeddings"], {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}})
+            out += self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+        return out
 
     def _sentences_where(self, where: dict) -> list[tuple[Sentence, np.ndarray]]:
         try:
@@ -390,11 +396,11 @@ class Store:
                         metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
                                     **({"translation": s.translation} if s.translation is not None else {})} for s in sentences],
                     )
-                self._commit(article, {"chunks": len(chunks), "translated": any(s.translation is not None for s in sentences),
-                                       "minhash": minhash})
+                translated = any(s.translation is not None for s in sentences)
+                self._commit(article, {"chunks": len(chunks), "translated": translated, "minhash": minhash})
             except Exception as exc:
                 raise self._wrap(exc) from exc
-            self.lexical.stage(article.id, article.sha256, chunks)
+            self.lexical.stage(article.id, version(article.sha256, translated), chunks)
 
     def _chunk_vectors(self, chunks: list[Chunk], sentences: list[Sentence], sent_vecs: np.ndarray) -> np.ndarray:
         """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
@@ -417,7 +423,7 @@ class Store:
                 self._commit(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})
             except Exception as exc:
                 raise self._wrap(exc) from exc
-            self.lexical.stage(article.id, article.sha256, [])  # held with no chunks: the commit reads nothing back
+            self.lexical.stage(article.id, version(article.sha256, False), [])  # held with no chunks: the commit reads nothing back
 
     def _commit(self, article: Article, extra: dict) -> None:
         self.articles.upsert(ids=[article.id], documents=[article.text], embeddings=[_NO_VECTOR],
@@ -444,6 +450,8 @@ class Store:
                 self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
+            for aid, meta in zip(got["ids"], got["metadatas"]):
+                self.lexical.restage(aid, version(meta["sha256"], True))
 
     def update_manifest(self, article_id: str, **fields: str | int | bool) -> None:
         """Change some fields of an article's manifest entry (a new path, its signature, its outlets); chunks stay."""

@@ -63,6 +63,10 @@ class Sentence:
     end: int
     translation: str | None = None  # into the other language (English <-> Spanish), made at ingest when a translator is there
 
+    @staticmethod
+    def make_id(article_id: str, start: int) -> str:
+        return f"{article_id}@{start}"
+
 
 @dataclass(frozen=True)
 class Passage:

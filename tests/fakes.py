@@ -36,6 +36,21 @@ class FakeEmbedder:
         return self._embed(list(texts))
 
 
+class FakeSource:
+    """The stored chunks and sentences a lexical build reads back; `asked` records the articles whose chunks it read."""
+
+    def __init__(self, chunks=(), sentences=()) -> None:
+        self.chunks, self.sentences = list(chunks), list(sentences)
+        self.asked: list[list[str]] = []
+
+    def chunks_of(self, article_ids):
+        self.asked.append(list(article_ids))
+        return [c for c in self.chunks if c.article_id in article_ids]
+
+    def sentences_of(self, article_ids):
+        return [(s, v) for s, v in self.sentences if s.article_id in article_ids]
+
+
 class FakeLLM:
     """Answers with the first sentence of source [1], cited; or a scripted reply when given one."""
 

@@ -123,8 +123,8 @@ def test_a_quote_that_opens_with_a_pronoun_comes_with_the_sentence_that_says_who
 def test_two_articles_dating_one_event_differently_are_both_quoted_with_the_note(settings):
     """The Spanish article dates the trilateral statement 9 November, the English one November 10: the rival search
     across the store finds the other report, and the answer says they differ. (The fake embedder does not cross
-    languages, so the search reads every sentence here.)"""
-    wide = settings.model_copy(update={"rival_k": 500, "reader_candidates": 100})
+    languages, so the search reads every chunk's sentences here.)"""
+    wide = settings.model_copy(update={"rival_k": 500, "rival_chunks": 1000, "reader_candidates": 100})
     bot = Assistant(wide, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"))
     ans = bot.ask("When was the trilateral statement on Karabakh signed?")
     assert {c.article_id for c in ans.citations} == {"000_fbefe321117536a3", "002_80680643ca28e344"}

@@ -84,7 +84,7 @@ def assert_consistent(bot: Assistant) -> None:
     visible = {p.article_id for q in (QUESTION, "ferry passengers harbour Baku", "Kremlin") for p in bot.retriever.retrieve(q, k=20)}
     assert visible <= set(manifest)
     lexical = bot.retriever.snapshot().bm25  # repaired from the stored chunks when the kill came before its commit
-    assert lexical.held == {aid: a.sha256 for aid, a in manifest.items()} and lexical.n == sum(a.chunks for a in manifest.values())
+    assert lexical.held == {aid: a.version for aid, a in manifest.items()} and lexical.n == sum(a.chunks for a in manifest.values())
 
 
 def test_killed_between_chunks_and_manifest_hides_the_half_article_and_a_rerun_completes(tmp_path):

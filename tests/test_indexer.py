@@ -269,7 +269,7 @@ def test_an_interrupted_ingest_commits_what_it_stored_and_the_next_run_resumes_t
     bot = Assistant(settings, embedder=Interrupted(), auto_ingest=False)
     with pytest.raises(KeyboardInterrupt):
         bot.ingest([seeds_copy])
-    done = {a.id: a.sha256 for a in bot.store.manifest().values()}
+    done = {a.id: a.version for a in bot.store.manifest().values()}
     assert 0 < len(done) < 5
     assert bot.store.lexical.load().held == done  # committed on the way out, not left for the next query to rebuild
     again = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False).ingest([seeds_copy])

@@ -1,5 +1,6 @@
 """The persisted lexical index: the reader's idf, generations on disk, incremental commits, restarts and repair."""
 
+import json
 import math
 
 import numpy as np
@@ -8,9 +9,9 @@ import pytest
 from qa import Assistant
 from qa.lexical import LexicalStore
 from qa.text import terms
-from qa.types import Chunk
+from qa.types import Chunk, Sentence
 from tests.conftest import KHOJALY, make_settings
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeSource
 
 DOCS = {"a": ["Khojaly hostage was taken", "ceasefire in Moscow"], "b": ["hostage hostage Baku"]}
 
@@ -19,15 +20,28 @@ def chunks(article: str, texts: list[str]) -> list[Chunk]:
     return [Chunk(f"{article}#{i}", article, t, 10 * i, 10 * i + len(t)) for i, t in enumerate(texts)]
 
 
-def no_fetch(ids):
-    raise AssertionError(f"nothing should be read back from the store: {ids}")
+def sentences(article: str, texts: list[str], translated: bool = False) -> list[tuple[Sentence, np.ndarray]]:
+    """One sentence per chunk, its vector a one-hot of its text's length (so a row's vector names its text)."""
+    out = []
+    for c in chunks(article, texts):
+        vec = np.zeros(64, dtype=np.float32)
+        vec[len(c.text) % 64] = 1.0
+        out.append((Sentence(Sentence.make_id(article, c.start), article, c.id, c.text, c.start, c.end,
+                             f"[es] {c.text}" if translated else None), vec))
+    return out
+
+
+def stored(docs=DOCS) -> FakeSource:
+    return FakeSource(sentences=[row for a, texts in docs.items() for row in sentences(a, texts)])
 
 
 def committed(folder, docs=DOCS) -> LexicalStore:
     lex = LexicalStore(folder, 1.2, 0.75)
     for a, texts in docs.items():
         lex.stage(a, f"sha-{a}", chunks(a, texts))
-    lex.synced({a: f"sha-{a}" for a in docs}, no_fetch)
+    source = stored(docs)
+    lex.synced({a: f"sha-{a}" for a in docs}, source)
+    assert source.asked == []  # the staged chunks are not read back
     return lex
 
 
@@ -48,14 +62,16 @@ def test_a_committed_generation_loads_in_another_process_without_rebuilding(tmp_
     loaded = again.load()
     assert loaded.name == first.name and loaded.held == {"a": "sha-a", "b": "sha-b"}
     assert np.array_equal(loaded.scores(["hostage"]), first.scores(["hostage"]))
-    assert again.synced({"a": "sha-a", "b": "sha-b"}, no_fetch).name == first.name  # in step: nothing is built
+    assert again.synced({"a": "sha-a", "b": "sha-b"}, FakeSource()).name == first.name  # in step: nothing is built
 
 
 def test_commits_follow_the_manifest_add_update_remove(tmp_path):
     lex = committed(tmp_path)
     lex.stage("a", "sha-a2", chunks("a", ["ferry terminal in Alat"]))  # updated
     lex.stage("c", "sha-c", chunks("c", ["Moscow talks on the ferry"]))  # added; b is removed
-    after = lex.synced({"a": "sha-a2", "c": "sha-c"}, no_fetch)
+    source = stored({"a": ["ferry terminal in Alat"], "c": ["Moscow talks on the ferry"]})
+    after = lex.synced({"a": "sha-a2", "c": "sha-c"}, source)
+    assert source.asked == []
     assert after.held == {"a": "sha-a2", "c": "sha-c"}
     assert sorted(after.docs.chunk_ids.tolist()) == ["a#0", "c#0"]
     assert after.scores(["hostage"]).max() == 0 and after.df("ferry") == 2 and after.df("baku") == 0
@@ -66,14 +82,43 @@ def test_commits_follow_the_manifest_add_update_remove(tmp_path):
 def test_a_lagging_generation_is_repaired_from_the_stored_chunks(tmp_path):
     committed(tmp_path)
     fresh = LexicalStore(tmp_path, 1.2, 0.75)  # a process that never staged "c" (killed before its commit)
-    asked = []
+    source = FakeSource(chunks("c", ["the ferry left Baku"]), sentences("c", ["the ferry left Baku"]))
+    repaired = fresh.synced({"a": "sha-a", "b": "sha-b", "c": "sha-c"}, source)
+    assert source.asked == [["c"]] and repaired.df("baku") == 2 and repaired.n == 4
+    assert [s.text for s, _ in repaired.sentences.of_docs([3], repaired.docs.chunk_ids)] == ["the ferry left Baku"]
 
-    def fetch(ids):
-        asked.append(ids)
-        return chunks("c", ["the ferry left Baku"])
 
-    repaired = fresh.synced({"a": "sha-a", "b": "sha-b", "c": "sha-c"}, fetch)
-    assert asked == [["c"]] and repaired.df("baku") == 2 and repaired.n == 4
+def rows(lex) -> dict[str, tuple[str, str | None, int]]:
+    """Every chunk's sentence in a generation: its text, translation, and the hot index of its vector."""
+    got = lex.sentences.of_docs(list(range(lex.n)), lex.docs.chunk_ids)
+    return {s.chunk_id: (s.text, s.translation, int(v.argmax())) for s, v in got}
+
+
+def test_a_generation_keeps_its_chunks_sentences_and_vectors_across_commits_and_processes(tmp_path):
+    lex = committed(tmp_path)
+    first = rows(lex.load())
+    assert first == {c: (t, None, len(t) % 64) for a, texts in DOCS.items() for c, t in zip([f"{a}#{i}" for i in range(9)], texts)}
+    lex.stage("a", "sha-a+translated", chunks("a", DOCS["a"]))  # a's translations landed; b stays; c is new
+    lex.stage("c", "sha-c", chunks("c", ["Moscow talks on the ferry"]))
+    source = FakeSource(sentences=sentences("a", DOCS["a"], translated=True) + sentences("c", ["Moscow talks on the ferry"]))
+    after = lex.synced({"a": "sha-a+translated", "b": "sha-b", "c": "sha-c"}, source)
+    again = rows(LexicalStore(tmp_path, 1.2, 0.75).load())
+    assert again == rows(after)
+    assert again["b#0"] == first["b#0"]  # kept from the old generation, bytes and vector
+    assert again["a#1"] == ("ceasefire in Moscow", "[es] ceasefire in Moscow", len("ceasefire in Moscow") % 64)
+    assert again["c#0"][0] == "Moscow talks on the ferry" and len(again) == 4
+
+
+def test_a_generation_written_before_sentences_were_kept_is_rebuilt_whole(tmp_path):
+    lex = committed(tmp_path)
+    gen = tmp_path / lex.current_name()
+    meta = json.loads((gen / "docs.json").read_text())
+    (gen / "docs.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "format"}))
+    old = LexicalStore(tmp_path, 1.2, 0.75)
+    assert old.load().held == {}
+    source = FakeSource([c for a, texts in DOCS.items() for c in chunks(a, texts)], stored().sentences)
+    rebuilt = old.synced({a: f"sha-{a}" for a in DOCS}, source)
+    assert source.asked == [["a", "b"]] and rebuilt.n == 3 and len(rows(rebuilt)) == 3
 
 
 @pytest.fixture

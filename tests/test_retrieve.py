@@ -1,9 +1,11 @@
 import pytest
 
+from qa import Assistant
 from qa.retrieve import allows, chroma_where
 from qa.store import StoredArticle
 from qa.types import Chunk, Filters
 from tests.conftest import KHOJALY, SPANISH
+from tests.fakes import FakeEmbedder, FakeReader
 
 
 def test_filters_translate_to_chroma_and_python_alike():
@@ -126,3 +128,33 @@ def test_a_language_the_wide_searches_miss_gets_a_search_of_its_own(settings, mo
     assert wheres == [None, None, {"lang": {"$eq": "es"}}]
     assert [lang_of(cid) for cid, _, _ in dense] == ["es", "es"]
     assert dense == sorted(dense, key=lambda h: -h[1])
+
+
+class _Closed:
+    """A Chroma collection a query must not open: a local client would load it whole into the process."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the query opened Chroma's sentence collection ({name})")
+
+
+def test_a_query_reads_its_sentences_from_the_lexical_generation_and_never_chromas_collection(settings, seeds_copy):
+    bot = Assistant(settings, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"), auto_ingest=False)
+    bot.ingest([seeds_copy])
+    bot.store.sentences = _Closed()
+    ans = bot.ask("When was the trilateral statement on Karabakh signed?")  # a date: the rival search runs too
+    assert not ans.refused and ans.citations and any(t.step == "decide" and t.verdict == "answer" for t in ans.trace)
+
+
+def test_sentences_of_an_article_written_since_the_last_commit_come_from_the_store(settings, seeds_copy):
+    bot = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)
+    bot.ingest([seeds_copy])
+    lexical = bot.retriever.snapshot().bm25
+    path = seeds_copy / f"{KHOJALY}.txt"
+    path.write_text(path.read_text() + "\nThe zanzibarian delegation arrived late.\n")
+    with bot.store.ingesting():  # held: no query rebuilds the index meanwhile
+        bot.ingest([seeds_copy])
+        chunk_ids = [c.id for c in bot.store.chunks_of([KHOJALY])]
+        got = bot.retriever.sentences_for(chunk_ids)
+        assert bot.retriever.snapshot().bm25.name == lexical.name  # the old generation, which holds the old text
+        assert any("zanzibarian" in s.text for s, _ in got)
+        assert sorted(s.id for s, _ in got) == sorted(s.id for s, _ in bot.store.sentences_for(chunk_ids))
