@@ -43,7 +43,10 @@ def w_lexical_build(cfg: dict[str, Any]) -> dict[str, Any]:
     lex = build(_compact(docs), 1.2, 0.75)
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    LexicalStore(Path(cfg["folder"]), 1.2, 0.75)._save(lex)
+    store = LexicalStore(Path(cfg["folder"]), 1.2, 0.75)
+    gen = store._new_generation()
+    lex.sentences.write(gen, np.ones(lex.n, dtype=bool), [])  # synthetic docs have no sentences
+    store._save(lex, gen)
     return {"build_seconds": t_build, "save_seconds": time.perf_counter() - t0, "rss_before_mb": rss0, "peak_rss_mb": peak_rss_mb(),
             "terms": int(len(docs.tokens))}
 

@@ -248,12 +248,8 @@ class LexicalStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix="g-", dir=self.folder))
 
-    def _save(self, lex: Lexical, gen: Path | None = None) -> Lexical:
-        """Write the generation's docs and scores beside its sentences, then make it current. Without a folder whose
-        sentences are written, a new one gets the lex's own table (no sentences: the lexical bench's synthetic docs)."""
-        if gen is None:
-            gen = self._new_generation()
-            lex.sentences.write(gen, np.ones(lex.n, dtype=bool), [])
+    def _save(self, lex: Lexical, gen: Path) -> Lexical:
+        """Write the generation's docs and scores beside its sentences, then make it current."""
         d = lex.docs
         for name in _ARRAYS:
             np.save(gen / f"{name}.npy", getattr(d, name))

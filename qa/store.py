@@ -264,12 +264,14 @@ class Store:
     def all_chunks(self) -> list[Chunk]:
         return self._chunks(self._get_all(self.chunks, ["documents", "metadatas"]))
 
-    def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
-        """The stored chunks of these articles (a few hundred articles per read, within SQLite's variable limit)."""
-        out: list[Chunk] = []
+    def _by_article(self, collection, include: list[str], article_ids: list[str]) -> Iterator[dict]:
+        """The records of these articles, a few hundred articles per read (within SQLite's variable limit)."""
         for i in range(0, len(article_ids), _ARTICLES_PER_READ):
-            out += self._chunks(self._get_all(self.chunks, ["documents", "metadatas"], {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}}))
-        return out
+            yield self._get_all(collection, include, {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}})
+
+    def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
+        """The stored chunks of these articles."""
+        return [c for got in self._by_article(self.chunks, ["documents", "metadatas"], article_ids) for c in self._chunks(got)]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         if not chunk_ids:
@@ -348,12 +350,9 @@ class Store:
         return [s for s, _ in self._sentences_where({"article_id": article_id})]
 
     def sentences_of(self, article_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
-        """The stored sentences of these articles with their vectors (for a lexical build: read in pages)."""
-        out: list[tuple[Sentence, np.ndarray]] = []
-        for i in range(0, len(article_ids), _ARTICLES_PER_READ):
-            got = self._get_all(self.sentences, ["documents", "metadatas", "embeddings"], {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}})
-            out += self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
-        return out
+        """The stored sentences of these articles with their vectors (for a lexical build)."""
+        return [row for got in self._by_article(self.sentences, ["documents", "metadatas", "embeddings"], article_ids)
+                for row in self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])]
 
     def _sentences_where(self, where: dict) -> list[tuple[Sentence, np.ndarray]]:
         try:
