@@ -2,7 +2,9 @@
 
 Chroma's local client loads a collection whole at its first access, even for a get without embeddings: a query that
 read its few candidate sentences there held all of them (about 500 MB at 250k sentences,
-benchmarks/results/trial-rss-steps.md). Here a query touches only the pages of the rows it reads. Rows follow the
+benchmarks/results/trial-rss-steps.md). Here a query reads only the bytes of its rows, with file reads, not through
+the memory map: the kernel maps a touched page's whole large folio (up to megabytes of page cache) into the process,
+so touching 126 scattered rows of a 100k-chunk table added 93 MB to its RSS. Rows follow the
 generation's chunks: chunk i's sentences are rows by_doc[i]:by_doc[i + 1], in text order; texts and translations are
 UTF-8 runs in one byte array each; the vectors are one float32 matrix. Chroma's sentence collection stays the record
 a generation is built from.
@@ -10,6 +12,7 @@ a generation is built from.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -48,17 +51,18 @@ class SentenceTable:
     def of_docs(self, docs: list[int], chunk_ids: np.ndarray) -> list[tuple[Sentence, np.ndarray]]:
         """The sentences of these docs (in the order given) with their vectors; chunk_ids names the generation's docs."""
         out: list[tuple[Sentence, np.ndarray]] = []
-        for d in docs:
-            chunk_id = str(chunk_ids[d])
-            article_id = Chunk.article_of(chunk_id)
-            lo, hi = int(self.by_doc[d]), int(self.by_doc[d + 1])
-            vectors = np.array(self.vectors[lo:hi], dtype=np.float32)
-            for r in range(lo, hi):
-                start, end = int(self.spans[r, 0]), int(self.spans[r, 1])
-                translation = _run(self.tr, self.tr_at, r) if self.has_tr[r] else None
-                out.append((Sentence(id=Sentence.make_id(article_id, start), article_id=article_id, chunk_id=chunk_id,
-                                     text=_run(self.text, self.text_at, r), start=start, end=end, translation=translation),
-                            vectors[r - lo]))
+        with _Rows() as rows:
+            for d in docs:
+                chunk_id = str(chunk_ids[d])
+                article_id = Chunk.article_of(chunk_id)
+                lo, hi = (int(x) for x in rows(self.by_doc, d, d + 2))
+                spans, has_tr, vectors = rows(self.spans, lo, hi), rows(self.has_tr, lo, hi), rows(self.vectors, lo, hi)
+                texts, translations = rows.texts(self.text, self.text_at, lo, hi), rows.texts(self.tr, self.tr_at, lo, hi)
+                for i in range(hi - lo):
+                    start, end = int(spans[i, 0]), int(spans[i, 1])
+                    out.append((Sentence(id=Sentence.make_id(article_id, start), article_id=article_id, chunk_id=chunk_id,
+                                         text=texts[i], start=start, end=end, translation=translations[i] if has_tr[i] else None),
+                                vectors[i]))
         return out
 
     def write(self, folder: Path, keep_docs: np.ndarray, new: list[list[tuple[Sentence, np.ndarray]]]) -> "SentenceTable":
@@ -98,8 +102,36 @@ class SentenceTable:
         del out
 
 
-def _run(blob: np.ndarray, at: np.ndarray, row: int) -> str:
-    return bytes(blob[int(at[row]) : int(at[row + 1])]).decode("utf-8")
+class _Rows:
+    """Reads rows of the table's arrays, copied. Under a memory-mapped array they are read from its file, which stays
+    open for the reader's life, so the map's pages are never touched."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, BinaryIO] = {}
+
+    def __enter__(self) -> "_Rows":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for f in self._files.values():
+            f.close()
+
+    def __call__(self, array: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        if not isinstance(array, np.memmap):
+            return np.array(array[lo:hi])
+        f = self._files.get(array.filename)
+        if f is None:
+            f = self._files[array.filename] = open(array.filename, "rb")
+        row = array.strides[0]
+        f.seek(array.offset + lo * row)
+        return np.frombuffer(f.read((hi - lo) * row), dtype=array.dtype).reshape(-1, *array.shape[1:])
+
+    def texts(self, blob: np.ndarray, at: np.ndarray, lo: int, hi: int) -> list[str]:
+        """The texts of rows lo:hi, which are contiguous in the blob."""
+        cuts = self(at, lo, hi + 1)
+        data = bytes(self(blob, int(cuts[0]), int(cuts[-1])))
+        cuts = cuts - cuts[0]
+        return [data[int(a) : int(b)].decode("utf-8") for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def _kept(blob: np.ndarray, at: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
