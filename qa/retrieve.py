@@ -166,6 +166,22 @@ class Retriever:
             per_lang[lang] = [(cid, sim) for cid, _, sim in stored(self.store.dense_search(qvec, k, where))]
         return merged()
 
+    def _rescored(self, hits: list[tuple[str, float, float]], qvec: np.ndarray) -> list[tuple[str, float, float]]:
+        """The dense hits with sentence_weight of each cosine taken from the chunk's closest sentence, re-sorted (the
+        language penalty kept); a chunk with no stored sentence keeps its own cosine. Similarities are exp(-distance)."""
+        w = self.settings.sentence_weight
+        if not w or not hits:
+            return hits
+        best: dict[str, float] = {}
+        for s, vec in self.sentences_for([cid for cid, _, _ in hits]):
+            best[s.chunk_id] = max(best.get(s.chunk_id, -1.0), float(vec @ qvec))
+        out = []
+        for cid, adjusted, sim in hits:
+            cosine = 1.0 + math.log(sim)
+            mixed = math.exp((1 - w) * cosine + w * best.get(cid, cosine) - 1.0)
+            out.append((cid, mixed - (sim - adjusted), mixed))
+        return sorted(out, key=lambda h: -h[1])
+
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None, qvec: np.ndarray | None = None) -> list[Passage]:
         """The top passages for the question; qvec is its query embedding when the caller already has it."""
         k = k or self.settings.top_k
@@ -175,7 +191,7 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
-        dense = self._dense(qvec, q_lang, filters, snap)
+        dense = self._rescored(self._dense(qvec, q_lang, filters, snap), qvec)
         sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
                   if snap.article_of(i).lang == q_lang]
         fused: dict[str, float] = defaultdict(float)

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "sentences' vectors (no second pass: about half the ingest's model time). Pooled loses 0.5-3 points of retrieval "
         "hit@5 on XQuAD and SQuAD 2.0 (benchmarks/results/quality.md, `qa bench quality`), so it is opt-in.",
     )
+    sentence_weight: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Share of a dense hit's cosine taken from the chunk's closest sentence (the rest from the chunk "
+        "vector), for the dense_k hits fusion reads: a chunk vector, pooled or embedded, blurs one answering sentence "
+        "among others. Chosen on XQuAD, judged on SQuAD 2.0 and the gold set (benchmarks/results/trial-pooled-rerank.md).",
+    )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")

@@ -161,3 +161,35 @@ def test_sentences_of_an_article_written_since_the_last_commit_come_from_the_sto
         assert bot.retriever.snapshot().bm25.name == lexical.name  # the old generation, which holds the old text
         assert any("zanzibarian" in s.text for s, _ in got)
         assert sorted(s.id for s, _ in got) == sorted(s.id for s, _ in bot.store.sentences_for(chunk_ids))
+
+
+@pytest.mark.parametrize("weight, order", [
+    (0.0, ["blur", "sharp", "bare"]),  # the chunk cosines alone: the hits as given
+    (0.5, ["sharp", "blur", "bare"]),  # sharp's closest sentence lifts it over blur
+    (1.0, ["sharp", "blur", "bare"]),
+])
+def test_dense_hits_are_rescored_by_their_closest_sentence(settings, monkeypatch, weight, order):
+    """A chunk vector blurs one answering sentence among others: sentence_weight of each cosine comes from the
+    chunk's closest sentence, the language penalty is kept, and a chunk with no stored sentence keeps its own."""
+    import math
+
+    import numpy as np
+
+    from qa.retrieve import Retriever
+    from qa.types import Sentence
+
+    q = np.array([1.0, 0.0], dtype=np.float32)
+    vecs = {"blur": [[0.6, 0.8], [0.7, 0.71414]], "sharp": [[0.1, 0.99499], [0.99, 0.14107]]}
+    sents = [(Sentence(id=f"{cid}:{i}", article_id="a", chunk_id=cid, text="x", start=0, end=1), np.array(v, dtype=np.float32))
+             for cid, vs in vecs.items() for i, v in enumerate(vs)]
+    retriever = Retriever(settings.model_copy(update={"sentence_weight": weight}), store=None, embedder=None)
+    monkeypatch.setattr(retriever, "sentences_for", lambda ids: [s for s in sents if s[0].chunk_id in ids])
+    sim = lambda cos: math.exp(cos - 1.0)  # noqa: E731  Chroma's similarity: exp(-cosine distance)
+    hits = [("blur", sim(0.8) - 0.02, sim(0.8)), ("sharp", sim(0.7), sim(0.7)), ("bare", sim(0.5), sim(0.5))]
+    got = retriever._rescored(hits, q)
+    assert [cid for cid, _, _ in got] == order
+    for cid, adjusted, mixed in got:
+        chunk_cos = {"blur": 0.8, "sharp": 0.7, "bare": 0.5}[cid]
+        best = {"blur": 0.7, "sharp": 0.99, "bare": chunk_cos}[cid]
+        assert mixed == pytest.approx(sim((1 - weight) * chunk_cos + weight * best), abs=1e-4)
+        assert mixed - adjusted == pytest.approx(0.02 if cid == "blur" else 0.0, abs=1e-9)

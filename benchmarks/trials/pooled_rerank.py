@@ -1,0 +1,59 @@
+"""Trial, not shipped: pooled chunk vectors (QA_CHUNK_VECTORS=sentences, the model reads the text once) with the dense
+hits (the dense_k the fusion reads) re-scored by a mix of the chunk cosine and its best sentence cosine (settings.sentence_weight).
+
+    PYTHONPATH=. python benchmarks/trials/pooled_rerank.py /tmp/quality-work --way sentences --sample 200 [--weights ...]
+
+Reads the stores `qa bench quality --work DIR` left (DIR/quality/<set>-<way>), which hold every paragraph of each
+set, draws probes as it does (seed 0; --sample 200 gives its questions), and reports hit@1/hit@5/MRR of `Retriever.retrieve` for each weight w of the pooled cosine
+(settings.sentence_weight: score = (1 - w) * chunk + w * best sentence; w = 0 is the plain way). A weight is to be chosen on XQuAD
+and judged on SQuAD 2.0 and the gold set.
+"""
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from benchmarks.common import XQUAD_DIR
+from benchmarks.quality import gold_probes, squad2_probes, xquad_probes
+from qa import metrics
+from qa.settings import PROJECT_ROOT, Settings
+
+def main(work: Path, way: str, sample: int, weights: list[float]) -> None:
+    from qa.assistant import Assistant
+    from qa.embed import E5Embedder
+    from qa.squad2 import DEFAULT_FILE
+
+    q = work / "quality"
+    sets = {
+        "gold": (gold_probes(PROJECT_ROOT / "eval" / "questions.jsonl"), Settings().seeds_dir),
+        "xquad": (xquad_probes(XQUAD_DIR, q / "articles" / "xquad", sample, 0), q / "articles" / "xquad"),
+        "squad2": (squad2_probes(DEFAULT_FILE, q / "articles" / "squad2", sample, 0), q / "articles" / "squad2"),
+    }
+    embedder = E5Embedder()
+    out: dict = {}
+    for name, (probes, articles) in sets.items():
+        settings = Settings(data_dir=q / f"{name}-{way}", collection=f"quality-{name}", chroma_url=None, translate=False,
+                            chunk_vectors=way, seeds_dir=articles)
+        qvecs = embedder.embed_queries([p.question for p in probes])
+        for w in weights:
+            bot = Assistant(settings.model_copy(update={"sentence_weight": w}), embedder=embedder, auto_ingest=False)
+            ranks: dict[str, list] = defaultdict(list)
+            for p, v in zip(probes, qvecs):
+                ranks[p.group].append(p.rank(bot.retriever.retrieve(p.question, p.filters, qvec=v)))
+            for group, r in ranks.items():
+                row = {"n": len(r), "hit_at_1": metrics.mean(float(metrics.hit_at(x, 1)) for x in r),
+                       "hit_at_5": metrics.mean(float(metrics.hit_at(x, 5)) for x in r), "mrr": metrics.mean(metrics.reciprocal_rank(x) for x in r)}
+                out.setdefault(group, {})[w] = row
+                print(f"{way} {group:14s} n={len(r)} w={w:.2f} hit@1 {row['hit_at_1']:.3f} hit@5 {row['hit_at_5']:.3f} mrr {row['mrr']:.3f}", flush=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="pooled_rerank")
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--way", choices=("embedded", "sentences"), default="sentences")
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
+    a = parser.parse_args()
+    main(a.work, a.way, a.sample, a.weights)
