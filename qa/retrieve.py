@@ -2,7 +2,7 @@
 
 import math
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
@@ -61,6 +61,22 @@ class _Snapshot:
         self._index = {a: i for i, a in enumerate(docs.articles)}
         # While an ingest runs the index may hold articles since removed or changed; their chunks are left out.
         self.live = None if self._current.all() else self._current[docs.doc_article]
+        self._read: OrderedDict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]] = OrderedDict()
+        self._read_lock = threading.Lock()
+
+    def recalled(self, chunk_ids: list[str]) -> dict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]]:
+        """The chunks of these whose sentences were read with this snapshot: (lexical doc, sentences)."""
+        with self._read_lock:
+            got = {cid: self._read[cid] for cid in chunk_ids if cid in self._read}
+            for cid in got:
+                self._read.move_to_end(cid)
+            return got
+
+    def remember(self, read: dict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]], limit: int) -> None:
+        with self._read_lock:
+            self._read.update(read)
+            while len(self._read) > limit:
+                self._read.popitem(last=False)
 
     def doc_of(self, chunk_id: str) -> int | None:
         """The lexical doc of a chunk, when the index holds its article as stored now (None: read it from the store)."""
@@ -234,13 +250,26 @@ class Retriever:
         return out
 
     def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
-        """The sentences of these chunks with their vectors: from the lexical generation's table where it holds the
-        chunk's article as stored now, from the store for the rest (articles written since its commit)."""
+        """The sentences of these chunks with their vectors, in the lexical generation's doc order: from its table where
+        it holds the chunk's article as stored now, from the store for the rest (articles written since its commit).
+
+        One ask reads the same chunks for re-scoring, the answer stage and the rival search, so the snapshot keeps the
+        last sentence_cache_chunks chunks read; a store change makes a new snapshot."""
         snap = self.snapshot()
-        docs = {cid: snap.doc_of(cid) for cid in dict.fromkeys(chunk_ids)}
-        held = snap.bm25.sentences.of_docs(sorted(d for d in docs.values() if d is not None), snap.bm25.docs.chunk_ids)
-        rest = [cid for cid, d in docs.items() if d is None]
-        return held + self.store.sentences_for(rest)
+        wanted = list(dict.fromkeys(chunk_ids))
+        got = snap.recalled(wanted)
+        missing = [cid for cid in wanted if cid not in got]
+        if missing:
+            docs = {cid: snap.doc_of(cid) for cid in missing}
+            held = snap.bm25.sentences.of_docs(sorted(d for d in docs.values() if d is not None), snap.bm25.docs.chunk_ids)
+            rows: dict[str, list[tuple[Sentence, np.ndarray]]] = defaultdict(list)
+            for row in held + self.store.sentences_for([cid for cid, d in docs.items() if d is None]):
+                rows[row[0].chunk_id].append(row)
+            fresh = {cid: (docs[cid], rows.get(cid, [])) for cid in missing}
+            snap.remember(fresh, self.settings.sentence_cache_chunks)
+            got.update(fresh)
+        order = sorted(wanted, key=lambda cid: (got[cid][0] is None, got[cid][0] or 0))
+        return [row for cid in order for row in got[cid][1]]
 
     def sentence_passages(self, qvec: np.ndarray, filters: Filters | None, k: int) -> tuple[list[Passage], list[tuple[Sentence, np.ndarray]]]:
         """The k sentences closest to the question among those of the rival_chunks chunks closest to it, with the

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         "vector), for the dense_k hits fusion reads: a chunk vector, pooled or embedded, blurs one answering sentence "
         "among others. Chosen on XQuAD, judged on SQuAD 2.0 and the gold set (benchmarks/results/trial-pooled-rerank.md).",
     )
+    sentence_cache_chunks: int = Field(
+        2000, ge=0,
+        description="Chunks whose stored sentences and vectors a query process keeps per lexical generation (about 6 KB "
+        "each): an ask reads the same chunks for re-scoring, the answer stage and the rival search.",
+    )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")

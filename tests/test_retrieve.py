@@ -193,3 +193,26 @@ def test_dense_hits_are_rescored_by_their_closest_sentence(settings, monkeypatch
         best = {"blur": 0.7, "sharp": 0.99, "bare": chunk_cos}[cid]
         assert mixed == pytest.approx(sim((1 - weight) * chunk_cos + weight * best), abs=1e-4)
         assert mixed - adjusted == pytest.approx(0.02 if cid == "blur" else 0.0, abs=1e-9)
+
+
+def test_sentences_read_once_per_snapshot_come_back_the_same_without_a_read(settings, seeds_copy, monkeypatch):
+    """One ask reads the same chunks' sentences several times: the snapshot keeps them until the store changes."""
+    bot = Assistant(settings.model_copy(update={"sentence_cache_chunks": 3}), embedder=FakeEmbedder(), auto_ingest=False)
+    bot.ingest([seeds_copy])
+    chunk_ids = [c.id for c in bot.store.chunks_of([KHOJALY])][:3]
+    first = bot.retriever.sentences_for(chunk_ids[::-1])
+    table = type(bot.retriever.snapshot().bm25.sentences)
+    reads: list[list[int]] = []
+    of_docs = table.of_docs
+    monkeypatch.setattr(table, "of_docs", lambda self, docs, ids: reads.append(docs) or of_docs(self, docs, ids))
+    again = bot.retriever.sentences_for(chunk_ids)
+    assert reads == [] and [s.id for s, _ in again] == [s.id for s, _ in first]
+    assert [s.start for s, _ in again] == sorted(s.start for s, _ in again)  # doc order, whatever order was asked
+    bot.retriever.sentences_for([c.id for c in bot.store.chunks_of([SPANISH])][:1])  # the oldest one is let go
+    bot.retriever.sentences_for(chunk_ids)
+    assert len(reads) == 2 and len(reads[1]) == 1
+    path = seeds_copy / f"{KHOJALY}.txt"
+    path.write_text(path.read_text() + "\nThe zanzibarian delegation arrived late.\n")
+    bot.ingest([seeds_copy])
+    changed = [c.id for c in bot.store.chunks_of([KHOJALY])]
+    assert any("zanzibarian" in s.text for s, _ in bot.retriever.sentences_for(changed))
