@@ -3,6 +3,8 @@
 import math
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -12,6 +14,9 @@ from .lexical import Lexical
 from .store import Store, StoredArticle
 from .text import detect_lang, terms
 from .types import Chunk, Filters, Passage, Sentence
+
+
+V = TypeVar("V")
 
 
 def chroma_where(filters: Filters | None) -> dict | None:
@@ -47,6 +52,27 @@ def allows(filters: Filters | None, article: StoredArticle) -> bool:
     return True
 
 
+class _Recall(Generic[V]):
+    """The last values kept by key, oldest let go first; shared by the threads that query one snapshot."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keys: Iterable[Hashable]) -> dict[Hashable, V]:
+        with self._lock:
+            got = {key: self._kept[key] for key in keys if key in self._kept}
+            for key in got:
+                self._kept.move_to_end(key)
+            return got
+
+    def put(self, values: dict[Hashable, V], limit: int) -> None:
+        with self._lock:
+            self._kept.update(values)
+            while len(self._kept) > limit:
+                self._kept.popitem(last=False)
+
+
 class _Snapshot:
     """The manifest and the lexical index it was read with; `bm25.idf` is the reader's term weight."""
 
@@ -61,22 +87,8 @@ class _Snapshot:
         self._index = {a: i for i, a in enumerate(docs.articles)}
         # While an ingest runs the index may hold articles since removed or changed; their chunks are left out.
         self.live = None if self._current.all() else self._current[docs.doc_article]
-        self._read: OrderedDict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]] = OrderedDict()
-        self._read_lock = threading.Lock()
-
-    def recalled(self, chunk_ids: list[str]) -> dict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]]:
-        """The chunks of these whose sentences were read with this snapshot: (lexical doc, sentences)."""
-        with self._read_lock:
-            got = {cid: self._read[cid] for cid in chunk_ids if cid in self._read}
-            for cid in got:
-                self._read.move_to_end(cid)
-            return got
-
-    def remember(self, read: dict[str, tuple[int | None, list[tuple[Sentence, np.ndarray]]]], limit: int) -> None:
-        with self._read_lock:
-            self._read.update(read)
-            while len(self._read) > limit:
-                self._read.popitem(last=False)
+        self.sentences_read: _Recall[tuple[int | None, list[tuple[Sentence, np.ndarray]]]] = _Recall()
+        self.searches: _Recall[tuple[int, list[tuple[str, float]]]] = _Recall()
 
     def doc_of(self, chunk_id: str) -> int | None:
         """The lexical doc of a chunk, when the index holds its article as stored now (None: read it from the store)."""
@@ -142,6 +154,17 @@ class Retriever:
         hits = hits[np.lexsort((hits, -raw[hits]))]
         return [(int(i), float(raw[i])) for i in hits]
 
+    def _search(self, qvec: np.ndarray, k: int, where: dict | None, snap: _Snapshot) -> list[tuple[str, float]]:
+        """Store.dense_search, answered from a search of at least k with the same vector and filter made since the
+        store last changed: the rival search asks for the chunks the first wide search of retrieve already found."""
+        key = (qvec.tobytes(), repr(where))
+        got = snap.searches.get([key]).get(key)
+        if got is not None and (got[0] >= k or len(got[1]) < got[0]):
+            return got[1][:k]
+        hits = self.store.dense_search(qvec, k, where)
+        snap.searches.put({key: (k, hits)}, self.settings.search_memo)
+        return hits
+
     def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[str, float, float]]:
         """Vector search per language, as (chunk id, similarity less the penalty, similarity), best first.
 
@@ -165,7 +188,7 @@ class Retriever:
             return [(cid, snap.manifest[aid], sim) for cid, sim in hits if (aid := Chunk.article_of(cid)) in snap.manifest]
 
         for width in (k * 3, k * self.settings.dense_widen):
-            wide = self.store.dense_search(qvec, width, chroma_where(base))
+            wide = self._search(qvec, width, chroma_where(base), snap)
             per_lang.clear()
             for cid, article, sim in stored(wide):
                 per_lang[article.lang].append((cid, sim))
@@ -257,7 +280,7 @@ class Retriever:
         last sentence_cache_chunks chunks read; a store change makes a new snapshot."""
         snap = self.snapshot()
         wanted = list(dict.fromkeys(chunk_ids))
-        got = snap.recalled(wanted)
+        got = snap.sentences_read.get(wanted)
         missing = [cid for cid in wanted if cid not in got]
         if missing:
             docs = {cid: snap.doc_of(cid) for cid in missing}
@@ -266,7 +289,7 @@ class Retriever:
             for row in held + self.store.sentences_for([cid for cid, d in docs.items() if d is None]):
                 rows[row[0].chunk_id].append(row)
             fresh = {cid: (docs[cid], rows.get(cid, [])) for cid in missing}
-            snap.remember(fresh, self.settings.sentence_cache_chunks)
+            snap.sentences_read.put(fresh, self.settings.sentence_cache_chunks)
             got.update(fresh)
         order = sorted(wanted, key=lambda cid: (got[cid][0] is None, got[cid][0] or 0))
         return [row for cid in order for row in got[cid][1]]
@@ -279,7 +302,7 @@ class Retriever:
         over chunks, not Chroma's sentence collection, which a local client would load whole into the query process.
         """
         snap = self.snapshot()
-        near = [cid for cid, _ in self.store.dense_search(qvec, self.settings.rival_chunks, chroma_where(filters))
+        near = [cid for cid, _ in self._search(qvec, self.settings.rival_chunks, chroma_where(filters or Filters()), snap)
                 if Chunk.article_of(cid) in snap.manifest]
         found = self.sentences_for(near)
         closest = np.argsort(-np.stack([v for _, v in found]) @ qvec, kind="stable")[:k] if found else []

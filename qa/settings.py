@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         description="Chunks whose stored sentences and vectors a query process keeps per lexical generation (about 6 KB "
         "each): an ask reads the same chunks for re-scoring, the answer stage and the rival search.",
     )
+    search_memo: int = Field(
+        32, ge=0,
+        description="Vector searches (ids and scores) a query process keeps per store state, so the rival search reuses "
+        "the wide search retrieve made with the same vector and filter instead of asking Chroma again.",
+    )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")

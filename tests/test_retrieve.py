@@ -111,7 +111,7 @@ def test_a_language_the_wide_searches_miss_gets_a_search_of_its_own(settings, mo
     from qa import Assistant
     from tests.fakes import FakeEmbedder
 
-    bot = Assistant(settings.model_copy(update={"dense_k": 2, "dense_widen": 3}), embedder=FakeEmbedder())
+    bot = Assistant(settings.model_copy(update={"dense_k": 2, "dense_widen": 4}), embedder=FakeEmbedder())
     bot.articles()
     manifest = bot.store.manifest()
     lang_of = lambda cid: manifest[Chunk.article_of(cid)].lang  # noqa: E731
@@ -216,3 +216,23 @@ def test_sentences_read_once_per_snapshot_come_back_the_same_without_a_read(sett
     bot.ingest([seeds_copy])
     changed = [c.id for c in bot.store.chunks_of([KHOJALY])]
     assert any("zanzibarian" in s.text for s, _ in bot.retriever.sentences_for(changed))
+
+
+def test_the_rival_search_reuses_the_wide_search_retrieve_made(settings, seeds_copy, monkeypatch):
+    """Same vector, same filter, fewer ids: answered from the search retrieve made, until the store changes."""
+    bot = Assistant(settings, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"), auto_ingest=False)
+    bot.ingest([seeds_copy])
+    asked: list[int] = []
+    search = bot.store.dense_search
+    monkeypatch.setattr(bot.store, "dense_search", lambda qvec, k, where: asked.append(k) or search(qvec, k, where))
+    ans = bot.ask("When was the trilateral statement on Karabakh signed?")  # a date: the rival search runs
+    assert ans.citations and settings.rival_chunks not in asked and asked[0] == 3 * settings.dense_k
+    qvec = bot.embedder.embed_queries(["When was the trilateral statement on Karabakh signed?"])[0]
+    snap = bot.retriever.snapshot()
+    assert bot.retriever._search(qvec, settings.rival_chunks, None, snap) == search(qvec, settings.rival_chunks, None)
+    asked.clear()
+    path = seeds_copy / f"{KHOJALY}.txt"
+    path.write_text(path.read_text() + "\nThe zanzibarian delegation arrived late.\n")
+    bot.ingest([seeds_copy])
+    bot.retriever._search(qvec, settings.rival_chunks, None, bot.retriever.snapshot())
+    assert asked == [settings.rival_chunks]
