@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,10 +59,11 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
     dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")
-    dense_widen: int = Field(
-        100, ge=3, le=200,
-        description="Multiple of dense_k a second unfiltered vector search asks for (ids only, about 6 ms for 2,000 at "
-        "100k chunks) before a language gets its own filtered search (about 120 ms at 100k chunks).",
+    dense_widths: list[int] = Field(
+        [3, 100, 250],
+        description="Successive unfiltered vector searches, in multiples of dense_k, each made only while a language "
+        "may still hold chunks that rank (ids only; at 100k chunks about 3 ms for 60, 20 ms for 2,000 and 25 ms for "
+        "5,000), before such a language gets Chroma's filtered search (300-600 ms at 100k chunks).",
     )
     bm25_k: int = Field(20, ge=1, description="Candidates taken from BM25 before fusion.")
     bm25_k1: float = Field(1.2, gt=0.0, description="BM25 term-frequency saturation (k1) of the lexical index.")
@@ -212,6 +213,13 @@ class Settings(BaseSettings):
         3_000_000, ge=1024,
         description="Larger /v1 request bodies get 413; above max_file_bytes so one article upload fits with its form headers.",
     )
+
+    @field_validator("dense_widths")
+    @classmethod
+    def _widths_grow(cls, v: list[int]) -> list[int]:
+        if not v or v[0] < 1 or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("dense_widths must be growing multiples of dense_k, the first at least 1")
+        return v
 
     @property
     def chroma_path(self) -> Path:

@@ -111,7 +111,7 @@ def test_a_language_the_wide_searches_miss_gets_a_search_of_its_own(settings, mo
     from qa import Assistant
     from tests.fakes import FakeEmbedder
 
-    bot = Assistant(settings.model_copy(update={"dense_k": 2, "dense_widen": 4}), embedder=FakeEmbedder())
+    bot = Assistant(settings.model_copy(update={"dense_k": 2, "dense_widths": [3, 4]}), embedder=FakeEmbedder())
     bot.articles()
     manifest = bot.store.manifest()
     lang_of = lambda cid: manifest[Chunk.article_of(cid)].lang  # noqa: E731
@@ -226,7 +226,7 @@ def test_the_rival_search_reuses_the_wide_search_retrieve_made(settings, seeds_c
     search = bot.store.dense_search
     monkeypatch.setattr(bot.store, "dense_search", lambda qvec, k, where: asked.append(k) or search(qvec, k, where))
     ans = bot.ask("When was the trilateral statement on Karabakh signed?")  # a date: the rival search runs
-    assert ans.citations and settings.rival_chunks not in asked and asked[0] == 3 * settings.dense_k
+    assert ans.citations and settings.rival_chunks not in asked and asked[0] == settings.dense_widths[0] * settings.dense_k
     qvec = bot.embedder.embed_queries(["When was the trilateral statement on Karabakh signed?"])[0]
     snap = bot.retriever.snapshot()
     assert bot.retriever._search(qvec, settings.rival_chunks, None, snap) == search(qvec, settings.rival_chunks, None)
@@ -236,3 +236,16 @@ def test_the_rival_search_reuses_the_wide_search_retrieve_made(settings, seeds_c
     bot.ingest([seeds_copy])
     bot.retriever._search(qvec, settings.rival_chunks, None, bot.retriever.snapshot())
     assert asked == [settings.rival_chunks]
+
+
+@pytest.mark.parametrize("widths, ok", [([3, 100, 250], True), ([1], True), ([], False), ([3, 3], False), ([100, 3], False), ([0, 5], False)])
+def test_dense_widths_must_grow(settings, widths, ok):
+    from pydantic import ValidationError
+
+    from qa.settings import Settings
+
+    if ok:
+        assert Settings(data_dir=settings.data_dir, dense_widths=widths).dense_widths == widths
+    else:
+        with pytest.raises(ValidationError, match="dense_widths"):
+            Settings(data_dir=settings.data_dir, dense_widths=widths)

@@ -19,7 +19,7 @@ cfg = {"data_dir": sys.argv[1] if len(sys.argv) > 1 else "/tmp/scale-work/scale/
 qs = pick_questions(xquad_articles(), 60)
 out = {}
 for widen in (10, 100):
-    s = worker_settings(cfg).model_copy(update={"dense_widen": widen})
+    s = worker_settings(cfg).model_copy(update={"dense_widths": [3, widen]})
     bot = Assistant(s, auto_ingest=False)
     calls = []
     orig = bot.store.dense_search
