@@ -46,14 +46,15 @@ class Settings(BaseSettings):
         "among others. Chosen on XQuAD, judged on SQuAD 2.0 and the gold set (benchmarks/results/trial-pooled-rerank.md).",
     )
     sentence_cache_chunks: int = Field(
-        2000, ge=0,
+        256, ge=0,
         description="Chunks whose stored sentences and vectors a query process keeps per lexical generation (about 6 KB "
-        "each): an ask reads the same chunks for re-scoring, the answer stage and the rival search.",
+        "each): an ask reads the same chunks (about 80) for re-scoring, the answer stage and the rival search.",
     )
     search_memo: int = Field(
-        32, ge=0,
+        4, ge=0,
         description="Vector searches (ids and scores) a query process keeps per store state, so the rival search reuses "
-        "the wide search retrieve made with the same vector and filter instead of asking Chroma again.",
+        "the wide search retrieve made with the same vector and filter instead of asking Chroma again (up to 5,000 ids, "
+        "about 0.7 MB, each).",
     )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
