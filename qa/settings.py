@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     chunk_vectors: Literal["embedded", "sentences"] = Field(
         "embedded",
         description="How a chunk gets its vector: a model pass over the chunk text, or the length-weighted mean of its "
-        "sentences' vectors (no second pass: about half the ingest's model time). Pooled loses 0.5-3 points of retrieval "
-        "hit@5 on XQuAD and SQuAD 2.0 (benchmarks/results/quality.md, `qa bench quality`), so it is opt-in.",
+        "sentences' vectors (no second pass: about half the ingest's model time). With the re-scoring by closest sentence, "
+        "pooled still loses up to 0.4 points of retrieval hit@5 on XQuAD and 1 on SQuAD 2.0 "
+        "(benchmarks/results/trial-pooled-rerank.md), so it is opt-in.",
     )
     sentence_weight: float = Field(
         0.5, ge=0.0, le=1.0,
