@@ -21,7 +21,7 @@ def count_tokens(text: str) -> int:
 
 
 @lru_cache(maxsize=8)
-def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
+def splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
     return SentenceSplitter(
         chunk_size=chunk_tokens,
         chunk_overlap=min(overlap, chunk_tokens // 2),
@@ -33,7 +33,7 @@ def _splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
 
 
 def chunk_article(article: Article, chunk_tokens: int, overlap: int) -> list[Chunk]:
-    nodes = _splitter(chunk_tokens, overlap).get_nodes_from_documents([Document(text=article.text, id_=article.id)])
+    nodes = splitter(chunk_tokens, overlap).get_nodes_from_documents([Document(text=article.text, id_=article.id)])
     chunks: list[Chunk] = []
     for node in nodes:
         body = node.get_content()
