@@ -19,12 +19,11 @@ def test_a_span_pools_the_parts_it_overlaps_by_shared_characters():
 
 
 def test_ingest_embeds_each_sentence_once_and_no_chunk_again(tmp_path, seeds_copy):
-    pooled_bot = Assistant(make_settings(tmp_path / "a", translate=False, chunk_vectors="sentences"), embedder=FakeEmbedder(),
-                           auto_ingest=False)
+    pooled_bot = Assistant(make_settings(tmp_path / "a", translate=False), embedder=FakeEmbedder(), auto_ingest=False)  # the default
     pooled_bot.ingest([seeds_copy])
     sentences = pooled_bot.store.sentences.count()
     assert pooled_bot.embedder.passages_embedded == sentences
-    twice = Assistant(make_settings(tmp_path / "b", translate=False), embedder=FakeEmbedder(), auto_ingest=False)  # the default
+    twice = Assistant(make_settings(tmp_path / "b", translate=False, chunk_vectors="embedded"), embedder=FakeEmbedder(), auto_ingest=False)
     twice.ingest([seeds_copy])
     assert twice.embedder.passages_embedded == sentences + twice.store.count_chunks()
     stored = pooled_bot.store.chunks.get(include=["embeddings"], limit=3)["embeddings"]
