@@ -20,6 +20,15 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text))
 
 
+def sentence_pieces(text: str) -> list[str]:
+    """The text cut where its sentences (qa.text.sentences) start, whitespace kept, so the pieces join back into it.
+
+    The splitter then cuts chunks between the sentences the store keeps, in either language, instead of NLTK's
+    English punkt model's (whose import alone takes 1.4-1.7 s of an ingest)."""
+    bounds = [0, *(s.start for s in split_sentences(text)[1:]), len(text)]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 @lru_cache(maxsize=8)
 def splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
     return SentenceSplitter(
@@ -27,6 +36,7 @@ def splitter(chunk_tokens: int, overlap: int) -> SentenceSplitter:
         chunk_overlap=min(overlap, chunk_tokens // 2),
         tokenizer=encoding().encode,
         paragraph_separator="\n\n",
+        chunking_tokenizer_fn=sentence_pieces,
         include_metadata=False,
         include_prev_next_rel=False,
     )
