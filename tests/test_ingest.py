@@ -1,7 +1,7 @@
 import pytest
 
 from qa.articles import parse_file
-from qa.ingest import chunk_article, count_tokens, sentences_of
+from qa.ingest import chunk_article, count_tokens, sentence_pieces, sentences_of
 from qa.types import Chunk
 from tests.conftest import SEEDS
 
@@ -37,3 +37,33 @@ def test_sentences_round_trip_and_belong_to_their_chunk():
 @pytest.mark.parametrize("article_id, n", [("a", 0), ("001_4a3f", 12), ("odd#name", 3), ("", 1)])
 def test_a_chunk_id_names_its_article(article_id, n):
     assert Chunk.article_of(Chunk.make_id(article_id, n)) == article_id
+
+
+@pytest.mark.parametrize("text", [
+    "The talks lasted three hours. Putin hosted them in Moscow.  A statement followed.",
+    "La reunión duró tres horas. El Sr. Putin la presidió en Moscú.\nSe firmó una declaración.",
+    "One sentence without an end",
+    "",
+])
+def test_sentence_pieces_join_back_into_the_text_and_start_where_its_sentences_do(text):
+    from qa.text import sentences
+
+    pieces = sentence_pieces(text)
+    assert "".join(pieces) == text
+    starts = [sum(len(p) for p in pieces[:i]) for i in range(len(pieces))]
+    assert starts[1:] == [s.start for s in sentences(text)][1:]
+
+
+def test_no_stored_sentence_crosses_the_end_of_its_chunk():
+    """The splitter cuts between the sentences the store keeps: "Sr." ends no sentence here (NLTK's English punkt
+    model cut after it, and 5 of these 40 sentences then ran past their chunk's end)."""
+    from qa.articles import parse_text
+
+    names = ["Pérez", "Gómez", "López", "Díaz", "Ruiz", "Torres", "Flores", "Vargas"]
+    text = " ".join(f"El Sr. {names[i % 8]} habló con la Sra. {names[(i + 3) % 8]} sobre el acuerdo número {i} en la "
+                    "reunión de Madrid." for i in range(40))
+    article = parse_text(text, "abbreviations-es")
+    chunks = {c.id: c for c in chunk_article(article, 128, 16)}
+    stored = sentences_of(article, list(chunks.values()))
+    assert len(stored) == 40 and len(chunks) > 1
+    assert all(chunks[s.chunk_id].start <= s.start and s.end <= chunks[s.chunk_id].end for s in stored)
