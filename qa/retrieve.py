@@ -205,14 +205,14 @@ class Retriever:
             per_lang[lang] = [(cid, sim) for cid, _, sim in stored(self.store.dense_search(qvec, k, where))]
         return merged()
 
-    def _rescored(self, hits: list[tuple[str, float, float]], qvec: np.ndarray) -> list[tuple[str, float, float]]:
+    def _rescored(self, hits: list[tuple[str, float, float]], qvec: np.ndarray, snap: _Snapshot) -> list[tuple[str, float, float]]:
         """The dense hits with sentence_weight of each cosine taken from the chunk's closest sentence, re-sorted (the
         language penalty kept); a chunk with no stored sentence keeps its own cosine. Similarities are exp(-distance)."""
         w = self.settings.sentence_weight
         if not w or not hits:
             return hits
         best: dict[str, float] = {}
-        for s, vec in self.sentences_for([cid for cid, _, _ in hits]):
+        for s, vec in self._sentences_for([cid for cid, _, _ in hits], snap):
             best[s.chunk_id] = max(best.get(s.chunk_id, -1.0), float(vec @ qvec))
         out = []
         for cid, adjusted, sim in hits:
@@ -230,7 +230,7 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
-        dense = self._rescored(self._dense(qvec, q_lang, filters, snap), qvec)
+        dense = self._rescored(self._dense(qvec, q_lang, filters, snap), qvec, snap)
         sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
                   if snap.article_of(i).lang == q_lang]
         fused: dict[str, float] = defaultdict(float)
@@ -278,7 +278,9 @@ class Retriever:
 
         One ask reads the same chunks for re-scoring, the answer stage and the rival search, so the snapshot keeps the
         last sentence_cache_chunks chunks read; a store change makes a new snapshot."""
-        snap = self.snapshot()
+        return self._sentences_for(chunk_ids, self.snapshot())
+
+    def _sentences_for(self, chunk_ids: list[str], snap: _Snapshot) -> list[tuple[Sentence, np.ndarray]]:
         wanted = list(dict.fromkeys(chunk_ids))
         got = snap.sentences_read.get(wanted)
         missing = [cid for cid in wanted if cid not in got]
@@ -304,7 +306,7 @@ class Retriever:
         snap = self.snapshot()
         near = [cid for cid, _ in self._search(qvec, self.settings.rival_chunks, chroma_where(filters or Filters()), snap)
                 if Chunk.article_of(cid) in snap.manifest]
-        found = self.sentences_for(near)
+        found = self._sentences_for(near, snap)
         closest = np.argsort(-np.stack([v for _, v in found]) @ qvec, kind="stable")[:k] if found else []
         hits = [found[i] for i in closest]
         chunks = self.store.chunks_by_id(list(dict.fromkeys(s.chunk_id for s, _ in hits)))

@@ -183,10 +183,10 @@ def test_dense_hits_are_rescored_by_their_closest_sentence(settings, monkeypatch
     sents = [(Sentence(id=f"{cid}:{i}", article_id="a", chunk_id=cid, text="x", start=0, end=1), np.array(v, dtype=np.float32))
              for cid, vs in vecs.items() for i, v in enumerate(vs)]
     retriever = Retriever(settings.model_copy(update={"sentence_weight": weight}), store=None, embedder=None)
-    monkeypatch.setattr(retriever, "sentences_for", lambda ids: [s for s in sents if s[0].chunk_id in ids])
+    monkeypatch.setattr(retriever, "_sentences_for", lambda ids, snap: [s for s in sents if s[0].chunk_id in ids])
     sim = lambda cos: math.exp(cos - 1.0)  # noqa: E731  Chroma's similarity: exp(-cosine distance)
     hits = [("blur", sim(0.8) - 0.02, sim(0.8)), ("sharp", sim(0.7), sim(0.7)), ("bare", sim(0.5), sim(0.5))]
-    got = retriever._rescored(hits, q)
+    got = retriever._rescored(hits, q, None)
     assert [cid for cid, _, _ in got] == order
     for cid, adjusted, mixed in got:
         chunk_cos = {"blur": 0.8, "sharp": 0.7, "bare": 0.5}[cid]

@@ -1,12 +1,13 @@
-"""Trial, not shipped: pooled chunk vectors (QA_CHUNK_VECTORS=sentences, the model reads the text once) with the dense
-hits (the dense_k the fusion reads) re-scored by a mix of the chunk cosine and its best sentence cosine (settings.sentence_weight).
+"""Trial: retrieval with the dense hits (the dense_k the fusion reads) re-scored by a mix of the chunk cosine and the
+chunk's best sentence cosine (settings.sentence_weight), for pooled (QA_CHUNK_VECTORS=sentences) or embedded chunk
+vectors.
 
     PYTHONPATH=. python benchmarks/trials/pooled_rerank.py /tmp/quality-work --way sentences --sample 200 [--weights ...]
 
 Reads the stores `qa bench quality --work DIR` left (DIR/quality/<set>-<way>), which hold every paragraph of each
-set, draws probes as it does (seed 0; --sample 200 gives its questions), and reports hit@1/hit@5/MRR of `Retriever.retrieve` for each weight w of the pooled cosine
-(settings.sentence_weight: score = (1 - w) * chunk + w * best sentence; w = 0 is the plain way). A weight is to be chosen on XQuAD
-and judged on SQuAD 2.0 and the gold set.
+set, draws probes as it does (seed 0; --sample 200 gives its questions), and reports hit@1/hit@5/MRR of
+`Retriever.retrieve` for each weight w (score = (1 - w) * chunk + w * best sentence; w = 0 is no re-scoring). The
+weight was chosen on XQuAD and judged on SQuAD 2.0 and the gold set (benchmarks/results/trial-pooled-rerank.md).
 """
 
 import argparse
