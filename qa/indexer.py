@@ -14,7 +14,7 @@ from .fetch import is_url
 from .ingest import chunk_article, sentences_of
 from .settings import Settings
 from .sources import Known, Sources
-from .store import Store, StoredArticle
+from .store import NewArticle, Store, StoredArticle
 from .translate import Translator, translated
 from .types import Article, IngestProgress, IngestReport, Merged, Rejected, Sentence
 
@@ -55,6 +55,7 @@ def _ingest(paths: list[str | Path], store: Store, settings: Settings, translato
     chunks_written = 0
     reader = Sources(settings)
     pending = Pending(store, translator, settings.translate_batch)
+    batch = Batch(store, pending, settings.write_batch)
     expected = sum(len(iter_files([p])) for p in roots if p.exists()) + len(given) - len(roots)  # a feed counts once
     try:
         for done, item in enumerate(reader.read(given, known=manifest)):
@@ -82,17 +83,19 @@ def _ingest(paths: list[str | Path], store: Store, settings: Settings, translato
             signature = signatures.of(article.text) if stories is not None else None
             match = stories.find(signature, exclude=article.id) if stories is not None else None
             if match is not None:
+                if batch.holds(match.article_id):  # a story is committed before any copy points at it
+                    batch.flush()
                 store.put_duplicate(article, match.article_id, signatures.encode(signature))
                 merged.append(Merged(article.id, match.article_id, article.source, round(match.similarity, 3)))
                 continue
             chunks = chunk_article(article, settings.chunk_tokens, settings.chunk_overlap)
             sentences = sentences_of(article, chunks)
-            store.put_article(article, chunks, sentences, signatures.encode(signature) if signature is not None else "")
-            pending.add(article.id, article.lang, sentences)
+            batch.add(NewArticle(article, chunks, sentences, signatures.encode(signature) if signature is not None else ""))
             if stories is not None:
                 stories.add(article.id, signature)
-            chunks_written += len(chunks)
+            chunks_written += len(chunks)  # progress counts an article once it is queued; the report only once written
             (updated if old is not None else added).append(article.id)
+        batch.flush()
         pending.flush()
     finally:
         reader.close()
@@ -105,6 +108,31 @@ def _ingest(paths: list[str | Path], store: Store, settings: Settings, translato
     if merged or removed or updated:  # only these change which copies a story has (an update rewrites its record)
         _list_outlets(store)
     return IngestReport(added, updated, unchanged, removed, rejected, chunks_written, round(time.perf_counter() - t0, 3), merged)
+
+
+class Batch:
+    """New articles waiting to be embedded and written together, up to `size` sentences (Store.put_articles); once
+    written, their sentences wait for translation (Pending)."""
+
+    def __init__(self, store: Store, pending: "Pending", size: int) -> None:
+        self.store, self.pending, self.size = store, pending, size
+        self.items: list[NewArticle] = []
+
+    def holds(self, article_id: str) -> bool:
+        return any(item.article.id == article_id for item in self.items)
+
+    def add(self, item: NewArticle) -> None:
+        self.items.append(item)
+        if sum(len(i.sentences) for i in self.items) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        items, self.items = self.items, []
+        if not items:
+            return
+        self.store.put_articles(items)
+        for item in items:
+            self.pending.add(item.article.id, item.article.lang, item.sentences)
 
 
 class Pending:

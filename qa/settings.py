@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="Sentences of one language that ingest hands Apertium in one run: each run costs about 0.3 s to start, "
         "so articles are translated together; a batch must fit in translate_timeout (about 2 ms a sentence).",
     )
+    write_batch: int = Field(
+        500, ge=1, le=5000,
+        description="Sentences of new articles that ingest embeds and writes to the store together (the articles' "
+        "records in one Chroma write per collection, then their manifest entries): each Chroma call costs about 8 ms "
+        "beyond its records. An interrupted ingest redoes at most this batch.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")

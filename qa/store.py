@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -57,9 +58,17 @@ def version(sha256: str, translated: bool) -> str:
 
 
 @dataclass(frozen=True)
-class ChunkRecord:
-    chunk: Chunk
-    embedding: np.ndarray | None = None
+class NewArticle:
+    """An article to store with its chunks and sentences (Store.put_articles)."""
+
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    minhash: str = ""
+
+    @property
+    def translated(self) -> bool:
+        return any(s.translation is not None for s in self.sentences)
 
 
 _PAGE = 5000
@@ -364,48 +373,72 @@ class Store:
     # --- writes ------------------------------------------------------------------------
 
     def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "") -> None:
-        """Replace an article: drop its old records, write chunks and sentences, then commit the manifest entry
-        (translations, when the sentences carry none, come later through put_translations)."""
+        self.put_articles([NewArticle(article, chunks, sentences, minhash)])
+
+    def put_articles(self, batch: list["NewArticle"]) -> None:
+        """Replace these articles together: drop their old records, write their chunks and sentences, then commit their
+        manifest entries (translations, when the sentences carry none, come later through put_translations).
+
+        One model call and one Chroma write per collection for the whole batch: each Chroma call costs about 8 ms
+        beyond its records, six calls an article (benchmarks/trials/ingest_parts.py). A kill before the manifest write
+        leaves the whole batch uncommitted, and the next ingest redoes it.
+        """
         from llama_index.core.schema import TextNode
 
+        sentences = [s for item in batch for s in item.sentences]
         sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
-        chunk_vecs = self._chunk_vectors(chunks, sentences, sent_vecs)
-        meta = _meta(article)
-        nodes = [
-            TextNode(id_=c.id, text=c.text, embedding=vec.tolist(), metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
-            for c, vec in zip(chunks, chunk_vecs)
-        ]
-        for node in nodes:
-            node.relationships = {}
-            node.excluded_embed_metadata_keys = list(node.metadata)
-            node.excluded_llm_metadata_keys = list(node.metadata)
-            node.metadata["document_id"] = article.id
+        chunk_vecs = self._chunk_vectors(batch, sent_vecs)
+        nodes = []
+        for item in batch:
+            meta = _meta(item.article)
+            for c in item.chunks:
+                node = TextNode(id_=c.id, text=c.text, embedding=chunk_vecs[len(nodes)].tolist(),
+                                metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
+                node.relationships = {}
+                node.excluded_embed_metadata_keys = list(node.metadata)
+                node.excluded_llm_metadata_keys = list(node.metadata)
+                node.metadata["document_id"] = item.article.id
+                nodes.append(node)
+        ids = [item.article.id for item in batch]
         with self._lock:
             try:
-                self.articles.delete(ids=[article.id])  # uncommit first: a kill from here on leaves no stale article
+                self.articles.delete(ids=ids)  # uncommit first: a kill from here on leaves no stale article
                 self._changed()
-                self._delete_records(article.id)
-                if nodes:
-                    self.vector_store.add(nodes)
-                if sentences:
+                self._delete_records(ids)
+                for i in range(0, len(nodes), self._max_batch):
+                    self.vector_store.add(nodes[i : i + self._max_batch])
+                for i in range(0, len(sentences), self._max_batch):
+                    part = sentences[i : i + self._max_batch]
                     self.sentences.add(
-                        ids=[s.id for s in sentences],
-                        documents=[s.text for s in sentences],
-                        embeddings=sent_vecs.tolist(),
+                        ids=[s.id for s in part],
+                        documents=[s.text for s in part],
+                        embeddings=sent_vecs[i : i + len(part)],
                         metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
-                                    **({"translation": s.translation} if s.translation is not None else {})} for s in sentences],
+                                    **({"translation": s.translation} if s.translation is not None else {})} for s in part],
                     )
-                translated = any(s.translation is not None for s in sentences)
-                self._commit(article, {"chunks": len(chunks), "translated": translated, "minhash": minhash})
+                self._commit([(item.article, {"chunks": len(item.chunks), "translated": item.translated,
+                                              "minhash": item.minhash}) for item in batch])
             except Exception as exc:
                 raise self._wrap(exc) from exc
-            self.lexical.stage(article.id, version(article.sha256, translated), chunks)
+            for item in batch:
+                self.lexical.stage(item.article.id, version(item.article.sha256, item.translated), item.chunks)
 
-    def _chunk_vectors(self, chunks: list[Chunk], sentences: list[Sentence], sent_vecs: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _max_batch(self) -> int:
+        """The most records one Chroma write takes (SQLite's variable limit locally; the server's setting remotely)."""
+        return self.client.get_max_batch_size()
+
+    def _chunk_vectors(self, batch: list["NewArticle"], sent_vecs: np.ndarray) -> np.ndarray:
         """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
+        chunks = [c for item in batch for c in item.chunks]
         if self.settings.chunk_vectors == "embedded":
             return self.embedder.embed_passages([c.text for c in chunks])
-        vecs = pooled([(c.start, c.end) for c in chunks], [(s.start, s.end) for s in sentences], sent_vecs)
+        parts, at = [], 0
+        for item in batch:  # spans are offsets in their own article's text
+            parts.append(pooled([(c.start, c.end) for c in item.chunks], [(s.start, s.end) for s in item.sentences],
+                                sent_vecs[at : at + len(item.sentences)]))
+            at += len(item.sentences)
+        vecs = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
         alone = [i for i, v in enumerate(vecs) if not v.any()]
         if alone:
             vecs[alone] = self.embedder.embed_passages([chunks[i].text for i in alone])
@@ -418,16 +451,18 @@ class Store:
             try:
                 self.articles.delete(ids=[article.id])
                 self._changed()
-                self._delete_records(article.id)
-                self._commit(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})
+                self._delete_records([article.id])
+                self._commit([(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})])
             except Exception as exc:
                 raise self._wrap(exc) from exc
             self.lexical.stage(article.id, version(article.sha256, False), [])  # held with no chunks: the commit reads nothing back
 
-    def _commit(self, article: Article, extra: dict) -> None:
-        self.articles.upsert(ids=[article.id], documents=[article.text], embeddings=[_NO_VECTOR],
-                             metadatas=[{**_meta(article), "path": article.path, "sha256": article.sha256,
-                                         "author": article.author or "", **extra}])
+    def _commit(self, entries: list[tuple[Article, dict]]) -> None:
+        for i in range(0, len(entries), self._max_batch):
+            part = entries[i : i + self._max_batch]
+            self.articles.upsert(ids=[a.id for a, _ in part], documents=[a.text for a, _ in part], embeddings=[_NO_VECTOR] * len(part),
+                                 metadatas=[{**_meta(a), "path": a.path, "sha256": a.sha256, "author": a.author or "", **extra}
+                                            for a, extra in part])
         self._changed()
 
     def put_translations(self, by_article: dict[str, list[Sentence]]) -> None:
@@ -467,11 +502,13 @@ class Store:
         with self._lock:
             try:
                 self.articles.delete(ids=[article_id])
-                self._delete_records(article_id)
+                self._delete_records([article_id])
                 self._changed()
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
-    def _delete_records(self, article_id: str) -> None:
-        self.chunks.delete(where={"article_id": article_id})
-        self.sentences.delete(where={"article_id": article_id})
+    def _delete_records(self, article_ids: list[str]) -> None:
+        for i in range(0, len(article_ids), _ARTICLES_PER_READ):  # within SQLite's variable limit
+            where = {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}}
+            self.chunks.delete(where=where)
+            self.sentences.delete(where=where)

@@ -19,9 +19,9 @@ from tests.fakes import FakeEmbedder, FakeLLM
 # Worded close to the article, so the hashing FakeEmbedder finds it answerable.
 QUESTION = "Were 1275 people taken hostage and does the fate of 150 people remain unknown?"
 
-# Ingests argv[2] into the store at argv[1]; SIGKILLs itself when the manifest record of argv[3] is about to be
-# written (chunks and sentences already stored), or, with argv[3] == "-", prints a line per article so the
-# test can kill it from outside at an arbitrary moment.
+# Ingests argv[2] into the store at argv[1], writing batches of argv[4] sentences; SIGKILLs itself when the manifest
+# records of argv[3]'s batch are about to be written (chunks and sentences already stored), or, with argv[3] == "-",
+# prints a line per batch embedded so the test can kill it from outside at an arbitrary moment.
 INGEST_SCRIPT = """
 import os, signal, sys, time
 from pathlib import Path
@@ -35,11 +35,11 @@ class Slow(FakeEmbedder):
         time.sleep(0.02)
         return super().embed_passages(texts)
 
-bot = Assistant(make_settings(Path(sys.argv[1])), embedder=Slow(), auto_ingest=False)
+bot = Assistant(make_settings(Path(sys.argv[1]), write_batch=int(sys.argv[4])), embedder=Slow(), auto_ingest=False)
 victim = sys.argv[3]
 upsert = bot.store.articles.upsert
 def dying_upsert(*args, ids, **kwargs):
-    if ids == [victim]:
+    if victim in ids:
         os.kill(os.getpid(), signal.SIGKILL)
     return upsert(*args, ids=ids, **kwargs)
 bot.store.articles.upsert = dying_upsert
@@ -48,8 +48,8 @@ print("done", flush=True)
 """
 
 
-def run_ingest(data: Path, folder: Path, victim: str = "-", kill_after_lines: int | None = None) -> int:
-    proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(data), str(folder), victim], cwd=PROJECT_ROOT,
+def run_ingest(data: Path, folder: Path, victim: str = "-", kill_after_lines: int | None = None, write_batch: int = 1) -> int:
+    proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(data), str(folder), victim, str(write_batch)], cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     lines = 0
@@ -90,13 +90,13 @@ def assert_consistent(bot: Assistant) -> None:
 def test_killed_between_chunks_and_manifest_hides_the_half_article_and_a_rerun_completes(tmp_path):
     folder = corpus(tmp_path)
     data = tmp_path / "data"
-    assert run_ingest(data, folder, victim="extra-07") == -signal.SIGKILL
+    assert run_ingest(data, folder, victim="extra-07", write_batch=8) == -signal.SIGKILL  # a few articles a batch
 
     bot = Assistant(make_settings(data), embedder=FakeEmbedder(), auto_ingest=False)
     manifest = bot.store.manifest()
-    assert "extra-07" not in manifest and "extra-06" in manifest
-    orphans = [c for c in bot.store.all_chunks() if c.article_id not in manifest]
-    assert orphans and {c.article_id for c in orphans} == {"extra-07"}  # the kill hit the window under test
+    assert "extra-07" not in manifest and "extra-05" in manifest
+    orphans = {c.article_id for c in bot.store.all_chunks() if c.article_id not in manifest}
+    assert "extra-07" in orphans and 1 < len(orphans) < 5  # the kill hit the window under test: its whole batch is uncommitted
     assert_consistent(bot)
 
     report = bot.ingest([folder])

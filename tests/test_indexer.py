@@ -262,10 +262,11 @@ def test_qa_ingest_prints_progress_at_most_every_few_seconds_and_always_the_end(
 def test_an_interrupted_ingest_commits_what_it_stored_and_the_next_run_resumes_there(settings, seeds_copy):
     class Interrupted(FakeEmbedder):
         def embed_passages(self, texts):
-            if self.passages_embedded > 30:  # a Ctrl-C while the fourth article is embedded
+            if self.passages_embedded > 30:  # a Ctrl-C while the third batch is embedded
                 raise KeyboardInterrupt
             return super().embed_passages(texts)
 
+    settings = settings.model_copy(update={"write_batch": 20})  # two seed articles a batch
     bot = Assistant(settings, embedder=Interrupted(), auto_ingest=False)
     with pytest.raises(KeyboardInterrupt):
         bot.ingest([seeds_copy])

@@ -4,7 +4,7 @@
 
 Ingests the folder into a fresh store under /tmp/ingest-parts with the real model and Apertium (when installed), the
 splitter built and nltk imported first (the baseline of `qa bench compare` pays those too), and prints each part's
-seconds; indented parts are inside put_article. Measured on 2026-12-03 (AMD EPYC, 2 cores, the compare corpus, pooled
+seconds; indented parts are inside put_articles. Measured on 2026-12-03 (AMD EPYC, 2 cores, the compare corpus, pooled
 chunk vectors), two runs: 12.1-12.2 s in all, 10.1 s in the model, then Apertium 0.7-0.8 s, Chroma's sentence
 records 0.4 s, its chunk records 0.3 s, the manifest entries 0.2 s, chunking 0.06 s (nltk already imported).
 """
@@ -53,7 +53,7 @@ def main(folder: str, way: str) -> None:
     timed(indexer, "chunk_article", "chunking")
     timed(indexer, "sentences_of", "sentences")
     timed(indexer.Pending, "_run", "Apertium and put_translations")
-    timed(store.Store, "put_article", "put_article (with the model)")
+    timed(store.Store, "put_articles", "put_articles (with the model)")
     timed(store.Store, "_commit", "  manifest entry")
     timed(ChromaVectorStore, "add", "  Chroma chunk records")
     timed(bot.store.sentences, "add", "  Chroma sentence records")
