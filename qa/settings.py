@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "about 0.7 MB, each).",
     )
     embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
+    embed_batch: int = Field(
+        64, ge=1, le=5000,
+        description="Texts handed to the embedding model in one call at ingest: the engine's memory grows with the call "
+        "(330 sentences at once peaked at 428 MB, 50 at a time at 226 MB) while its speed stays within a few percent.",
+    )
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
     dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")

@@ -386,7 +386,7 @@ class Store:
         from llama_index.core.schema import TextNode
 
         sentences = [s for item in batch for s in item.sentences]
-        sent_vecs = self.embedder.embed_passages([s.text for s in sentences])
+        sent_vecs = self._embedded([s.text for s in sentences])
         chunk_vecs = self._chunk_vectors(batch, sent_vecs)
         nodes = []
         for item in batch:
@@ -432,7 +432,7 @@ class Store:
         """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
         chunks = [c for item in batch for c in item.chunks]
         if self.settings.chunk_vectors == "embedded":
-            return self.embedder.embed_passages([c.text for c in chunks])
+            return self._embedded([c.text for c in chunks])
         parts, at = [], 0
         for item in batch:  # spans are offsets in their own article's text
             parts.append(pooled([(c.start, c.end) for c in item.chunks], [(s.start, s.end) for s in item.sentences],
@@ -441,8 +441,14 @@ class Store:
         vecs = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
         alone = [i for i, v in enumerate(vecs) if not v.any()]
         if alone:
-            vecs[alone] = self.embedder.embed_passages([chunks[i].text for i in alone])
+            vecs[alone] = self._embedded([chunks[i].text for i in alone])
         return vecs
+
+    def _embedded(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors, settings.embed_batch texts per model call (a whole write batch at once costs memory, not time)."""
+        step = self.settings.embed_batch
+        parts = [self.embedder.embed_passages(texts[i : i + step]) for i in range(0, len(texts), step)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
 
     def put_duplicate(self, article: Article, same_as: str, minhash: str = "") -> None:
         """Record a near-duplicate of a stored story: its manifest entry (metadata, text, `same_as`) without chunks or

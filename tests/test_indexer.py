@@ -4,7 +4,7 @@ import pytest
 
 from qa import Assistant
 from qa.errors import IngestError
-from tests.conftest import KHOJALY, SPANISH
+from tests.conftest import KHOJALY, SPANISH, make_settings
 from tests.fakes import FakeEmbedder, FakeSite, FakeTranslator, news_page, rss_feed
 
 
@@ -167,6 +167,21 @@ def test_a_syndicated_copy_is_merged_into_its_story_and_listed_as_its_outlet(bot
     assert len(khojaly) == 1 and khojaly[0].outlets == ("Azernews", "Azertac")
     again = bot.ingest([seeds_copy])
     assert "khojaly_copy" in again.unchanged and not again.merged and not again.added
+
+
+def test_a_copy_ingested_with_its_story_is_recorded_only_after_the_story_is_committed(tmp_path, seeds_copy):
+    first = Assistant(make_settings(tmp_path / "first"), embedder=FakeEmbedder(), auto_ingest=False)
+    first.ingest([seeds_copy])
+    (seeds_copy / "khojaly_copy.txt").write_text(syndicated_copy(first.article_text(KHOJALY)))
+    bot = Assistant(make_settings(tmp_path / "both"), embedder=FakeEmbedder(), auto_ingest=False)  # one batch would hold all
+    written: list[list[str]] = []
+    upsert = bot.store.articles.upsert
+    bot.store.articles.upsert = lambda *a, ids, **kw: written.append(list(ids)) or upsert(*a, ids=ids, **kw)
+    report = bot.ingest([seeds_copy])
+    assert [m.id for m in report.merged] == ["khojaly_copy"] and len(report.added) == 5
+    copy_at = next(i for i, ids in enumerate(written) if "khojaly_copy" in ids)
+    assert written[copy_at] == ["khojaly_copy"] and any(KHOJALY in ids for ids in written[:copy_at])
+    assert {a.id: a.same_as for a in bot.articles()}["khojaly_copy"] == KHOJALY
 
 
 def test_removing_the_copy_or_its_story_keeps_the_rest_right(bot, seeds_copy):
