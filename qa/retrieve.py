@@ -165,16 +165,17 @@ class Retriever:
         snap.searches.put({key: (k, hits)}, self.settings.search_memo)
         return hits
 
-    def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot, k: int) -> list[tuple[str, float, float]]:
-        """The k nearest chunks over the languages, as (chunk id, similarity less the penalty, similarity), best first.
+    def _dense(self, qvec: np.ndarray, q_lang: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[str, float, float]]:
+        """Vector search per language, as (chunk id, similarity less the penalty, similarity), best first.
 
         multilingual-e5 scores same-language pairs higher whatever they say, so same-language hits pay a small
         penalty; without it a Spanish question finds the Spanish article before the English one that answers it.
         One wide unfiltered search of ids usually holds every language's leaders; when it does not, wider ones
         (dense_widths) usually do, and only then does a language get its own filtered search (300-600 ms in Chroma
-        at 100k chunks, against about 25 ms for 5,000 ids), when its unseen chunks could still enter the top k.
+        at 100k chunks, against about 25 ms for 5,000 ids), when its unseen chunks could still enter the top dense_k.
         """
         base = filters or Filters()
+        k = self.settings.dense_k
         langs = [base.lang] if base.lang else snap.langs
         penalty = {lang: self.settings.same_language_penalty if lang == q_lang else 0.0 for lang in langs}
         per_lang: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -186,7 +187,7 @@ class Retriever:
         def stored(hits: list[tuple[str, float]]) -> list[tuple[str, StoredArticle, float]]:
             return [(cid, snap.manifest[aid], sim) for cid, sim in hits if (aid := Chunk.article_of(cid)) in snap.manifest]
 
-        for width in (max(k, self.settings.dense_k * m) for m in self.settings.dense_widths):
+        for width in (k * m for m in self.settings.dense_widths):
             wide = self._search(qvec, width, chroma_where(base), snap)
             per_lang.clear()
             for cid, article, sim in stored(wide):
@@ -229,7 +230,7 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
-        dense = self._rescored(self._dense(qvec, q_lang, filters, snap, self.settings.rescore_k), qvec, snap)[: self.settings.dense_k]
+        dense = self._rescored(self._dense(qvec, q_lang, filters, snap), qvec, snap)
         sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
                   if snap.article_of(i).lang == q_lang]
         fused: dict[str, float] = defaultdict(float)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,11 +67,6 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=32, le=1024, description="Chunk size in tiktoken (cl100k_base) tokens.")
     chunk_overlap: int = Field(16, ge=0, le=256, description="Token overlap between neighbouring chunks.")
     dense_k: int = Field(20, ge=1, description="Candidates taken from the vector search before fusion.")
-    rescore_k: int = Field(
-        20, ge=1,
-        description="Nearest chunks re-scored by their closest sentence (sentence_weight), of which the best dense_k go "
-        "to fusion: at least dense_k. A wider pool lets a chunk whose vector blurs its answering sentence climb in.",
-    )
     dense_widths: list[int] = Field(
         [3, 100, 250],
         description="Successive unfiltered vector searches, in multiples of dense_k, each made only while a language "
@@ -239,12 +234,6 @@ class Settings(BaseSettings):
         if not v or v[0] < 1 or any(b <= a for a, b in zip(v, v[1:])):
             raise ValueError("dense_widths must be growing multiples of dense_k, the first at least 1")
         return v
-
-    @model_validator(mode="after")
-    def _pool_holds_dense_k(self) -> "Settings":
-        if self.rescore_k < self.dense_k:
-            raise ValueError(f"rescore_k ({self.rescore_k}) must be at least dense_k ({self.dense_k})")
-        return self
 
     @property
     def chroma_path(self) -> Path:

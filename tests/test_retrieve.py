@@ -126,7 +126,7 @@ def test_a_language_the_wide_searches_miss_gets_a_search_of_its_own(settings, mo
 
     monkeypatch.setattr(bot.store, "dense_search", crowded)
     qvec = bot.embedder.embed_queries(["How long did the trilateral talks in the Kremlin last?"])[0]
-    dense = bot.retriever._dense(qvec, "en", None, bot.retriever.snapshot(), bot.settings.dense_k)
+    dense = bot.retriever._dense(qvec, "en", None, bot.retriever.snapshot())
     assert wheres == [None, None, {"lang": {"$eq": "es"}}]
     assert [lang_of(cid) for cid, _, _ in dense] == ["es", "es"]
     assert dense == sorted(dense, key=lambda h: -h[1])
