@@ -25,10 +25,11 @@ def ingest_paths(paths: list[str | Path], store: Store, settings: Settings, tran
 
     Inputs are files, folders, http(s) URLs of pages, documents or feeds (see qa/sources.py). With a translator, each
     sentence also keeps its translation into the other language, so a question in one language can be matched word
-    for word against an article in the other (see answer.Composer) at no query cost. Translations are made in batches
-    of many articles (Pending), after their vectors, so Apertium starts a few times per run instead of once per article.
-    An interrupted run resumes where it stopped: committed articles are unchanged the next time, and the lexical index
-    is committed on the way out. `progress` hears after each item.
+    for word against an article in the other (see answer.Composer) at no query cost. New articles are embedded and
+    written a batch at a time (Batch), their translations made in larger batches after them (Pending), so Chroma is
+    called and Apertium starts a few times per run instead of per article. An interrupted run resumes where it
+    stopped: committed articles are unchanged the next time, and the lexical index is committed on the way out.
+    `progress` hears after each item.
     """
     t0 = time.perf_counter()
     with store.ingesting():
