@@ -372,16 +372,13 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------
 
-    def put_article(self, article: Article, chunks: list[Chunk], sentences: list[Sentence], minhash: str = "") -> None:
-        self.put_articles([NewArticle(article, chunks, sentences, minhash)])
-
-    def put_articles(self, batch: list["NewArticle"]) -> None:
+    def put_articles(self, batch: list[NewArticle]) -> None:
         """Replace these articles together: drop their old records, write their chunks and sentences, then commit their
         manifest entries (translations, when the sentences carry none, come later through put_translations).
 
-        One model call and one Chroma write per collection for the whole batch: each Chroma call costs about 8 ms
-        beyond its records, six calls an article (benchmarks/trials/ingest_parts.py). A kill before the manifest write
-        leaves the whole batch uncommitted, and the next ingest redoes it.
+        One Chroma write per collection for the whole batch: each call costs about 8 ms beyond its records, and one
+        article took six (benchmarks/trials/ingest_parts.py). A kill before the manifest write leaves the whole batch
+        uncommitted, and the next ingest redoes it.
         """
         from llama_index.core.schema import TextNode
 
@@ -428,7 +425,7 @@ class Store:
         """The most records one Chroma write takes (SQLite's variable limit locally; the server's setting remotely)."""
         return self.client.get_max_batch_size()
 
-    def _chunk_vectors(self, batch: list["NewArticle"], sent_vecs: np.ndarray) -> np.ndarray:
+    def _chunk_vectors(self, batch: list[NewArticle], sent_vecs: np.ndarray) -> np.ndarray:
         """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
         chunks = [c for item in batch for c in item.chunks]
         if self.settings.chunk_vectors == "embedded":
