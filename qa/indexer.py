@@ -112,8 +112,8 @@ def _ingest(paths: list[str | Path], store: Store, settings: Settings, translato
 
 
 class Batch:
-    """New articles waiting to be embedded and written together, up to `size` sentences (Store.put_articles); once
-    written, their sentences wait for translation (Pending)."""
+    """New articles waiting to be embedded and written together (Store.put_articles), until they hold `size` sentences
+    or more; once written, their sentences wait for translation (Pending)."""
 
     def __init__(self, store: Store, pending: "Pending", size: int) -> None:
         self.store, self.pending, self.size = store, pending, size

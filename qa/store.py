@@ -137,6 +137,12 @@ def _check_local_store(path: Path) -> None:
         raise StoreCorrupted(f"the local store at {path} failed its integrity check ({result}); move it aside and run `qa ingest` again")
 
 
+def _sentence_meta(sentence: Sentence) -> dict:
+    """A stored sentence's metadata: where it is, and its translation once made."""
+    return {"article_id": sentence.article_id, "chunk_id": sentence.chunk_id, "start": sentence.start, "end": sentence.end,
+            **({"translation": sentence.translation} if sentence.translation is not None else {})}
+
+
 def _meta(article: Article) -> dict:
     """The metadata every record of an article carries (what retrieval filters on and citations show)."""
     return {
@@ -410,8 +416,7 @@ class Store:
                         ids=[s.id for s in part],
                         documents=[s.text for s in part],
                         embeddings=sent_vecs[i : i + len(part)],
-                        metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
-                                    **({"translation": s.translation} if s.translation is not None else {})} for s in part],
+                        metadatas=[_sentence_meta(s) for s in part],
                     )
                 self._commit([(item.article, {"chunks": len(item.chunks), "translated": item.translated,
                                               "minhash": item.minhash}) for item in batch])
@@ -479,8 +484,7 @@ class Store:
             try:
                 self.sentences.update(
                     ids=[s.id for s in rows],
-                    metadatas=[{"article_id": s.article_id, "chunk_id": s.chunk_id, "start": s.start, "end": s.end,
-                                "translation": s.translation} for s in rows],
+                    metadatas=[_sentence_meta(s) for s in rows],
                 )
                 got = self.articles.get(ids=list(done), include=["metadatas"])
                 self.articles.update(ids=got["ids"], metadatas=[{**meta, "translated": True} for meta in got["metadatas"]])
