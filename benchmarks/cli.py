@@ -26,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--articles", type=int, default=6, help="compare: XQuAD articles per language added to the seeds")
     parser.add_argument("--questions", type=int, default=30, help="questions per measurement (quality: per XQuAD direction and for SQuAD 2.0)")
     parser.add_argument("--repeats", type=int, default=3, help="compare: cold starts per system")
+    parser.add_argument("--ingest-repeats", type=int, default=3, help="compare: ingests per system, in pairs taking turns at going first")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000], help="scale, lexical: store sizes in chunks")
     parser.add_argument("--batch", type=int, default=100, help="scale: articles per ingest call")
     parser.add_argument("--merge", nargs="+", help="scale: fold in the size points of earlier scale JSON results")

@@ -137,14 +137,17 @@ def run_compare(args: argparse.Namespace, log: Callable[[str], None] = print) ->
     questions = pick_questions(articles, args.questions)
     ours_cfg = {"data_dir": str(work / "ours"), "chroma_url": args.chroma_url, "collection": "bench", "articles": str(folder)}
     base_cfg = {**ours_cfg, "data_dir": str(work / "baseline"), "collection": "benchbase"}
-    for cfg in (ours_cfg, base_cfg):
-        reset_store(worker_settings(cfg), [f"{cfg['collection']}-"])
     result: dict[str, Any] = {"mode": "compare", "command": args.command_line, "machine": machine(), "server": bool(args.chroma_url), "questions": questions,
                               "corpus": {"seeds": 5, "xquad_articles": len(articles)}}
-    log(f"ingest (ours, real embedder) of {folder}")
-    result["ingest_ours"] = spawn("ingest_ours", ours_cfg, log)
-    log("ingest (baseline)")
-    result["ingest_baseline"] = spawn("ingest_baseline", base_cfg, log)
+    runs: dict[str, list] = {"ours": [], "baseline": []}
+    for i in range(args.ingest_repeats):  # the model's own speed drifts on a shared machine: pairs, taking turns at going first
+        for side in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
+            cfg = ours_cfg if side == "ours" else base_cfg
+            reset_store(worker_settings(cfg), [f"{cfg['collection']}-"])
+            log(f"ingest {i + 1}/{args.ingest_repeats} ({side}, real embedder) of {folder}")
+            runs[side].append({**spawn(f"ingest_{side}", cfg, log), "pair": i, "first": i % 2 == (side != "ours")})
+    result["ingest_runs"] = runs  # the last of ours' runs leaves the store the queries read
+    result["ingest_ours"], result["ingest_baseline"] = median_run(runs["ours"]), median_run(runs["baseline"])
     cold: dict[str, list] = {"ours": [], "baseline": []}
     for i in range(args.repeats):
         log(f"cold start {i + 1}/{args.repeats}")
@@ -157,6 +160,11 @@ def run_compare(args: argparse.Namespace, log: Callable[[str], None] = print) ->
     result["summary"] = compare_summary(result)
     result["reader_cost"] = reader_cost(result["queries"])
     return result
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median seconds (the lower middle of an even count), so its other figures come from one real run."""
+    return sorted(runs, key=lambda run: run["seconds"])[(len(runs) - 1) // 2]
 
 
 def compare_summary(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -173,7 +181,9 @@ def compare_summary(r: dict[str, Any]) -> list[dict[str, Any]]:
     add("cold start to first answer", med([c["process_seconds"] for c in r["cold"]["ours"]]),
         med([c["process_seconds"] for c in r["cold"]["baseline"]]), "s", "fresh process: imports, model, store, first answer (median)")
     io, ib = r["ingest_ours"], r["ingest_baseline"]
-    add("ingest throughput", io["chunks"] / io["seconds"], ib["chunks"] / ib["seconds"], "chunks/s", "ours also embeds every sentence")
+    pairs = len(r.get("ingest_runs", {}).get("ours", [])) or 1
+    add("ingest throughput", io["chunks"] / io["seconds"], ib["chunks"] / ib["seconds"], "chunks/s",
+        f"ours also embeds every sentence; median of {pairs} run{'s' if pairs > 1 else ''} each")
     add("ingest: share of time embedding", io["embed_seconds"] / io["seconds"], ib["embed_seconds"] / ib["seconds"], "")
     if "sentence_embed_seconds" in io:
         add("ingest: share of time embedding sentences", io["sentence_embed_seconds"] / io["seconds"], None, "",
@@ -230,6 +240,12 @@ def compare_markdown(r: dict[str, Any]) -> str:
         "",
     ]
     lines += _table(r["summary"], "baseline")
+    if r.get("ingest_runs"):
+        pairs = zip(r["ingest_runs"]["ours"], r["ingest_runs"]["baseline"])
+        lines += ["", "Ingest runs, ours / baseline chunks/s (pair by pair, who went first): " + "; ".join(
+            f"{o['chunks'] / o['seconds']:.1f} / {b['chunks'] / b['seconds']:.1f} = "
+            f"{(o['chunks'] / o['seconds']) / (b['chunks'] / b['seconds']):.2f} ({'ours' if o['first'] else 'baseline'} first)"
+            for o, b in pairs) + "."]
     rc = r["reader_cost"]
     total = next(row for row in r["summary"] if row["against"] == "baseline+reader" and row["metric"] == "query total p50")
     lines += [

@@ -205,12 +205,26 @@ class Retriever:
             per_lang[lang] = [(cid, sim) for cid, _, sim in stored(self.store.dense_search(qvec, k, where))]
         return merged()
 
+    def _lexical_dense(self, sparse: list[tuple[str, float]], hits: list[tuple[str, float, float]], qvec: np.ndarray) -> list[tuple[str, float, float]]:
+        """The lexical candidates the vector search did not return, as it would have scored them (settings.score_lexical_hits):
+        similarity exp(cosine - 1) from the stored chunk vector, less the same-language penalty (BM25 candidates are in
+        the question's language)."""
+        if not self.settings.score_lexical_hits:
+            return []
+        seen = {cid for cid, _, _ in hits}
+        vectors = self.store.chunk_vectors([cid for cid, _ in sparse if cid not in seen])
+        out = []
+        for cid, vec in vectors.items():
+            sim = math.exp(float(vec @ qvec) - 1.0)
+            out.append((cid, sim - self.settings.same_language_penalty, sim))
+        return out
+
     def _rescored(self, hits: list[tuple[str, float, float]], qvec: np.ndarray, snap: _Snapshot) -> list[tuple[str, float, float]]:
         """The dense hits with sentence_weight of each cosine taken from the chunk's closest sentence, re-sorted (the
         language penalty kept); a chunk with no stored sentence keeps its own cosine. Similarities are exp(-distance)."""
         w = self.settings.sentence_weight
         if not w or not hits:
-            return hits
+            return sorted(hits, key=lambda h: -h[1])
         best: dict[str, float] = {}
         for s, vec in self._sentences_for([cid for cid, _, _ in hits], snap):
             best[s.chunk_id] = max(best.get(s.chunk_id, -1.0), float(vec @ qvec))
@@ -230,9 +244,10 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
-        dense = self._rescored(self._dense(qvec, q_lang, filters, snap), qvec, snap)
         sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
                   if snap.article_of(i).lang == q_lang]
+        hits = self._dense(qvec, q_lang, filters, snap)
+        dense = self._rescored(hits + self._lexical_dense(sparse, hits, qvec), qvec, snap)[: self.settings.dense_k]
         fused: dict[str, float] = defaultdict(float)
         dense_score: dict[str, float] = {}
         centred: dict[str, float] = {}

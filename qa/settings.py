@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         "vector), for the dense_k hits fusion reads: a chunk vector, pooled or embedded, blurs one answering sentence "
         "among others. Chosen on XQuAD, judged on SQuAD 2.0 and the gold set (benchmarks/results/trial-pooled-rerank.md).",
     )
+    score_lexical_hits: bool = Field(
+        True,
+        description="BM25 candidates the vector search did not return are scored as it would have (their stored chunk "
+        "vector, re-scored by sentence_weight) and join the dense_k hits fusion reads when they rank there: a chunk "
+        "whose pooled vector ranks just past dense_k, while BM25 ranks it first, is otherwise fused on its word rank "
+        "alone (benchmarks/results/trial-lexical-dense.md).",
+    )
     sentence_cache_chunks: int = Field(
         256, ge=0,
         description="Chunks whose stored sentences and vectors a query process keeps per lexical generation (about 6 KB "

@@ -12,7 +12,7 @@ from benchmarks.common import (
     free_port, pct, reader_engine, reader_rerank, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus,
     xquad_articles,
 )
-from benchmarks.compare import compare_markdown, compare_summary, reader_cost
+from benchmarks.compare import compare_markdown, compare_summary, median_run, reader_cost
 from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
 from qa.cli import build_parser
 from qa.errors import QAError
@@ -86,6 +86,20 @@ def test_compare_summary_ratios_are_ours_over_baseline():
     r["summary"], r["reader_cost"] = compare_summary(r), reader_cost(r["queries"])
     table = compare_markdown(r)
     assert "| query verify p50 (s) | 0.01 | — | — |" in table and "Command: `qa bench`" in table
+
+
+def test_ingest_is_judged_on_each_side_s_median_run_and_every_pair_is_listed():
+    run = {"embed_seconds": 8.0, "peak_rss_mb": 400.0, "rss_before_mb": 300.0}
+    runs = {"ours": [{**run, "chunks": 100, "seconds": s, "pair": i, "first": i % 2 == 0} for i, s in enumerate((12.0, 10.0, 11.0))],
+            "baseline": [{**run, "chunks": 90, "seconds": s, "pair": i, "first": i % 2 == 1} for i, s in enumerate((9.0, 9.5, 30.0))]}
+    assert median_run(runs["ours"])["seconds"] == 11.0 and median_run(runs["baseline"])["seconds"] == 9.5
+    assert median_run(runs["ours"][:2])["seconds"] == 10.0  # the lower middle of an even count
+    r = {**_compare_result(), "ingest_runs": runs, "ingest_ours": median_run(runs["ours"]), "ingest_baseline": median_run(runs["baseline"])}
+    r["summary"], r["reader_cost"] = compare_summary(r), reader_cost(r["queries"])
+    row = next(row for row in r["summary"] if row["metric"] == "ingest throughput")
+    assert row["ratio"] == round((100 / 11.0) / (90 / 9.5), 2) and "median of 3 runs" in row["note"]
+    text = compare_markdown(r)
+    assert "8.3 / 10.0 = 0.83 (ours first); 10.0 / 9.5 = 1.06 (baseline first); 9.1 / 3.0 = 3.03 (ours first)." in text
 
 
 def test_compare_summary_also_sets_ours_against_the_baseline_with_the_reader():

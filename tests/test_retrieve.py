@@ -195,6 +195,45 @@ def test_dense_hits_are_rescored_by_their_closest_sentence(settings, monkeypatch
         assert mixed - adjusted == pytest.approx(0.02 if cid == "blur" else 0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_lexical_hits_the_vector_search_missed_are_scored_by_their_chunk_vector(fake_bot, monkeypatch, on):
+    """A vector search that returns nothing (as when the chunk ranks just past dense_k): with score_lexical_hits each
+    BM25 hit gets the similarity the search would have given it, from its stored vector; without, none has one."""
+    import math
+
+    fake_bot.articles()
+    retriever = fake_bot.retriever
+    monkeypatch.setattr(retriever.settings, "score_lexical_hits", on)
+    monkeypatch.setattr(retriever.settings, "sentence_weight", 0.0)
+    monkeypatch.setattr(fake_bot.store, "dense_search", lambda qvec, k, where: [])
+    question = "How many people were taken hostage in Khojaly?"
+    passages = retriever.retrieve(question)
+    assert passages and all(p.bm25_score is not None for p in passages)
+    if not on:
+        assert all(p.dense_score is None for p in passages)
+        return
+    qvec = fake_bot.embedder.embed_queries([question])[0]
+    vectors = fake_bot.store.chunk_vectors([p.chunk_id for p in passages])
+    for p in passages:
+        assert p.dense_score == pytest.approx(math.exp(float(vectors[p.chunk_id] @ qvec) - 1.0), abs=1e-6)
+
+
+def test_only_lexical_hits_the_vector_search_missed_are_scored_and_they_pay_the_same_language_penalty(fake_bot):
+    import math
+
+    fake_bot.articles()
+    retriever = fake_bot.retriever
+    chunk_ids = [c.id for c in fake_bot.store.chunks_of([KHOJALY])][:3]
+    qvec = fake_bot.embedder.embed_queries(["Khojaly"])[0]
+    found = (chunk_ids[0], 0.9, 0.9)
+    got = retriever._lexical_dense([(cid, 1.0) for cid in chunk_ids], [found], qvec)
+    assert sorted(cid for cid, _, _ in got) == sorted(chunk_ids[1:])
+    vectors = fake_bot.store.chunk_vectors(chunk_ids)
+    for cid, adjusted, sim in got:
+        assert sim == pytest.approx(math.exp(float(vectors[cid] @ qvec) - 1.0), abs=1e-6)
+        assert sim - adjusted == pytest.approx(retriever.settings.same_language_penalty)
+
+
 def test_sentences_read_once_per_snapshot_come_back_the_same_without_a_read(settings, seeds_copy, monkeypatch):
     """One ask reads the same chunks' sentences several times: the snapshot keeps them until the store changes."""
     bot = Assistant(settings.model_copy(update={"sentence_cache_chunks": 3}), embedder=FakeEmbedder(), auto_ingest=False)
