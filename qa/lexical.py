@@ -8,7 +8,9 @@ current generation; it rebuilds only when the generation lags the manifest (an i
 another machine writing to the same Chroma server), fetching just the missing articles' chunks.
 
 A generation also holds its chunks' sentences and their vectors (qa.sentence_table), so a query reads them without
-opening Chroma's sentence collection. Articles are held at a version (StoredArticle.version: the text's hash, and
+opening Chroma's sentence collection, and a second BM25 over each chunk's translated sentences (`Lexical.translations`):
+a question's words then find the other language's chunks through their Apertium translation. It has its own
+vocabulary and idf, so the first index, whose idf the reader reads, is as it was. Articles are held at a version (StoredArticle.version: the text's hash, and
 whether its sentences carry translations), so a translation that lands later brings the article into the next build.
 """
 
@@ -21,7 +23,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +37,9 @@ from .types import Chunk, Sentence
 _CURRENT = "current"  # the name of the generation folder in use
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _ARRAYS = ("chunk_ids", "doc_article", "offsets", "tokens")
-_FORMAT = 2  # docs.json's "format": a generation written before sentences were kept in it is rebuilt
+_TR_ARRAYS = ("offsets", "tokens")  # the translations' own runs, saved as tr_<name>.npy; the other arrays are shared
+_TR_FOLDER = "translated"  # the translations' bm25s files, inside the generation
+_FORMAT = 3  # docs.json's "format": a generation written before sentences (2) or translations (3) were kept in it is rebuilt
 
 
 def replace_text(path: Path, text: str) -> None:
@@ -95,17 +99,19 @@ class Staged:
     vocab: dict[str, int] = field(default_factory=dict)
     articles: dict[str, tuple[str, list[str], list[np.ndarray]]] = field(default_factory=dict)
 
-    def add(self, article_id: str, version: str, chunks: list[Chunk]) -> None:
-        runs = [np.array([self.vocab.setdefault(t, len(self.vocab)) for t in terms(c.text)], dtype=np.int32) for c in chunks]
-        self.articles[article_id] = (version, [c.id for c in chunks], runs)
+    def add(self, article_id: str, version: str, ids: list[str], texts: list[str]) -> None:
+        runs = [np.array([self.vocab.setdefault(t, len(self.vocab)) for t in terms(text)], dtype=np.int32) for text in texts]
+        self.articles[article_id] = (version, ids, runs)
 
 
 class Lexical:
     """One generation: BM25 scores for the chunks of the articles it holds, and the idf the reader reads."""
 
-    def __init__(self, docs: Docs, bm25, name: str, sentences: SentenceTable | None = None) -> None:
+    def __init__(self, docs: Docs, bm25, name: str, sentences: SentenceTable | None = None, translations: "Lexical | None" = None) -> None:
         self.docs = docs
         self.sentences = sentences if sentences is not None else SentenceTable.empty(len(docs.chunk_ids))
+        # BM25 over each doc's translated sentences, doc for doc (the same chunk ids); it has no translations of its own
+        self.translations = translations
         self.bm25 = bm25  # None when there are no chunks
         self.name = name
         self.n = len(docs.chunk_ids)
@@ -137,13 +143,20 @@ class Lexical:
         return np.bincount(chunks, weights=weights, minlength=self.n).astype(np.float32)
 
 
-def build(docs: Docs, k1: float, b: float, name: str = ""):
-    if not len(docs.chunk_ids):
-        return Lexical(docs, None, name)
+def _bm25(docs: Docs, k1: float, b: float):
+    """bm25s's index of the docs' runs (None when no doc holds a term)."""
+    if not len(docs.tokens):
+        return None
     bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
     runs = [r.tolist() for r in np.split(docs.tokens, docs.offsets[1:-1])]
     bm25.index((runs, docs.vocab), create_empty_token=False, show_progress=False)
-    return Lexical(docs, bm25, name)
+    return bm25
+
+
+def build(docs: Docs, k1: float, b: float, name: str = "", translated: Docs | None = None) -> Lexical:
+    """The generation's indexes: the docs' own terms, and their translations' (none: every doc translated to nothing)."""
+    translated = translated if translated is not None else replace(docs, offsets=np.zeros(len(docs.offsets), dtype=np.int64), tokens=_EMPTY_I32, vocab={})
+    return Lexical(docs, _bm25(docs, k1, b), name, translations=Lexical(translated, _bm25(translated, k1, b), name))
 
 
 class Source(Protocol):
@@ -176,23 +189,22 @@ class LexicalStore:
         if self._loaded is not None and self._loaded.name == name:
             return self._loaded
         if not name:
-            return Lexical(Docs.empty(), None, "")
+            return build(Docs.empty(), self.k1, self.b)
         gen = self.folder / name
         meta = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
         if meta.get("format") != _FORMAT:
-            return Lexical(Docs.empty(), None, name)  # holds nothing, so the next sync rebuilds it whole
+            return build(Docs.empty(), self.k1, self.b, name)  # holds nothing, so the next sync rebuilds it whole
         arrays = {name: np.load(gen / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}  # read from disk as touched
-        vocab = {t: i for i, t in enumerate(meta["vocab"])}
-        docs = Docs(**arrays, articles=meta["articles"], versions=meta["versions"], vocab=vocab)
-        bm25 = bm25s.BM25.load(gen, mmap=True, load_vocab=False) if len(docs.chunk_ids) else None
-        if bm25 is not None:
-            bm25.vocab_dict = vocab
-        self._loaded = Lexical(docs, bm25, name, SentenceTable.load(gen))
+        docs = Docs(**arrays, articles=meta["articles"], versions=meta["versions"], vocab={t: i for i, t in enumerate(meta["vocab"])})
+        translated = replace(docs, **{name: np.load(gen / f"tr_{name}.npy", mmap_mode="r") for name in _TR_ARRAYS},
+                             vocab={t: i for i, t in enumerate(meta["tr_vocab"])})
+        self._loaded = Lexical(docs, _load_bm25(gen, docs), name, SentenceTable.load(gen),
+                               Lexical(translated, _load_bm25(gen / _TR_FOLDER, translated), name))
         return self._loaded
 
     def stage(self, article_id: str, version: str, chunks: list[Chunk]) -> None:
         with self._lock:
-            self.staged.add(article_id, version, chunks)
+            self.staged.add(article_id, version, [c.id for c in chunks], [c.text for c in chunks])
 
     def restage(self, article_id: str, version: str) -> None:
         """A staged article's record moved to a new version (its translations landed): its chunks are as staged."""
@@ -232,17 +244,24 @@ class LexicalStore:
             for c in source.chunks_of(missing):
                 fetched[c.article_id].append(c)
             for a in missing:
-                staged.add(a, manifest[a], sorted(fetched[a], key=lambda c: c.start))
+                chunks = sorted(fetched[a], key=lambda c: c.start)
+                staged.add(a, manifest[a], [c.id for c in chunks], [c.text for c in chunks])
         kept_docs = len(docs.chunk_ids)
         docs = _merge(docs, staged, wanted)
         gen = self._new_generation()
-        new_docs = {str(cid): [] for cid in docs.chunk_ids[kept_docs:]}
+        new_docs: dict[str, list[tuple[Sentence, np.ndarray]]] = {str(cid): [] for cid in docs.chunk_ids[kept_docs:]}
         for sentence, vector in source.sentences_of(wanted) if wanted else []:
             if sentence.chunk_id in new_docs:
                 new_docs[sentence.chunk_id].append((sentence, vector))
         keep_docs = keep[old.doc_article] if len(old.doc_article) else np.zeros(0, dtype=bool)
         current.sentences.write(gen, keep_docs, list(new_docs.values()))
-        return self._save(build(_compact(docs), self.k1, self.b), gen)
+        translated = Staged()
+        for a in wanted:
+            version, ids, _ = staged.articles[a]
+            translated.add(a, version, ids, [" ".join(s.translation for s, _ in sorted(new_docs[cid], key=lambda sv: sv[0].start)
+                                                      if s.translation) for cid in ids])
+        tr_docs = _merge(current.translations.docs.select(keep), translated, wanted)
+        return self._save(build(_compact(docs), self.k1, self.b, translated=_compact(tr_docs)), gen)
 
     def _new_generation(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -250,18 +269,36 @@ class LexicalStore:
 
     def _save(self, lex: Lexical, gen: Path) -> Lexical:
         """Write the generation's docs and scores beside its sentences, then make it current."""
-        d = lex.docs
+        d, tr = lex.docs, lex.translations
         for name in _ARRAYS:
             np.save(gen / f"{name}.npy", getattr(d, name))
-        vocab = sorted(d.vocab, key=d.vocab.__getitem__)
-        (gen / "docs.json").write_text(json.dumps({"format": _FORMAT, "articles": d.articles, "versions": d.versions, "vocab": vocab}, ensure_ascii=False), encoding="utf-8")
+        for name in _TR_ARRAYS:
+            np.save(gen / f"tr_{name}.npy", getattr(tr.docs, name))
+        (gen / "docs.json").write_text(json.dumps({"format": _FORMAT, "articles": d.articles, "versions": d.versions, "vocab": _terms(d),
+                                                   "tr_vocab": _terms(tr.docs)}, ensure_ascii=False), encoding="utf-8")
         if lex.bm25 is not None:
             lex.bm25.save(gen, show_progress=False)
+        if tr.bm25 is not None:
+            tr.bm25.save(gen / _TR_FOLDER, show_progress=False)
         replace_text(self.folder / _CURRENT, gen.name)
         for old in self.folder.glob("g-*"):
             if old.name != gen.name:
                 shutil.rmtree(old, ignore_errors=True)  # a reader's open memory maps stay valid
         return self.load()
+
+
+def _terms(docs: Docs) -> list[str]:
+    """The vocabulary in term-id order."""
+    return sorted(docs.vocab, key=docs.vocab.__getitem__)
+
+
+def _load_bm25(folder: Path, docs: Docs):
+    """bm25s's saved index of these docs, memory-mapped (None when they hold no term)."""
+    if not len(docs.tokens):
+        return None
+    bm25 = bm25s.BM25.load(folder, mmap=True, load_vocab=False)
+    bm25.vocab_dict = docs.vocab
+    return bm25
 
 
 def _merge(docs: Docs, staged: Staged, order: list[str]) -> Docs:

@@ -13,6 +13,7 @@ from .settings import Settings
 from .lexical import Lexical
 from .store import Store, StoredArticle
 from .text import detect_lang, terms
+from .translate import OTHER
 from .types import Chunk, Filters, Passage, Sentence
 
 
@@ -85,6 +86,8 @@ class _Snapshot:
         self.articles = [manifest.get(a) for a in docs.articles]  # None: removed since the index was committed
         self._current = np.array([a is not None and a.version == v for a, v in zip(self.articles, docs.versions)], dtype=bool)
         self._index = {a: i for i, a in enumerate(docs.articles)}
+        codes = np.array([self.langs.index(a.lang) if a is not None else -1 for a in self.articles], dtype=np.int16)
+        self._doc_lang = codes[docs.doc_article] if len(codes) else np.zeros(lexical.n, dtype=np.int16)
         # While an ingest runs the index may hold articles since removed or changed; their chunks are left out.
         self.live = None if self._current.all() else self._current[docs.doc_article]
         self.sentences_read: _Recall[tuple[int | None, list[tuple[Sentence, np.ndarray]]]] = _Recall()
@@ -101,9 +104,6 @@ class _Snapshot:
         at = np.flatnonzero(ids == chunk_id)
         return int(lo + at[0]) if len(at) else None
 
-    def article_of(self, doc: int) -> StoredArticle | None:
-        return self.articles[self.bm25.docs.doc_article[doc]]
-
     def allowed(self, filters: Filters | None) -> np.ndarray | None:
         """Which lexical docs may be returned (None: all of them)."""
         if filters is None or filters.is_empty():
@@ -111,6 +111,12 @@ class _Snapshot:
         ok = np.array([a is not None and allows(filters, a) for a in self.articles], dtype=bool)
         ok = ok[self.bm25.docs.doc_article] if len(ok) else np.zeros(self.bm25.n, dtype=bool)
         return ok if self.live is None else ok & self.live
+
+    def in_lang(self, lang: str, filters: Filters | None) -> np.ndarray:
+        """Which lexical docs may be returned and are in this language."""
+        ok = self._doc_lang == (self.langs.index(lang) if lang in self.langs else -2)
+        allowed = self.allowed(filters)
+        return ok if allowed is None else ok & allowed
 
     def passage(self, c: Chunk, score: float, dense_score: float | None = None, bm25_score: float | None = None) -> Passage:
         a = self.manifest[c.article_id]
@@ -141,18 +147,32 @@ class Retriever:
                 self._snap = _Snapshot((key[0], lexical.name), manifest, lexical)
             return self._snap
 
-    def _top_lexical(self, question: str, filters: Filters | None, snap: _Snapshot) -> list[tuple[int, float]]:
-        """The bm25_k best lexical docs with a positive score among those allowed, best first (ties by index order)."""
-        raw = snap.bm25.scores(terms(question))
-        allowed = snap.allowed(filters)
-        if allowed is not None:
-            raw = np.where(allowed, raw, 0.0)
+    def _top_lexical(self, index: Lexical, query_terms: list[str], allowed: np.ndarray) -> list[tuple[str, float]]:
+        """The bm25_k best chunks of one index with a positive score among those allowed, best first (ties by index
+        order)."""
+        raw = np.where(allowed, index.scores(query_terms), 0.0)
         hits = np.flatnonzero(raw > 0)
         k = self.settings.bm25_k
         if len(hits) > k:
             hits = hits[np.argpartition(-raw[hits], k - 1)[:k]]
         hits = hits[np.lexsort((hits, -raw[hits]))]
-        return [(int(i), float(raw[i])) for i in hits]
+        return [(str(index.docs.chunk_ids[i]), float(raw[i])) for i in hits]
+
+    def _lexical(self, question: str, q_lang: str, filters: Filters | None, snap: _Snapshot) -> dict[str, list[tuple[str, float]]]:
+        """BM25 hits per language, best first: the question's language by the chunks' own words, each other language
+        by their translations into the question's (settings.translated_lexical). A language whose chunks hold no
+        translation into it has no entry."""
+        query_terms = terms(question)
+        langs = [filters.lang] if filters is not None and filters.lang else snap.langs
+        out = {q_lang: self._top_lexical(snap.bm25, query_terms, snap.in_lang(q_lang, filters))} if q_lang in langs else {}
+        translated = snap.bm25.translations
+        if not self.settings.translated_lexical or translated is None or translated.bm25 is None:
+            return out
+        for lang in langs:
+            if lang != q_lang and OTHER.get(lang) == q_lang:
+                if hits := self._top_lexical(translated, query_terms, snap.in_lang(lang, filters)):
+                    out[lang] = hits
+        return out
 
     def _search(self, qvec: np.ndarray, k: int, where: dict | None, snap: _Snapshot) -> list[tuple[str, float]]:
         """Store.dense_search, answered from a search of at least k with the same vector and filter made since the
@@ -205,18 +225,19 @@ class Retriever:
             per_lang[lang] = [(cid, sim) for cid, _, sim in stored(self.store.dense_search(qvec, k, where))]
         return merged()
 
-    def _lexical_dense(self, sparse: list[tuple[str, float]], hits: list[tuple[str, float, float]], qvec: np.ndarray) -> list[tuple[str, float, float]]:
+    def _lexical_dense(self, lexical: dict[str, list[tuple[str, float]]], hits: list[tuple[str, float, float]], qvec: np.ndarray,
+                       q_lang: str) -> list[tuple[str, float, float]]:
         """The lexical candidates the vector search did not return, as it would have scored them (settings.score_lexical_hits):
-        similarity exp(cosine - 1) from the stored chunk vector, less the same-language penalty (BM25 candidates are in
-        the question's language)."""
+        similarity exp(cosine - 1) from the stored chunk vector, less the same-language penalty for those in the
+        question's language."""
         if not self.settings.score_lexical_hits:
             return []
         seen = {cid for cid, _, _ in hits}
-        vectors = self.store.chunk_vectors([cid for cid, _ in sparse if cid not in seen])
+        lang_of = {cid: lang for lang, found in lexical.items() for cid, _ in found if cid not in seen}
         out = []
-        for cid, vec in vectors.items():
+        for cid, vec in self.store.chunk_vectors(list(lang_of)).items():
             sim = math.exp(float(vec @ qvec) - 1.0)
-            out.append((cid, sim - self.settings.same_language_penalty, sim))
+            out.append((cid, sim - (self.settings.same_language_penalty if lang_of[cid] == q_lang else 0.0), sim))
         return out
 
     def _rescored(self, hits: list[tuple[str, float, float]], qvec: np.ndarray, snap: _Snapshot) -> list[tuple[str, float, float]]:
@@ -244,25 +265,23 @@ class Retriever:
         if qvec is None:
             qvec = self.embedder.embed_queries([question])[0]
         q_lang = detect_lang(question)
-        sparse = [(str(snap.bm25.docs.chunk_ids[i]), score) for i, score in self._top_lexical(question, filters, snap)
-                  if snap.article_of(i).lang == q_lang]
+        sparse = self._lexical(question, q_lang, filters, snap)
         hits = self._dense(qvec, q_lang, filters, snap)
-        dense = self._rescored(hits + self._lexical_dense(sparse, hits, qvec), qvec, snap)[: self.settings.dense_k]
+        dense = self._rescored(hits + self._lexical_dense(sparse, hits, qvec, q_lang), qvec, snap)[: self.settings.dense_k]
         fused: dict[str, float] = defaultdict(float)
         dense_score: dict[str, float] = {}
         centred: dict[str, float] = {}
         for rank, (cid, adjusted, cosine) in enumerate(dense):
             fused[cid] += 1.0 / (self.settings.rrf_k + rank + 1)
             dense_score[cid], centred[cid] = cosine, adjusted
-        # BM25 can only match text in the question's language; to stay fair, chunks in other languages
-        # get their lexical-list credit from their dense rank within their own language.
-        lexical: dict[str, list[str]] = defaultdict(list)
-        lexical[q_lang] = [cid for cid, _ in sparse]
+        # Each language has its own lexical list: BM25 over its words, or over its translations into the question's
+        # language. To stay fair, a language with neither gets its lexical-list credit from its dense rank.
+        lexical: dict[str, list[str]] = {lang: [cid for cid, _ in found] for lang, found in sparse.items()}
         for cid, _, _ in dense:
             lang = snap.manifest[Chunk.article_of(cid)].lang
-            if lang != q_lang:
-                lexical[lang].append(cid)
-        bm25_score = dict(sparse)
+            if lang != q_lang and lang not in sparse:
+                lexical.setdefault(lang, []).append(cid)
+        bm25_score = {cid: score for found in sparse.values() for cid, score in found}
         for ids in lexical.values():
             for rank, cid in enumerate(ids):
                 fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)

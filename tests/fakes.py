@@ -78,12 +78,14 @@ class FakeLLM:
 
 
 class FakeTranslator:
-    """Marks each text as translated, or fails like a broken translator when told to."""
+    """Marks each text as translated, its words swapped by `glossary` (lower-cased), or fails like a broken translator
+    when told to."""
 
     name = "FakeMT"
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, glossary: dict[str, str] | None = None) -> None:
         self.fail = fail
+        self.glossary = glossary or {}
         self.calls: list[tuple[str, str, int]] = []
 
     def translate(self, texts, source, target):
@@ -92,7 +94,9 @@ class FakeTranslator:
         self.calls.append((source, target, len(texts)))
         if self.fail:
             raise TranslationFailed("fake translator down")
-        return [f"<{target}> {t}" for t in texts]
+        import re
+
+        return [f"<{target}> " + re.sub(r"\w+", lambda m: self.glossary.get(m.group().lower(), m.group()), t) for t in texts]
 
 
 class FakeReader:

@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -107,6 +108,26 @@ def test_a_generation_keeps_its_chunks_sentences_and_vectors_across_commits_and_
     assert again["b#0"] == first["b#0"]  # kept from the old generation, bytes and vector
     assert again["a#1"] == ("ceasefire in Moscow", "[es] ceasefire in Moscow", len("ceasefire in Moscow") % 64)
     assert again["c#0"][0] == "Moscow talks on the ferry" and len(again) == 4
+
+
+def test_a_generation_scores_each_chunk_by_its_translations_too_across_commits_and_processes(tmp_path):
+    """The translations' BM25 runs doc for doc with the chunks' own, has its own vocabulary and idf (so the reader's
+    idf is untouched), and an article whose translations land later enters it at the next commit."""
+    lex = committed(tmp_path)
+    first = lex.load()
+    assert first.translations.n == first.n and first.translations.scores(terms("rehenes")).max() == 0
+    lex.stage("a", "sha-a+translated", chunks("a", DOCS["a"]))
+    source = FakeSource(sentences=[(replace(s, translation=f"rehenes tomados {s.text}"), v) for s, v in sentences("a", DOCS["a"])])
+    after = lex.synced({"a": "sha-a+translated", "b": "sha-b"}, source)
+    for gen in (after, LexicalStore(tmp_path, 1.2, 0.75).load()):
+        tr = gen.translations
+        assert tr.docs.chunk_ids.tolist() == gen.docs.chunk_ids.tolist()
+        scores = tr.scores(terms("¿Cuántos rehenes?"))
+        assert [bool(x) for x in scores] == [c.startswith("a#") for c in gen.docs.chunk_ids.tolist()]
+        assert gen.df("rehen") == 0 and tr.df("rehen") == 2 and tr.df("baku") == 0  # b has no translation
+        assert gen.idf("hostage") == first.idf("hostage")
+        by_chunk = lambda lex: dict(zip(lex.docs.chunk_ids.tolist(), lex.scores(terms("hostage")).tolist()))  # noqa: E731
+        assert by_chunk(gen) == by_chunk(first)
 
 
 def test_a_generation_written_before_sentences_were_kept_is_rebuilt_whole(tmp_path):

@@ -226,12 +226,46 @@ def test_only_lexical_hits_the_vector_search_missed_are_scored_and_they_pay_the_
     chunk_ids = [c.id for c in fake_bot.store.chunks_of([KHOJALY])][:3]
     qvec = fake_bot.embedder.embed_queries(["Khojaly"])[0]
     found = (chunk_ids[0], 0.9, 0.9)
-    got = retriever._lexical_dense([(cid, 1.0) for cid in chunk_ids], [found], qvec)
-    assert sorted(cid for cid, _, _ in got) == sorted(chunk_ids[1:])
-    vectors = fake_bot.store.chunk_vectors(chunk_ids)
+    spanish = [c.id for c in fake_bot.store.chunks_of([SPANISH])][:2]
+    got = retriever._lexical_dense({"en": [(cid, 1.0) for cid in chunk_ids], "es": [(cid, 1.0) for cid in spanish]}, [found], qvec, "en")
+    assert sorted(cid for cid, _, _ in got) == sorted(chunk_ids[1:] + spanish)
+    vectors = fake_bot.store.chunk_vectors(chunk_ids + spanish)
     for cid, adjusted, sim in got:
         assert sim == pytest.approx(math.exp(float(vectors[cid] @ qvec) - 1.0), abs=1e-6)
-        assert sim - adjusted == pytest.approx(retriever.settings.same_language_penalty)
+        penalty = 0.0 if cid in spanish else retriever.settings.same_language_penalty  # found through a translation
+        assert sim - adjusted == pytest.approx(penalty)
+
+
+TALKS = "Which talks lasted almost four hours?"  # the Spanish seed: "Las conversaciones trilaterales ... duraron casi 4 horas."
+
+
+@pytest.mark.parametrize("on, fail, langs", [
+    (True, False, {"en", "es"}),  # the Spanish chunks' English translations hold the question's words
+    (False, False, {"en"}),  # off: Spanish chunks take their lexical place from their dense rank
+    (True, True, {"en"}),  # no translation was made: the same
+])
+def test_other_language_chunks_are_matched_by_their_translations(settings, seeds_copy, on, fail, langs):
+    from tests.fakes import FakeTranslator
+
+    translator = FakeTranslator(fail=fail, glossary={"conversaciones": "talks", "duraron": "lasted", "horas": "hours"})
+    bot = Assistant(settings.model_copy(update={"translated_lexical": on}), embedder=FakeEmbedder(), translator=translator,
+                    auto_ingest=False)
+    bot.ingest([seeds_copy])
+    retriever = bot.retriever
+    snap = retriever.snapshot()
+    found = retriever._lexical(TALKS, "en", None, snap)
+    assert set(found) == langs
+    assert all(Chunk.article_of(cid) != SPANISH for cid, _ in found["en"])
+    if "es" in found:
+        assert {Chunk.article_of(cid) for cid, _ in found["es"]} == {SPANISH}
+        top = bot.store.chunks_by_id([found["es"][0][0]])[found["es"][0][0]]
+        assert "duraron casi 4 horas" in top.text
+    assert set(retriever._lexical(TALKS, "en", Filters(lang="es"), snap)) == langs - {"en"}
+    spanish = {p.chunk_id: p.bm25_score for p in retriever.retrieve(TALKS) if p.lang == "es"}
+    if "es" in found:  # the best translated match ranks, with its translation's BM25 score
+        assert spanish[found["es"][0][0]] == pytest.approx(found["es"][0][1])
+    else:
+        assert all(score is None for score in spanish.values())
 
 
 def test_sentences_read_once_per_snapshot_come_back_the_same_without_a_read(settings, seeds_copy, monkeypatch):
