@@ -160,13 +160,13 @@ class Retriever:
 
     def _lexical(self, question: str, q_lang: str, filters: Filters | None, snap: _Snapshot) -> dict[str, list[tuple[str, float]]]:
         """BM25 hits per language, best first: the question's language by the chunks' own words, each other language
-        by their translations into the question's (settings.translated_lexical). A language whose chunks hold no
-        translation into it has no entry."""
+        by their translations into the question's (when settings.translated_weight is not 0). A language whose chunks
+        hold no translation into it has no entry."""
         query_terms = terms(question)
         langs = [filters.lang] if filters is not None and filters.lang else snap.langs
         out = {q_lang: self._top_lexical(snap.bm25, query_terms, snap.in_lang(q_lang, filters))} if q_lang in langs else {}
         translated = snap.bm25.translations
-        if not self.settings.translated_lexical or translated is None or translated.bm25 is None:
+        if not self.settings.translated_weight or translated is None or translated.bm25 is None:
             return out
         for lang in langs:
             if lang != q_lang and OTHER.get(lang) == q_lang:
@@ -274,17 +274,21 @@ class Retriever:
         for rank, (cid, adjusted, cosine) in enumerate(dense):
             fused[cid] += 1.0 / (self.settings.rrf_k + rank + 1)
             dense_score[cid], centred[cid] = cosine, adjusted
-        # Each language has its own lexical list: BM25 over its words, or over its translations into the question's
-        # language. To stay fair, a language with neither gets its lexical-list credit from its dense rank.
-        lexical: dict[str, list[str]] = {lang: [cid for cid, _ in found] for lang, found in sparse.items()}
+        # Each language earns one lexical list's worth of credit: the question's from BM25 over its own words; another
+        # translated_weight of it from BM25 over its translations into the question's language, and the rest (all of
+        # it, without translations) from its dense rank within the language, since BM25 cannot read its words.
+        w = self.settings.translated_weight
+        lists = [(1.0 if lang == q_lang else w, [cid for cid, _ in found]) for lang, found in sparse.items()]
+        by_dense: dict[str, list[str]] = defaultdict(list)
         for cid, _, _ in dense:
             lang = snap.manifest[Chunk.article_of(cid)].lang
-            if lang != q_lang and lang not in sparse:
-                lexical.setdefault(lang, []).append(cid)
+            if lang != q_lang:
+                by_dense[lang].append(cid)
+        lists += [(1.0 - w if lang in sparse else 1.0, ids) for lang, ids in by_dense.items()]
         bm25_score = {cid: score for found in sparse.values() for cid, score in found}
-        for ids in lexical.values():
+        for share, ids in lists:
             for rank, cid in enumerate(ids):
-                fused[cid] += self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+                fused[cid] += share * self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
         # Rank fusion can push the chunk closest in meaning below a few that share more words; the answer
         # stage chooses among sentences, so the densest chunks always reach it.
         keep = [cid for cid, _, _ in dense[: self.settings.dense_keep]]

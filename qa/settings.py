@@ -81,12 +81,13 @@ class Settings(BaseSettings):
         "5,000), before such a language gets Chroma's filtered search (300-600 ms at 100k chunks).",
     )
     bm25_k: int = Field(20, ge=1, description="Candidates taken from BM25 before fusion (per language: the question's own, and "
-                        "each other language's through its translations when translated_lexical is on).")
-    translated_lexical: bool = Field(
-        True,
-        description="Chunks in another language than the question's are matched by BM25 over their sentences' stored "
-        "translations into it, so a question's words find the other language's chunks too; off, or where a language "
-        "holds no translations, such chunks take their lexical-list place from their dense rank within their language.",
+                        "each other language's through its translations when translated_weight is not 0).")
+    translated_weight: float = Field(
+        0.25, ge=0.0, le=1.0,
+        description="Share of another language's lexical-list credit in fusion that comes from BM25 over its chunks' "
+        "stored translations into the question's language (the rest from its dense rank within the language, as for "
+        "a language without translations); 0 leaves translations out of retrieval. Chosen on 200 XQuAD questions per "
+        "direction, judged on the rest (benchmarks/results/trial-translated-lexical.md).",
     )
     bm25_k1: float = Field(1.2, gt=0.0, description="BM25 term-frequency saturation (k1) of the lexical index.")
     bm25_b: float = Field(0.75, ge=0.0, le=1.0, description="BM25 length normalisation (b) of the lexical index.")

@@ -239,16 +239,16 @@ def test_only_lexical_hits_the_vector_search_missed_are_scored_and_they_pay_the_
 TALKS = "Which talks lasted almost four hours?"  # the Spanish seed: "Las conversaciones trilaterales ... duraron casi 4 horas."
 
 
-@pytest.mark.parametrize("on, fail, langs", [
-    (True, False, {"en", "es"}),  # the Spanish chunks' English translations hold the question's words
-    (False, False, {"en"}),  # off: Spanish chunks take their lexical place from their dense rank
-    (True, True, {"en"}),  # no translation was made: the same
+@pytest.mark.parametrize("weight, fail, langs", [
+    (0.25, False, {"en", "es"}),  # the Spanish chunks' English translations hold the question's words
+    (0.0, False, {"en"}),  # off: Spanish chunks take their lexical place from their dense rank
+    (0.25, True, {"en"}),  # no translation was made: the same
 ])
-def test_other_language_chunks_are_matched_by_their_translations(settings, seeds_copy, on, fail, langs):
+def test_other_language_chunks_are_matched_by_their_translations(settings, seeds_copy, weight, fail, langs):
     from tests.fakes import FakeTranslator
 
     translator = FakeTranslator(fail=fail, glossary={"conversaciones": "talks", "duraron": "lasted", "horas": "hours"})
-    bot = Assistant(settings.model_copy(update={"translated_lexical": on}), embedder=FakeEmbedder(), translator=translator,
+    bot = Assistant(settings.model_copy(update={"translated_weight": weight}), embedder=FakeEmbedder(), translator=translator,
                     auto_ingest=False)
     bot.ingest([seeds_copy])
     retriever = bot.retriever
@@ -322,3 +322,26 @@ def test_dense_widths_must_grow(settings, widths, ok):
     else:
         with pytest.raises(ValidationError, match="dense_widths"):
             Settings(data_dir=settings.data_dir, dense_widths=widths)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
+def test_each_language_earns_one_lexical_list_shared_between_translations_and_dense_rank(fake_bot, monkeypatch, weight):
+    """Fusion credit, by rank r (1/(rrf_k + r + 1)): every chunk its dense rank; the question's language its BM25 rank;
+    another language translated_weight of its translations' BM25 rank and the rest of its dense rank in the language."""
+    fake_bot.articles()
+    retriever = fake_bot.retriever
+    english, spanish = [c.id for c in fake_bot.store.chunks_of([KHOJALY])][0], [c.id for c in fake_bot.store.chunks_of([SPANISH])][:2]
+    dense = [(spanish[0], 0.9, 0.9), (english, 0.8, 0.8), (spanish[1], 0.7, 0.7)]
+    monkeypatch.setattr(retriever.settings, "translated_weight", weight)
+    monkeypatch.setattr(retriever.settings, "score_lexical_hits", False)
+    monkeypatch.setattr(retriever.settings, "sentence_weight", 0.0)
+    monkeypatch.setattr(retriever, "_dense", lambda *a: dense)
+    monkeypatch.setattr(retriever, "_lexical", lambda *a: {"en": [(english, 3.0)], "es": [(spanish[1], 2.0)]})
+    rank = lambda r: 1.0 / (retriever.settings.rrf_k + r + 1)  # noqa: E731
+    expected = {
+        spanish[0]: rank(0) + (1 - weight) * rank(0),
+        english: rank(1) + rank(0),
+        spanish[1]: rank(2) + weight * rank(0) + (1 - weight) * rank(1),
+    }
+    got = {p.chunk_id: p.score for p in retriever.retrieve("How many people were taken hostage in Khojaly?")}
+    assert got == pytest.approx(expected, abs=1e-6)
