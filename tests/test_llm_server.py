@@ -22,9 +22,11 @@ pytestmark = pytest.mark.server
 
 MODEL = "smollm2"
 MINES = "What did the Peruvian Congress ask the international community to do about mines?"
-# Questions on which the model writes claims that no retrieved passage holds (an invented year, an invented memorial).
+# Questions on which the model writes claims that no retrieved passage holds (an invented year, a death toll, a war's
+# end). Which of them it invents on depends on the passages it is given, so there are several.
 INVENTING = ["In what year did the Peruvian Congress issue a document demanding justice for the victims of Khojaly?",
-             "What happened in the Azerbaijani town of Khojaly on February 26, 1992?"]
+             "What happened in the Azerbaijani town of Khojaly on February 26, 1992?",
+             "Describe the Khojaly genocide: what happened on February 26, 1992, and how many civilians died?"]
 
 
 @pytest.fixture(scope="session")
