@@ -303,7 +303,7 @@ def reader_rerank(store, retriever, reader, limit: int) -> Any:
             reading = reader.read(question, [e.candidate for e in evidence], idf)
             t2 = time.perf_counter()
             best: dict[int, float] = {}
-            for e in scored(evidence, reading.p):  # most probable first
+            for e in scored(evidence, reading):  # most probable first
                 best.setdefault(e.passage_index, e.p or 0.0)
             for i, n in enumerate(nodes, 1):
                 n.score = best.get(i, 0.0)  # no sentence among the candidates

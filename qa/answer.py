@@ -35,6 +35,7 @@ class Draft:
     note: str | None = None
     translations: tuple[str | None, ...] = ()  # a quote's machine translation, shown after it
     lead: str | None = None  # said before the sentences: for a partial answer, that the articles do not state exactly this
+    answers: tuple[tuple[str, int, int], ...] = ()  # the reader's answering words: (article id, start, end) in article offsets
 
 
 def _said(prompt: str, lang: str) -> str:
@@ -42,8 +43,10 @@ def _said(prompt: str, lang: str) -> str:
     return prompts.load(f"{prompt}.{lang if lang in ('en', 'es') else 'en'}").render()
 
 
-def refusal_text(lang: str) -> str:
-    return _said("refusal", lang)
+def refusal_text(lang: str, related: bool = False) -> str:
+    """"The articles do not mention this", or, when the reader found passages on the topic that do not say it, "I found
+    related passages, but none of them says this"."""
+    return _said("refusal_related" if related else "refusal", lang)
 
 
 def partial_text(lang: str) -> str:
@@ -61,6 +64,9 @@ class Decision:
     refused_by: str | None
     trace: list[TraceStep] = field(default_factory=list)
 
+
+# Questions answered by a few sentences rather than a phrase.
+OPEN_ASKS = frozenset({"open", "reason", "manner"})
 
 # Questions whose answer two reports can give differently: a date or a count.
 _DISPUTABLE = frozenset({"time", "count", "amount", "duration"})
@@ -91,7 +97,7 @@ class Composer:
         if not evidence:
             return [], 0.0
         reading = self.reader.read(question, [e.candidate for e in evidence], idf)
-        return scored(evidence, reading.p), reading.confidence
+        return scored(evidence, reading), reading.confidence
 
     def decide(self, question: Question, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
                idf: Callable[[str], float]) -> Decision:
@@ -113,9 +119,9 @@ class Composer:
         best = evidence[0].p or 0.0
         # Not sure enough to answer, but the best sentence more likely than not holds the answer: shown as what the
         # articles do state, saying they do not state exactly this.
-        grade = "answer" if confidence >= self.settings.answer_bar else "partial" if best >= self.settings.sentence_bar else "refused"
+        grade = "answer" if confidence >= self.settings.answer_bar else "partial" if best >= self.settings.partial_bar else "refused"
         trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); "
-                                                f"best sentence p={best:.3f} (sentence bar {self.settings.sentence_bar})"))
+                                                f"best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"))
         return Decision(grade, evidence if grade != "refused" else [], confidence, "reader" if grade == "refused" else None, trace)
 
     # --- extractive ----------------------------------------------------------------------
@@ -134,12 +140,14 @@ class Composer:
                 return e
         return None
 
-    def choose(self, decision: Decision, rival: Evidence | None = None) -> list[Evidence]:
-        """The best sentence, plus others from its article the reader also takes for an answer, and the rival report."""
+    def choose(self, decision: Decision, rival: Evidence | None = None, question: Question | None = None) -> list[Evidence]:
+        """The best sentence, plus others from its article the reader also takes for an answer, and the rival report.
+        An open question ("What happened in X?", "Why ...?") takes up to open_sentences of them."""
         best = decision.evidence[0]
         chosen = [best]
+        most = self.settings.open_sentences if question is not None and question.asks in OPEN_ASKS else self.settings.max_sentences
         for e in decision.evidence[1:]:
-            if len(chosen) >= self.settings.max_sentences:
+            if len(chosen) >= most:
                 break
             if any(float(e.vector @ o.vector) > self.settings.duplicate_similarity for o in chosen):
                 continue  # the same fact said twice (often by two articles)
@@ -170,7 +178,7 @@ class Composer:
             sentences.append((c.sentence.text, (c.passage_index,)))
             prefixes.append(prefix)
         translations = self._translations(lang, chosen, passages)
-        return Draft(sentences, prefixes, note, tuple(translations))
+        return Draft(sentences, prefixes, note, tuple(translations), answers=answer_words(chosen))
 
     def _translations(self, lang: str, chosen: list[Evidence], passages: list[Passage]) -> list[str | None]:
         """Quotes from an article in the other language, rendered in the question's; None for the others.
@@ -262,10 +270,10 @@ class Composer:
         for old, new in sorted(renumber.items(), key=lambda kv: kv[1]):
             p = passages[old - 1]
             quote, start, end = self._quote(p, support_for.get(old, []))
-            span = next((sp for q in asked or [] if (sp := answer_span(q, quote)) is not None), None)
+            marked = _marked(draft.answers, p.article_id, start, end, quote, asked or [])
             citations.append(Citation(n=new, article_id=p.article_id, title=p.title, date=p.date, source=p.source, lang=p.lang,
                                       quote=quote, start=start, end=end, supported=True,
-                                      answer_start=start + span.start if span else None, answer_end=start + span.end if span else None,
+                                      answer_start=marked[0] if marked else None, answer_end=marked[1] if marked else None,
                                       outlets=p.outlets))
         renumbered = [replace(v, citations=tuple(renumber[m] for m in v.citations if m in renumber)) if v.supported else v for v in verdicts]
         return Answer(text=" ".join(parts), citations=citations, refused=False, passages=passages, question=question,
@@ -306,6 +314,22 @@ class Composer:
         return p.text, p.start, p.end
 
 
+def answer_words(chosen: list[Evidence]) -> tuple[tuple[str, int, int], ...]:
+    """The reader's answering words in each chosen sentence, in article offsets."""
+    return tuple((e.sentence.article_id, e.sentence.start + e.span[0], e.sentence.start + e.span[1])
+                 for e in chosen if e.span is not None)
+
+
+def _marked(answers: tuple[tuple[str, int, int], ...], article_id: str, start: int, end: int, quote: str,
+            asked: list[Question]) -> tuple[int, int] | None:
+    """The answering words inside a quote: the reader's, else (a model's draft) the typed phrase the question asks for."""
+    for art, a, b in answers:
+        if art == article_id and start <= a < b <= end:
+            return a, b
+    span = next((sp for q in asked if (sp := answer_span(q, quote)) is not None), None)
+    return (start + span.start, start + span.end) if span else None
+
+
 # The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
 _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
 
@@ -333,7 +357,7 @@ def _with_antecedents(chosen: list[Evidence], sents: list[tuple[Sentence, np.nda
             named = next(((s, v) for s, v in before if not _opens_with_pronoun(s.text)), None)
             if named is not None and named[0].id not in ids:
                 ids.add(named[0].id)
-                out.append(replace(c, sentence=named[0], vector=named[1]))
+                out.append(replace(c, sentence=named[0], vector=named[1], span=None))
         out.append(c)
     return out
 

@@ -11,20 +11,26 @@ import numpy as np
 from .answer import Composer, Decision, disputable, partial_text, refusal_text, stream_generated
 from .checks import build_checks
 from .embed import E5Embedder, Embedder
-from .evidence import Evidence, gather
+from . import prompts
+from .evidence import Evidence, gather, is_boilerplate
 from .conversation import Resolution, resolve
 from .errors import InvalidFilter, InvalidQuestion
 from .indexer import ingest_paths
 from .llm import LLM, build_llm
-from .question import Question, parse, split_question
-from .reader import MODEL_DIR, Reader, TreeReader
+from .question import Question, about_collection, parse, split_question
+from .reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from .retrieve import Retriever
 from .settings import Settings
 from .store import Store, StoredArticle
-from .text import detect_lang, normalise_input
+from .text import detect_lang, normalise_input, sentences as split_sentences
 from .translate import Translator, build_translator
-from .types import Answer, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
+from .types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
 from .verify import Verifier
+
+
+def build_reader(settings: Settings) -> Reader:
+    folder = settings.reader_dir or MODEL_DIR
+    return NeuralReader(folder, settings.reader_threads) if settings.reader == "neural" else TreeReader(folder)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class Assistant:
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         self.llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
-        self.reader = reader or TreeReader(self.settings.reader_dir or MODEL_DIR)
+        self.reader = reader or build_reader(self.settings)
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self._auto_ingest = auto_ingest
@@ -124,6 +130,11 @@ class Assistant:
         self._ensure_seeded()
         self._check_filters(filters)
         lang = detect_lang(question)
+        if about_collection(question) and filters is None:
+            overview = self.overview(question, lang)
+            yield overview.text
+            yield replace(overview, timings=Timings(0.0, 0.0, 0.0, round(time.perf_counter() - t0, 4), round(time.perf_counter() - t0, 4)))
+            return
         resolution = resolve(question, history, self.settings, self.llm)
         standalone = resolution.standalone
         parts = [standalone] if resolution.follow_up else split_question(standalone)
@@ -155,7 +166,7 @@ class Assistant:
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
         first_token = None
         if not answered:
-            text = refusal_text(lang)
+            text = refusal_text(lang, related=(confidence or 0.0) >= self.settings.related_bar)
             first_token = time.perf_counter() - t0
             yield text
             total = time.perf_counter() - t0
@@ -167,7 +178,7 @@ class Assistant:
         chosen: list[Evidence] = []
         for q, qvec, decision in answered:
             rival = self._rival(q, qvec, decision, passages, sents, filters, idf) if decision.grade == "answer" and disputable(q) else None
-            chosen.extend(self.composer.choose(decision, rival))
+            chosen.extend(self.composer.choose(decision, rival, q))
         t1 = time.perf_counter()
         if self.llm is None:
             draft = self.composer.extract(lang, passages, chosen, sents)
@@ -196,6 +207,30 @@ class Assistant:
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
                           total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, timings=timings)
+
+    def overview(self, question: str, lang: str) -> Answer:
+        """What the collection covers, for a question about all of it: the newest articles, one line each (title,
+        outlet, date), each citing its opening sentence; a quote would answer only one of them."""
+        articles = sorted((a for a in self.articles() if not a.same_as), key=lambda a: (a.date or "", a.id), reverse=True)
+        shown = articles[: self.settings.overview_articles]
+        lines, citations = [prompts.load(f"overview.{lang if lang in ('en', 'es') else 'en'}").render(count=str(len(articles)))], []
+        for n, a in enumerate(shown, 1):
+            text = self.store.article_text(a.id) or a.title
+            lead = next((s for s in split_sentences(text) if not s.text.lstrip().startswith("date ") and s.text.strip() != a.title.strip()
+                         and not is_boilerplate(s.text)), None)
+            quote, start, end = (lead.text, lead.start, lead.end) if lead else (a.title, 0, 0)
+            said = ", ".join(x for x in (a.source, a.date) if x)
+            lines.append(f"- “{a.title}”{f' ({said})' if said else ''} [{n}]")
+            citations.append(Citation(n=n, article_id=a.id, title=a.title, date=a.date, source=a.source, lang=a.lang,
+                                      quote=quote, start=start, end=end, supported=True, outlets=a.outlets))
+        if not citations:
+            text = refusal_text(lang)
+            return Answer(text=text, citations=[], refused=True, passages=[], question=question, standalone_question=question,
+                          lang=lang, backend=self.composer.name, grade="refused", refused_by="overview",
+                          trace=[TraceStep("overview", "refused", "the store holds no articles")])
+        return Answer(text="\n".join(lines), citations=citations, refused=False, passages=[], question=question,
+                      standalone_question=question, lang=lang, backend=self.composer.name, grade="answer",
+                      trace=[TraceStep("overview", "answer", f"{len(shown)} of {len(articles)} articles, newest first")])
 
     def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None) -> Found:
         """Retrieve each part of the question, then read and decide on the sentences of what was retrieved."""

@@ -24,7 +24,7 @@ from .settings import PROJECT_ROOT, Settings
 from .types import Answer
 
 EVAL_DIR = PROJECT_ROOT / "eval"
-TYPES = ("fact", "number", "date", "why", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise", "off_topic")
+TYPES = ("fact", "number", "date", "why", "how", "open", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise", "off_topic")
 LABELS = {
     "hit_at_1": "retrieval hit@1", "hit_at_5": "retrieval hit@5", "mrr": "retrieval MRR",
     "citation_precision": "citation precision", "citation_recall": "citation recall", "fact_recall": "fact recall",

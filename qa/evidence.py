@@ -4,10 +4,47 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .question import Question
-from .reader import ReaderCandidate
-from .text import is_directive
+import re
+from functools import cache
+
+from .question import Question, language_words
+from .reader import ReaderCandidate, Reading
+from .text import fold, is_directive, words
 from .types import Passage, Sentence
+
+LANGS = ("en", "es")
+
+
+class Boilerplate:
+    """Page furniture is never an answer candidate: photo credits ("Handout via REUTERS ATTENTION EDITORS"), bylines,
+    subscription, newsletter and cookie lines. Cues and byline words live in the language files; a byline is one of
+    its words followed by nothing but a few capitalised words ("By Anna Kell", "Por María Ruiz")."""
+
+    name = "boilerplate"
+    byline_words = 5
+
+    @staticmethod
+    @cache
+    def _patterns() -> tuple[re.Pattern, re.Pattern]:
+        cues = [c for lang in LANGS for c in language_words(lang).boilerplate]
+        lines = [b for lang in LANGS for b in language_words(lang).byline]
+        cue = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")(?!\w)")
+        byline = re.compile(r"^(?:" + "|".join(re.escape(b) for b in sorted(lines, key=len, reverse=True)) + r")\s+(.*)$")
+        return cue, byline
+
+    def __call__(self, text: str) -> bool:
+        cue, byline = self._patterns()
+        folded = " ".join(fold(text).split())
+        if cue.search(folded):
+            return True
+        m = byline.match(folded)
+        if m is None:
+            return False
+        rest = words(text)[-len(words(m.group(1))):] if words(m.group(1)) else []
+        return 0 < len(rest) <= self.byline_words and all(w[0].isupper() for w in rest)
+
+
+is_boilerplate = Boilerplate()
 
 
 @dataclass(frozen=True)
@@ -16,7 +53,8 @@ class Evidence:
     vector: np.ndarray
     passage_index: int  # 1-based position in the passage list
     candidate: ReaderCandidate
-    p: float | None = None  # the reader's calibrated probability that the sentence answers
+    p: float | None = None  # the reader's probability that the sentence answers
+    span: tuple[int, int] | None = None  # the answering words the reader marks, [start, end) in the sentence text
 
     @property
     def similarity(self) -> float:
@@ -31,7 +69,8 @@ def _reading(s: Sentence, p: Passage, lang: str) -> str | None:
 def gather(question: Question, qvec: np.ndarray, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
            limit: int) -> list[Evidence]:
     """The `limit` sentences closest to the question by e5 among the passages' sentences, as training saw them
-    (the K closest of an article); sentences that address the assistant instead of reporting are never evidence."""
+    (the K closest of an article); sentences that address the assistant instead of reporting, and page furniture
+    (Boilerplate), are never evidence."""
     index = {p.chunk_id: i + 1 for i, p in enumerate(passages)}
     by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]] = {}
     for s, v in sents:
@@ -43,17 +82,19 @@ def gather(question: Question, qvec: np.ndarray, passages: list[Passage], sents:
         p = passages[index[chunk] - 1]
         readings = [_reading(s, p, question.lang) for s, _ in members]
         for i, (s, v) in enumerate(members):
-            if is_directive(s.text):
+            if is_directive(s.text) or is_boilerplate(s.text):
                 continue
             near = [r for r in readings[max(0, i - 1) : i + 2] if r is not None]
             cand = ReaderCandidate(text=s.text, lang=p.lang, similarity=float(v @ qvec), position=i, reading=readings[i],
-                                   context=" ".join(near) if readings[i] is not None else None)
+                                   context=" ".join(near) if readings[i] is not None else None,
+                                   before=members[i - 1][0].text if i else "")
             out.append(Evidence(s, v, index[chunk], cand))
     out.sort(key=lambda e: -e.similarity)
     return out[:limit]
 
 
-def scored(evidence: list[Evidence], probabilities: np.ndarray) -> list[Evidence]:
-    """The evidence with the reader's probabilities, most probable first."""
-    out = [replace(e, p=float(p)) for e, p in zip(evidence, probabilities)]
+def scored(evidence: list[Evidence], reading: Reading) -> list[Evidence]:
+    """The evidence with the reader's probabilities and answering words, most probable first."""
+    spans = reading.spans or (None,) * len(evidence)
+    out = [replace(e, p=float(p), span=sp) for e, p, sp in zip(evidence, reading.p, spans)]
     return sorted(out, key=lambda e: -(e.p or 0.0))

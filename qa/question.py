@@ -14,7 +14,7 @@ from .verify import names
 
 LANG_DIR = Path(__file__).resolve().parent / "lang"
 # Answer types, in the order the reader's feature encodes them (the shipped model depends on this order).
-ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reason", "manner", "entity")
+ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reason", "manner", "entity", "open")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class LanguageWords:
     follow_up_about: str  # "{question} (about {topic})"
     part_joins: tuple[str, ...]  # folded
     part_openers: tuple[str, ...]  # folded
+    boilerplate: tuple[str, ...]  # folded cues of page furniture (photo credits, subscriptions)
+    byline: tuple[str, ...]  # folded words that open a line naming only its writer
+    overview: tuple[str, ...]  # folded questions about the whole collection
 
 
 @cache
@@ -42,6 +45,9 @@ def language_words(lang: str) -> LanguageWords:
         follow_up_about=data["follow_up"]["about"],
         part_joins=tuple(fold(w) for w in data["parts"]["joins"]),
         part_openers=tuple(fold(w) for w in data["parts"]["openers"]),
+        boilerplate=tuple(fold(w) for w in data["boilerplate"]["cues"]),
+        byline=tuple(fold(w) for w in data["boilerplate"]["byline"]),
+        overview=tuple(fold(w) for w in data["overview"]["questions"]),
     )
 
 
@@ -69,6 +75,13 @@ class Question:
     asks: str  # one of ASKS
     names: frozenset[str]
     terms: tuple[str, ...]  # folded content words, in order, repeated words once
+
+
+def about_collection(text: str) -> bool:
+    """A question about the whole collection ("What is this about?", "¿De qué tratan los artículos?"): one of the
+    language files' overview questions, whole, in either language."""
+    folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
+    return any(folded in language_words(lang).overview for lang in ("en", "es"))
 
 
 def parse(text: str) -> Question:

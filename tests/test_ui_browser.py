@@ -261,7 +261,7 @@ def test_the_answering_words_are_bold_and_the_confidence_is_shown(page):
 
 def test_unanswerable_is_a_refusal_and_errors_are_notices(page):
     html = ask(page, "Who won the 2018 football World Cup?")
-    assert "do not contain the answer" in html
+    assert "do not mention this" in html
     assert page.locator("#qa-chat .qa-refusal").count() == 1 and page.locator("#qa-notice .qa-notice-error").count() == 0
     assert "No sources" in page.locator("#qa-sources").inner_text()
     shot(page, "06-refusal")
