@@ -43,10 +43,10 @@ def _said(prompt: str, lang: str) -> str:
     return prompts.load(f"{prompt}.{lang if lang in ('en', 'es') else 'en'}").render()
 
 
-def refusal_text(lang: str, related: bool = False) -> str:
-    """"The articles do not mention this", or, when the reader found passages on the topic that do not say it, "I found
-    related passages, but none of them says this"."""
-    return _said("refusal_related" if related else "refusal", lang)
+def refusal_text(lang: str) -> str:
+    """"The articles do not mention this". (When they hold something close, the answer is partial instead: "I found
+    related passages, but none of them says exactly this", and what they do say.)"""
+    return _said("refusal", lang)
 
 
 def partial_text(lang: str) -> str:

@@ -166,7 +166,7 @@ class Assistant:
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
         first_token = None
         if not answered:
-            text = refusal_text(lang, related=(confidence or 0.0) >= self.settings.related_bar)
+            text = refusal_text(lang)
             first_token = time.perf_counter() - t0
             yield text
             total = time.perf_counter() - t0

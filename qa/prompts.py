@@ -16,8 +16,6 @@ VARIABLES: dict[str, frozenset[str]] = {
     "condense": frozenset({"history", "question"}),
     "refusal.en": frozenset(),
     "refusal.es": frozenset(),
-    "refusal_related.en": frozenset(),
-    "refusal_related.es": frozenset(),
     "overview.en": frozenset({"count"}),
     "overview.es": frozenset({"count"}),
     "attribution.en": frozenset({"source"}),

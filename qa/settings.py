@@ -158,11 +158,6 @@ class Settings(BaseSettings):
         description="Least probability of the best sentence for a partial answer under answer_bar: the passages are "
         "shown, saying that none of them says exactly this (more likely than not for the tree reader).",
     )
-    related_bar: float = Field(
-        0.05, ge=0.0, le=1.0,
-        description="Least confidence for a refusal to say that related passages were found but none says this, rather "
-        "than that the articles do not mention it.",
-    )
     sentence_bar: float = Field(
         0.5, ge=0.0, le=1.0,
         description="Least probability that a sentence holds the answer for it to be quoted beside the best one (another "
