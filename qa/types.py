@@ -261,13 +261,14 @@ class Filters:
         """What makes these filters unusable, for every caller alike: a date not written YYYY-MM-DD (or not a real
         day), an empty date range, a language other than en or es; None when they are usable."""
         for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
-            if value is not None:
-                try:
-                    if not _ISO_DATE.fullmatch(value):
-                        raise ValueError
-                    date.fromisoformat(value)
-                except (TypeError, ValueError):
-                    return f"{name} {value!r} is not a date: use YYYY-MM-DD"
+            if value is None:
+                continue
+            if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+                return f"{name} {value!r} is not a date: use YYYY-MM-DD"
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                return f"{name} {value!r} is written YYYY-MM-DD but no such day exists"
         if self.date_from and self.date_to and self.date_from > self.date_to:
             return f"the date range is empty: {self.date_from} is after {self.date_to}"
         if self.lang is not None and self.lang not in ("en", "es"):
