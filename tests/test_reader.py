@@ -172,3 +172,14 @@ def test_the_real_reader_doubts_a_near_miss(neural):
     right = "Engineers expect the gate to be repaired by the end of March."
     reading = neural.read(q, [_ncand(near), _ncand(right)])
     assert reading.p[1] > reading.p[0]
+
+
+def test_the_neural_reader_runs_without_torch():
+    """Run time is onnxruntime only: torch is for training (the train extra)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from qa.reader import NeuralReader, ReaderCandidate; from qa.question import parse; "
+            "NeuralReader().read(parse('Who won?'), [ReaderCandidate('Ana won the race.', 'en', 0.0, 0, None, None)]); "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
