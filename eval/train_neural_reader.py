@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.e5file import E5File, E5Tokenizer  # noqa: E402
-from qa.reader import PairEncoder  # noqa: E402
+from qa.reader import PairEncoder, model_inputs  # noqa: E402
 from qa.text import sentences as split_sentences, terms  # noqa: E402
 
 TRAINING = ROOT.parent / "shared" / "training"
@@ -251,20 +251,6 @@ def batches(encoded: list, cfg: Config, rng: random.Random):
     return chunks
 
 
-def tensors(items: list, source: E5File, pad: int):
-    import torch
-
-    width = max(len(it[0]) for it in items)
-    ids = np.full((len(items), width), pad, dtype=np.int64)
-    mask = np.zeros((len(items), width), dtype=np.int64)
-    for j, it in enumerate(items):
-        ids[j, :len(it[0])] = it[0]
-        mask[j, :len(it[0])] = 1
-    uniq, inv = np.unique(ids, return_inverse=True)
-    words = source.word_rows(uniq)[inv.reshape(ids.shape)]
-    return torch.from_numpy(words), torch.from_numpy(mask)
-
-
 def encode_all(records: list[dict], enc: PairEncoder) -> list:
     """(ids, sentence token range, answer token start, end, label) per pair; the span is -1 when not in range."""
     out = []
@@ -316,7 +302,7 @@ def train(cfg: Config) -> None:
     t0, seen, losses = time.time(), 0, []
     while step < total:
         items = [encoded[i] for i in plan[step]]
-        words, mask = tensors(items, source, source.dims.pad)
+        words, mask = (torch.from_numpy(x) for x in model_inputs([it[0] for it in items], source))
         logit, start, end = model(words, mask)
         label = torch.tensor([float(it[5]) for it in items])
         span_mask = torch.full_like(start, -1e4)
@@ -334,7 +320,7 @@ def train(cfg: Config) -> None:
         sched.step()
         step += 1
         seen += len(items)
-        losses.append(float(loss))
+        losses.append(loss.item())
         if step % 20 == 0 or step == total:
             rate = seen / (time.time() - t0)
             eta = (total - step) * cfg.batch / rate
@@ -419,9 +405,10 @@ def heldout(cfg: Config, folder: Path, most: int) -> None:
                         gold = next((i for i, s in enumerate(sents) if s.start <= start < s.end), None)
                     cands = [ReaderCandidate(s.text, LANG[name], 0.0, i, None, None, sents[i - 1].text if i else "")
                              for i, s in enumerate(sents)]
-                    reading = reader.read(parse(q), cands)
+                    question = parse(q)
+                    reading = reader.read(question, cands)
                     best = int(np.argmax(reading.p))
-                    rows.append({"source": name, "lang": parse(q).lang, "s_lang": LANG[name], "answerable": answerable,
+                    rows.append({"source": name, "lang": question.lang, "s_lang": LANG[name], "answerable": answerable,
                                  "confidence": reading.confidence, "top1": best == gold})
     seconds = time.time() - t0
     ans = [r for r in rows if r["answerable"]]

@@ -133,7 +133,8 @@ class Assistant:
         if about_collection(question) and filters is None:
             overview = self.overview(question, lang)
             yield overview.text
-            yield replace(overview, timings=Timings(0.0, 0.0, 0.0, round(time.perf_counter() - t0, 4), round(time.perf_counter() - t0, 4)))
+            took = round(time.perf_counter() - t0, 4)
+            yield replace(overview, timings=Timings(0.0, 0.0, 0.0, took, took))
             return
         resolution = resolve(question, history, self.settings, self.llm)
         standalone = resolution.standalone
@@ -216,8 +217,7 @@ class Assistant:
         lines, citations = [prompts.load(f"overview.{lang if lang in ('en', 'es') else 'en'}").render(count=str(len(articles)))], []
         for n, a in enumerate(shown, 1):
             text = self.store.article_text(a.id) or a.title
-            lead = next((s for s in split_sentences(text) if not s.text.lstrip().startswith("date ") and s.text.strip() != a.title.strip()
-                         and not is_boilerplate(s.text)), None)
+            lead = next((s for s in split_sentences(text) if s.text.strip() != a.title.strip() and not is_boilerplate(s.text)), None)
             quote, start, end = (lead.text, lead.start, lead.end) if lead else (a.title, 0, 0)
             said = ", ".join(x for x in (a.source, a.date) if x)
             lines.append(f"- “{a.title}”{f' ({said})' if said else ''} [{n}]")

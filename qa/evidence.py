@@ -1,18 +1,15 @@
 """Evidence: the candidate sentences of the retrieved passages, as the reader sees them and the answer cites them."""
 
+import re
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
-import re
-from functools import cache
-
-from .question import Question, language_words
+from .question import LANGS, Question, cue_pattern, language_words
 from .reader import ReaderCandidate, Reading
 from .text import fold, is_directive, words
 from .types import Passage, Sentence
-
-LANGS = ("en", "es")
 
 
 class Boilerplate:
@@ -26,9 +23,8 @@ class Boilerplate:
     @staticmethod
     @cache
     def _patterns() -> tuple[re.Pattern, re.Pattern]:
-        cues = [c for lang in LANGS for c in language_words(lang).boilerplate]
+        cue = cue_pattern(tuple(c for lang in LANGS for c in language_words(lang).boilerplate))
         lines = [b for lang in LANGS for b in language_words(lang).byline]
-        cue = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")(?!\w)")
         byline = re.compile(r"^(?:" + "|".join(re.escape(b) for b in sorted(lines, key=len, reverse=True)) + r")\s+(.*)$")
         return cue, byline
 
@@ -40,8 +36,9 @@ class Boilerplate:
         m = byline.match(folded)
         if m is None:
             return False
-        rest = words(text)[-len(words(m.group(1))):] if words(m.group(1)) else []
-        return 0 < len(rest) <= self.byline_words and all(w[0].isupper() for w in rest)
+        named = len(words(m.group(1)))  # the words after the byline word, as written (folding keeps the count)
+        rest = words(text)[-named:] if named else []
+        return 0 < named <= self.byline_words and all(w[0].isupper() for w in rest)
 
 
 is_boilerplate = Boilerplate()

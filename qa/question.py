@@ -14,6 +14,7 @@ from .verify import names
 
 LANG_DIR = Path(__file__).resolve().parent / "lang"
 # Answer types, in the order the reader's feature encodes them (the shipped model depends on this order).
+LANGS = ("en", "es")  # the languages with a word file
 ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reason", "manner", "entity", "open")
 
 
@@ -81,7 +82,7 @@ def about_collection(text: str) -> bool:
     """A question about the whole collection ("What is this about?", "¿De qué tratan los artículos?"): one of the
     language files' overview questions, whole, in either language."""
     folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
-    return any(folded in language_words(lang).overview for lang in ("en", "es"))
+    return any(folded in language_words(lang).overview for lang in LANGS)
 
 
 def parse(text: str) -> Question:
@@ -94,8 +95,8 @@ def parse(text: str) -> Question:
 def _parts_pattern() -> re.Pattern:
     """A join between two questions, in either language (a question may mix them): matched on folded text, which
     keeps every character in place, so the split positions hold for the text as written."""
-    joins = {w for lang in ("en", "es") for w in language_words(lang).part_joins}
-    openers = {w for lang in ("en", "es") for w in language_words(lang).part_openers}
+    joins = {w for lang in LANGS for w in language_words(lang).part_joins}
+    openers = {w for lang in LANGS for w in language_words(lang).part_openers}
     alt = lambda ws: "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True))
     return re.compile(rf"(?<![?\s]),?\s+(?:{alt(joins)})\s+(?=(?:{alt(openers)})\b)")
 

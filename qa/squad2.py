@@ -136,13 +136,14 @@ def run(args: argparse.Namespace) -> int:
     texts, questions = load(args.squad2_file or DEFAULT_FILE)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
     readers = fold_readers(args.reader_folds or FOLDS_DIR) if settings.reader == "tree" else {}
-    held_out = settings.reader == "neural" or all(q.title in readers for q in questions)
+    by_folds = bool(readers) and all(q.title in readers for q in questions)
+    held_out = by_folds or settings.reader == "neural"
     embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
     base = Assistant(settings, embedder=embedder, auto_ingest=False)
     progress(f"indexing {len(texts)} articles into {data_dir} (slow the first time only)")
     ingest = base.ingest([write_articles(texts, settings.seeds_dir)])
     bots = {}
-    if readers and held_out:
+    if by_folds:
         for reader in {id(r): r for r in readers.values()}.values():
             bots[id(reader)] = Assistant(settings, embedder=embedder, store=base.store, reader=reader, auto_ingest=False)
     if args.sample and args.sample < len(questions):
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results = []
     for i, q in enumerate(questions, 1):
-        bot = bots[id(readers[q.title])] if readers and held_out else base
+        bot = bots[id(readers[q.title])] if by_folds else base
         answer = bot.ask(q.question)
         text = " ".join(s.text for s in answer.sentences if s.supported) if answer.grade == "answer" else ""
         results.append(SResult(q.qid, q.title, q.answerable, answer.grade,
@@ -162,9 +163,9 @@ def run(args: argparse.Namespace) -> int:
             progress(f"squad2: {i}/{len(questions)}")
     table = {"all": summarize(results)} | {t: summarize([r for r in results if r.title == t]) for t in dict.fromkeys(q.title for q in questions)}
     meta = run_meta(settings) | {
-        "reader": ("article-held-out fold readers from " + str((args.reader_folds or FOLDS_DIR).relative_to(PROJECT_ROOT))) if held_out
-        else f"{base.reader.name} (shipped; " + ("these articles were in its training data)" if settings.reader == "tree"
-                                                  else "none of these articles in its training data)"),
+        "reader": ("article-held-out fold readers from " + str((args.reader_folds or FOLDS_DIR).relative_to(PROJECT_ROOT))) if by_folds
+        else f"{base.reader.name} (shipped; " + ("none of these articles in its training data)" if held_out
+                                                  else "these articles were in its training data)"),
         "articles": len(texts), "questions": len(results), "ingest": ingest.summary(), "seconds": round(time.perf_counter() - t0, 1),
         "held_out": held_out,
     }
