@@ -6,9 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import PromptError
-from .settings import PROJECT_ROOT
+from .settings import shipped
 
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+PROMPTS_DIR = shipped("prompts")
 
 # name -> the variables the code passes; a file using others (or missing one) is an error at load.
 VARIABLES: dict[str, frozenset[str]] = {

@@ -1,23 +1,36 @@
 """The one settings object: every knob, its default and why, read from `QA_*` variables."""
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A built wheel carries the repository's top-level prompts/ and seeds/ inside the package (pyproject.toml maps them to
+# qa/bundled/); a checkout, editable install included, has no such folder and reads the top-level ones.
+BUNDLED = Path(resources.files(__package__), "bundled")
+INSTALLED = BUNDLED.is_dir()
+
+
+def shipped(name: str) -> Path:
+    """The repository's top-level folder `name` (prompts, seeds), or its copy in an installed wheel: the one resolver,
+    so the package answers from any folder without a checkout."""
+    return BUNDLED / name if INSTALLED else PROJECT_ROOT / name
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
     data_dir: Path = Field(
-        PROJECT_ROOT / "data",
-        description="Folder for the local Chroma store, feedback and uploads (never inside the package).",
+        Path(user_data_dir("qa")) if INSTALLED else PROJECT_ROOT / "data",
+        description="Folder for the local Chroma store, feedback and uploads (never inside the package): data/ in a "
+        "checkout, the user's data folder (~/.local/share/qa on Linux) for an installed wheel.",
     )
     seeds_dir: Path = Field(
-        PROJECT_ROOT / "seeds",
+        shipped("seeds"),
         description="Articles indexed on first use when the store is empty.",
     )
     chroma_url: str | None = Field(
