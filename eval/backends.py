@@ -158,9 +158,9 @@ def render(runs: list[Run], questions: list[GoldQuestion], seconds: float, setti
         "",
         f"{len(questions)} questions from eval/questions.jsonl (the first of each type: {', '.join(types)};"
         " follow-ups get the earlier turn as this backend answered it). Each backend answers one unscored warm-up question first.",
-        "Every backend goes through the same retrieval, `Composer.finish` verification and scoring (`qa.evaluate.score`).",
+        "Every backend goes through the same retrieval, `Finishing` verification and scoring (`qa.evaluate.score`).",
         "The LLM backends run llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (2 threads, temperature 0) through",
-        "`QA_BACKEND=openai`; the model streams, `Composer.parse_generated` reads its markers, the verifier drops what it cannot back.",
+        "`QA_BACKEND=openai`; the model streams, `generated_sentences` reads its markers, the verifier drops what it cannot back.",
         "",
         "## Summary",
         "",

@@ -6,9 +6,11 @@ refuse, on the settings' bars), draft (extractive quote, or an OpenAI-compatible
 """
 
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,14 +28,22 @@ from .translate import Translator, translated
 from .types import Answer, AnswerSentence, Citation, Passage, Sentence, TraceStep
 from .verify import MARKER, Check as Verdict, Verifier, months, strip_markers
 
+class Drafted(NamedTuple):
+    """One sentence of a draft: its words, the passages it cites (1-based; invalid numbers are dropped when it is
+    checked), and what is shown with it but not verified: an attribution before it, a quote's translation after it."""
+
+    body: str
+    marks: tuple[int, ...]
+    prefix: str | None = None
+    translation: str | None = None
+
+
 @dataclass(frozen=True)
 class Draft:
-    """An answer before verification: sentences with markers that refer to passage positions (1-based)."""
+    """An extractive answer before verification: its sentences and what is said around them."""
 
-    sentences: list[tuple[str, tuple[int, ...]]]
-    prefix: list[str | None]  # attribution shown before a sentence, not part of what is verified
-    note: str | None = None
-    translations: tuple[str | None, ...] = ()  # a quote's machine translation, shown after it
+    sentences: list[Drafted]
+    note: str | None = None  # said after the sentences when they cite more than one article: that the reports differ
     lead: str | None = None  # said before the sentences: for a partial answer, that the articles do not state exactly this
     answers: tuple[tuple[str, int, int], ...] = ()  # the reader's answering words: (article id, start, end) in article offsets
 
@@ -165,9 +175,9 @@ class Composer:
         for c in chosen:
             order.setdefault(c.sentence.article_id, len(order))
         chosen.sort(key=lambda c: (order[c.sentence.article_id], c.sentence.start))
-        sentences, prefixes = [], []
+        sentences = []
         seen_articles = set()
-        for c in chosen:
+        for c, translation in zip(chosen, self._translations(lang, chosen, passages)):
             p = passages[c.passage_index - 1]
             prefix = None
             if p.article_id not in seen_articles:
@@ -175,10 +185,8 @@ class Composer:
                 prefix = _attribution_prefix(p, lang)
                 if p.lang != lang:
                     prefix += " " + prompts.load(f"crosslingual.{lang}").render()
-            sentences.append((c.sentence.text, (c.passage_index,)))
-            prefixes.append(prefix)
-        translations = self._translations(lang, chosen, passages)
-        return Draft(sentences, prefixes, note, tuple(translations), answers=answer_words(chosen))
+            sentences.append(Drafted(c.sentence.text, (c.passage_index,), prefix, translation))
+        return Draft(sentences, note, answers=answer_words(chosen))
 
     def _translations(self, lang: str, chosen: list[Evidence], passages: list[Passage]) -> list[str | None]:
         """Quotes from an article in the other language, rendered in the question's; None for the others.
@@ -206,78 +214,7 @@ class Composer:
         )
         return prompts.load("answer").render(question=question, sources=sources, language="Spanish" if lang == "es" else "English")
 
-    @staticmethod
-    def parse_generated(text: str) -> Draft:
-        """Split generated text into sentences and the passage numbers each cites (invalid ones dropped later)."""
-        if "NOT_IN_SOURCES" in text:
-            return Draft([], [])
-        out = []
-        for span in split_sentences(text.strip()):
-            marks = tuple(int(m) for m in MARKER.findall(span.text))
-            body = _SOURCE_HEADER.sub("", strip_markers(span.text)).strip()
-            if len(words(body)) < 3:  # "It", a bare header or marker: no claim to keep
-                if out and marks:  # markers split off into their own "sentence" belong to the previous one
-                    prev, prev_marks = out[-1]
-                    out[-1] = (prev, prev_marks + marks)
-                continue
-            out.append((body, marks))
-        return Draft(out, [None] * len(out))
-
-    # --- finishing -----------------------------------------------------------------------
-
-    def finish(self, question: str, standalone: str, lang: str, passages: list[Passage], draft: Draft,
-               sents: list[tuple[Sentence, np.ndarray]], asked: list[Question] | None = None) -> Answer:
-        """Drop invented markers, verify each sentence, renumber citations 1..n and refuse when nothing holds."""
-        by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]] = {}
-        for s, v in sents:
-            by_chunk.setdefault(s.chunk_id, []).append((s, v))
-        verdicts: list[AnswerSentence] = []
-        kept: list[tuple[str, list[int], str | None, str | None]] = []
-        support_for: dict[int, list[Sentence]] = {}
-        said: set[str] = set()
-        translations = draft.translations or (None,) * len(draft.sentences)
-        for (body, marks), prefix, translation in zip(draft.sentences, draft.prefix, translations):
-            if fold(body).strip(" .") in said:
-                continue  # small models repeat themselves; a sentence is said once
-            said.add(fold(body).strip(" ."))
-            valid = [m for m in dict.fromkeys(marks) if 1 <= m <= len(passages)]
-            if valid:
-                check = self._check(body, [passages[m - 1] for m in valid], by_chunk)
-            else:
-                # Small models often state a sourced fact without its marker: cite the passage that verifies it.
-                valid, check = self._attribute(body, passages, by_chunk)
-            verdicts.append(AnswerSentence(body, tuple(valid), check.supported, check.support, check.reason, translation))
-            if not check.supported:
-                continue
-            kept.append((body, valid, prefix, translation))
-            for m in valid:
-                support_for.setdefault(m, []).extend(self._supporting(body, by_chunk.get(passages[m - 1].chunk_id, [])))
-        if not kept:
-            return Answer(text=refusal_text(lang), citations=[], refused=True, passages=passages, question=question,
-                          standalone_question=standalone, lang=lang, sentences=verdicts, backend=self.name)
-        renumber: dict[int, int] = {}
-        parts = [draft.lead] if draft.lead else []
-        for body, valid, prefix, translation in kept:
-            for m in valid:
-                renumber.setdefault(m, len(renumber) + 1)
-            marks = "".join(f"[{renumber[m]}]" for m in valid)
-            parts.append(f"{prefix + ' ' if prefix else ''}{body} {marks}")
-            if translation is not None and self.translator is not None:
-                parts.append(prompts.load(f"translated.{lang}").render(translator=self.translator.name, text=translation))
-        if draft.note and len({passages[m - 1].article_id for m in renumber}) > 1:
-            parts.append(draft.note)
-        citations = []
-        for old, new in sorted(renumber.items(), key=lambda kv: kv[1]):
-            p = passages[old - 1]
-            quote, start, end = self._quote(p, support_for.get(old, []))
-            marked = _marked(draft.answers, p.article_id, start, end, quote, asked or [])
-            citations.append(Citation(n=new, article_id=p.article_id, title=p.title, date=p.date, source=p.source, lang=p.lang,
-                                      quote=quote, start=start, end=end, supported=True,
-                                      answer_start=marked[0] if marked else None, answer_end=marked[1] if marked else None,
-                                      outlets=p.outlets))
-        renumbered = [replace(v, citations=tuple(renumber[m] for m in v.citations if m in renumber)) if v.supported else v for v in verdicts]
-        return Answer(text=" ".join(parts), citations=citations, refused=False, passages=passages, question=question,
-                      standalone_question=standalone, lang=lang, sentences=renumbered, backend=self.name)
+    # --- verifying (Finishing calls these) ------------------------------------------------
 
     def _check(self, body: str, cited: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> Verdict:
         texts = [f"{p.title}. {p.source or ''}. {without_directives(p.text)}" for p in cited]
@@ -312,6 +249,94 @@ class Composer:
         if p.start <= start and end <= p.end:
             return p.text[start - p.start : end - p.start], start, end
         return p.text, p.start, p.end
+
+
+class Finishing:
+    """Verifies an answer one sentence at a time, so that each can be sent as soon as it is checked: drops invented
+    markers and unsupported sentences, renumbers the citations 1..n in order of first use, and refuses when nothing
+    holds. The pieces it returns, joined, are the final answer's text."""
+
+    def __init__(self, composer: Composer, lang: str, passages: list[Passage], sents: list[tuple[Sentence, np.ndarray]],
+                 lead: str | None) -> None:
+        self.composer, self.lang, self.passages, self.lead = composer, lang, passages, lead
+        self.by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]] = {}
+        for s, v in sents:
+            self.by_chunk.setdefault(s.chunk_id, []).append((s, v))
+        self.verdicts: list[AnswerSentence] = []
+        self.support_for: dict[int, list[Sentence]] = {}
+        self.renumber: dict[int, int] = {}  # passage number -> citation number
+        self.said: set[str] = set()
+        self.text = ""
+        self.seconds = 0.0  # spent verifying, for the answer's timings
+
+    def add(self, sentence: Drafted) -> str:
+        """The sentence as the answer says it (markers renumbered, its attribution and translation around it), with
+        the space that joins it to the text before; "" when it repeats an earlier one or its source does not back it."""
+        t0 = time.perf_counter()
+        piece = self._verified(sentence)
+        self.seconds += time.perf_counter() - t0
+        return piece
+
+    def _verified(self, sentence: Drafted) -> str:
+        composer, passages = self.composer, self.passages
+        key = fold(sentence.body).strip(" .")
+        if key in self.said:
+            return ""  # small models repeat themselves; a sentence is said once
+        self.said.add(key)
+        valid = [m for m in dict.fromkeys(sentence.marks) if 1 <= m <= len(passages)]
+        if valid:
+            check = composer._check(sentence.body, [passages[m - 1] for m in valid], self.by_chunk)
+        else:
+            # Small models often state a sourced fact without its marker: cite the passage that verifies it.
+            valid, check = composer._attribute(sentence.body, passages, self.by_chunk)
+        self.verdicts.append(AnswerSentence(sentence.body, tuple(valid), check.supported, check.support, check.reason,
+                                            sentence.translation))
+        if not check.supported:
+            return ""
+        parts = [self.lead] if self.lead and not self.text else []
+        for m in valid:
+            self.renumber.setdefault(m, len(self.renumber) + 1)
+            self.support_for.setdefault(m, []).extend(composer._supporting(sentence.body, self.by_chunk.get(passages[m - 1].chunk_id, [])))
+        marks = "".join(f"[{self.renumber[m]}]" for m in valid)
+        parts.append(f"{sentence.prefix + ' ' if sentence.prefix else ''}{sentence.body} {marks}")
+        if sentence.translation is not None and composer.translator is not None:
+            parts.append(prompts.load(f"translated.{self.lang}").render(translator=composer.translator.name, text=sentence.translation))
+        return self._say(" ".join(parts))
+
+    def _say(self, part: str) -> str:
+        piece = f" {part}" if self.text else part
+        self.text += piece
+        return piece
+
+    def end(self, note: str | None = None) -> str:
+        """What closes the text: the refusal when no sentence held, or `note` (the reports differ) when the answer
+        cites more than one article; "" otherwise."""
+        if not self.renumber:
+            return self._say(refusal_text(self.lang))
+        if note and len({self.passages[m - 1].article_id for m in self.renumber}) > 1:
+            return self._say(note)
+        return ""
+
+    def answer(self, question: str, standalone: str, answers: tuple[tuple[str, int, int], ...] = (),
+               asked: list[Question] | None = None) -> Answer:
+        """The Answer of the text said (after end()), with a citation per number; `answers` are the reader's
+        answering words, marked inside the quotes."""
+        if not self.renumber:
+            return Answer(text=self.text, citations=[], refused=True, passages=self.passages, question=question,
+                          standalone_question=standalone, lang=self.lang, sentences=self.verdicts, backend=self.composer.name)
+        citations = []
+        for old, new in self.renumber.items():
+            p = self.passages[old - 1]
+            quote, start, end = self.composer._quote(p, self.support_for.get(old, []))
+            marked = _marked(answers, p.article_id, start, end, quote, asked or [])
+            citations.append(Citation(n=new, article_id=p.article_id, title=p.title, date=p.date, source=p.source, lang=p.lang,
+                                      quote=quote, start=start, end=end, supported=True,
+                                      answer_start=marked[0] if marked else None, answer_end=marked[1] if marked else None,
+                                      outlets=p.outlets))
+        renumbered = [replace(v, citations=tuple(self.renumber[m] for m in v.citations if m in self.renumber)) if v.supported else v
+                      for v in self.verdicts]
+        return Answer(text=self.text, citations=citations, refused=False, passages=self.passages, question=question,
+                      standalone_question=standalone, lang=self.lang, sentences=renumbered, backend=self.composer.name)
 
 
 def answer_words(chosen: list[Evidence]) -> tuple[tuple[str, int, int], ...]:
@@ -397,6 +422,40 @@ def _conflicting(chosen: list[Evidence], same_event: float) -> bool:
     return False
 
 
-def stream_generated(composer: Composer, question: str, lang: str, passages: list[Passage]) -> Iterator[str]:
+def generated_sentences(deltas: Iterable[str]) -> Iterator[str | Drafted]:
+    """A model's text deltas as they come, each followed by the sentences it completes with the passage numbers they
+    cite. A sentence is complete once the next one of three or more words begins: until then more words, or markers
+    split off into a "sentence" of their own, may still join it. NOT_IN_SOURCES ends the draft: a sentence complete
+    before it stands (it may have been sent already); nothing after it is taken."""
+    pending, declined = "", False
+    for delta in deltas:
+        yield delta
+        pending += delta
+        declined = declined or "NOT_IN_SOURCES" in pending
+        found = [] if declined else _read_generated(pending)
+        if len(found) > 1:
+            yield from (sentence for sentence, _ in found[:-1])
+            pending = pending[found[-1][1]:]
+    if not declined:
+        yield from (sentence for sentence, _ in _read_generated(pending))
+
+
+def _read_generated(text: str) -> list[tuple[Drafted, int]]:
+    """The sentences of a model's text, each with the passage numbers it cites and where it starts in `text`."""
+    out: list[tuple[Drafted, int]] = []
+    for span in split_sentences(text):
+        marks = tuple(int(m) for m in MARKER.findall(span.text))
+        body = _SOURCE_HEADER.sub("", strip_markers(span.text)).strip()
+        if len(words(body)) < 3:  # "It", a bare header or marker: no claim to keep
+            if out and marks:  # markers split off into their own "sentence" belong to the previous one
+                prev, at = out[-1]
+                out[-1] = (prev._replace(marks=prev.marks + marks), at)
+            continue
+        out.append((Drafted(body, marks), span.start))
+    return out
+
+
+def stream_generated(composer: Composer, question: str, lang: str, passages: list[Passage]) -> Iterator[str | Drafted]:
+    """The model's answer as it writes it: its text deltas and, as each is complete, its sentences (to verify)."""
     assert composer.llm is not None
-    yield from composer.llm.stream(composer.generation_prompt(question, lang, passages))
+    return generated_sentences(composer.llm.stream(composer.generation_prompt(question, lang, passages)))

@@ -1,14 +1,13 @@
 """The public API: one object that ingests, retrieves, answers and verifies."""
 
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .answer import Composer, Decision, disputable, partial_text, refusal_text, stream_generated
+from .answer import Composer, Decision, Draft, Drafted, Finishing, disputable, partial_text, refusal_text, stream_generated
 from .checks import build_checks
 from .embed import E5Embedder, Embedder
 from . import prompts
@@ -123,8 +122,11 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas as they are produced, then the final verified Answer."""
+    def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None, *,
+               drafts: bool = True) -> Iterator[str | Answer]:
+        """Yield text deltas as they are produced, then the final verified Answer. With a model drafting the answer,
+        `drafts` sends its words as it writes them (the Answer drops what does not hold); drafts=False sends only
+        verified text, each sentence once it is checked, so the deltas join into the Answer's text."""
         question = self._clean(question)
         t0 = time.perf_counter()
         self._ensure_seeded()
@@ -180,33 +182,34 @@ class Assistant:
         for q, qvec, decision in answered:
             rival = self._rival(q, qvec, decision, passages, sents, filters, idf) if decision.grade == "answer" and disputable(q) else None
             chosen.extend(self.composer.choose(decision, rival, q))
-        t1 = time.perf_counter()
         if self.llm is None:
             draft = self.composer.extract(lang, passages, chosen, sents)
             if grade == "partial":
                 draft = replace(draft, lead=partial_text(lang))
+            drafted: Iterable[str | Drafted] = draft.sentences
         else:
-            chunks = []
-            for delta in stream_generated(self.composer, standalone, lang, passages):
-                if first_token is None:
-                    first_token = time.perf_counter() - t0
-                chunks.append(delta)
-                yield delta
-            draft = self.composer.parse_generated("".join(chunks))
-        t2 = time.perf_counter()
-        answer = self.composer.finish(question, standalone, lang, passages, draft, sents, asked)
-        t3 = time.perf_counter()
+            draft = Draft([])
+            drafted = stream_generated(self.composer, standalone, lang, passages)
+        # With drafts (the chat), a model's words go out as it writes them and the verified Answer replaces them;
+        # without, only verified text goes out, each sentence as soon as it is checked.
+        shows_drafts = drafts and self.llm is not None
+        finishing = Finishing(self.composer, lang, passages, sents, draft.lead)
+        for event in drafted:
+            piece = event if isinstance(event, str) else finishing.add(event)
+            if piece and isinstance(event, str) == shows_drafts:
+                first_token = first_token or time.perf_counter() - t0
+                yield piece
+        if (closing := finishing.end(draft.note)) and not shows_drafts:
+            first_token = first_token or time.perf_counter() - t0
+            yield closing
+        answer = finishing.answer(question, standalone, draft.answers, asked)
         verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
                              f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
         answer = replace(answer, grade="refused" if answer.refused else grade, confidence=confidence, trace=[*trace, verified],
                          refused_by="verify" if answer.refused else None)
-        if self.llm is None:
-            # The extractive answer is ready at once; stream it sentence by sentence.
-            first_token = time.perf_counter() - t0
-            for piece in re.split(r"(?<=\]) ", answer.text):  # each answer sentence ends with its markers
-                yield piece + " "
-        timings = Timings(retrieve=round(t_retrieve, 4), compose=round(t2 - t1 + (t1 - t0 - t_retrieve), 4), verify=round(t3 - t2, 4),
-                          total=round(time.perf_counter() - t0, 4), first_token=round(first_token or 0.0, 4))
+        total = time.perf_counter() - t0
+        timings = Timings(retrieve=round(t_retrieve, 4), compose=round(total - t_retrieve - finishing.seconds, 4),
+                          verify=round(finishing.seconds, 4), total=round(total, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, timings=timings)
 
     def overview(self, question: str, lang: str) -> Answer:

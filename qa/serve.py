@@ -14,12 +14,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 import uvicorn
@@ -35,7 +36,9 @@ from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Sen
 
 from .assistant import Assistant
 from .errors import QAError
+from .ingest import count_tokens
 from .settings import Settings
+from .store import StoredArticle
 from .types import Answer, Filters, Rejected
 from .ui import UNUSABLE_UPLOAD, build_app, chat_logins, ingest_uploads, safe_upload_name
 
@@ -100,6 +103,13 @@ class AskRequest(BaseModel):
     filters: FilterBody | None = None
 
 
+class StreamOptions(BaseModel):
+    """OpenAI's stream options; only include_usage means something here."""
+
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = Field(False, description="Send the token counts in a last chunk before [DONE], as OpenAI does.")
+
+
 class ChatRequest(BaseModel):
     """OpenAI's chat request. Other fields OpenAI clients send (temperature, max_tokens ...) are accepted and unused:
     the answer is the articles' words, not a sampled text. System messages are ignored for the same reason."""
@@ -108,13 +118,32 @@ class ChatRequest(BaseModel):
     model: str
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     filters: FilterBody | None = Field(None, description="Not OpenAI's: the filters of /v1/ask (extra_body in OpenAI clients).")
 
     @model_validator(mode="after")
     def _ends_with_a_question(self) -> "ChatRequest":
         if self.messages[-1].role != "user":
             raise ValueError(f"the last message must be the user's question (role 'user'), not '{self.messages[-1].role}'")
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed when stream is true (OpenAI's rule)")
         return self
+
+
+class Usage(BaseModel):
+    """OpenAI's token counts, by tiktoken's cl100k_base, so clients can budget their context: the prompt is every
+    message's text as sent, the completion the answer's text with its markers. It is what the client sent and got, not
+    what a drafting model (QA_BACKEND=openai) read: that prompt holds the retrieved passages, and by default none runs."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, messages: list[Message], answer: str) -> "Usage":
+        prompt = sum(count_tokens(m.text()) for m in messages)
+        completion = count_tokens(answer)
+        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 
@@ -130,6 +159,13 @@ def _error(status: int, message: str, code: str | None = None, headers: dict[str
     kind = "invalid_request_error" if status < 500 else "server_error"
     kind = {401: "authentication_error", 404: "not_found_error"}.get(status, kind)
     return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status_code=status, headers=headers)
+
+
+def _failure(exc: Exception) -> JSONResponse:
+    """An exception as OpenAI's error: a QAError says what went wrong; anything else, a bug, is not shown (it is logged)."""
+    if isinstance(exc, QAError):
+        return _error(exc.http_status, str(exc), _snake(type(exc).__name__))
+    return _error(500, f"something went wrong ({type(exc).__name__}); the error was logged", "internal_error")
 
 
 def _snake(name: str) -> str:
@@ -182,9 +218,37 @@ class BodyLimit:
 # --- the app ---------------------------------------------------------------------------------
 
 
-def _article(article: Any) -> dict[str, Any]:
-    """An article's metadata for clients: everything but where its file lives on the server."""
-    return {k: v for k, v in asdict(article).items() if k != "path"}
+class ArticleInfo(BaseModel):
+    """An article as a client sees it. Not its file on the server, its text's hash or its MinHash signature: those are
+    the store's bookkeeping."""
+
+    id: str
+    title: str
+    date: str | None = Field(description="ISO YYYY-MM-DD, or None when the article gives none.")
+    source: str | None = Field(description="The outlet.")
+    author: str | None
+    lang: str
+    url: str | None = Field(description="The web page or feed item it was fetched from; None for an uploaded or local file.")
+    chunks: int = Field(description="How many passages it is searched in.")
+    translated: bool = Field(description="Its sentences carry their translation into the other language.")
+    same_as: str | None = Field(description="The stored article it repeats (then its own text is not indexed again).")
+    outlets: list[str] = Field(description="Every outlet that carried the story: its own, then its copies'.")
+
+    @classmethod
+    def of(cls, article: StoredArticle) -> "ArticleInfo":
+        url = article.path if urlsplit(article.path).scheme in ("http", "https") else None
+        return cls(id=article.id, title=article.title, date=article.date, source=article.source, author=article.author,
+                   lang=article.lang, url=url, chunks=article.chunks, translated=article.translated, same_as=article.same_as,
+                   outlets=list(article.outlets))
+
+
+class ArticleText(ArticleInfo):
+    text: str = Field(description="The text a citation's offsets point into.")
+
+
+class ArticleList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ArticleInfo]
 
 
 def _answer_summary(answer: Answer) -> dict[str, Any]:
@@ -196,17 +260,44 @@ def _sse(data: dict[str, Any] | str) -> bytes:
     return format_sse_event(data_str=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False))
 
 
-def _chunks(answer: Answer, head: dict[str, Any]) -> Iterator[bytes]:
-    """The stream of a ready, verified answer: the role, the text with its markers, then the citations and [DONE].
-    Only verified text is sent: a model's draft is checked before any of it reaches the client."""
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        return _sse({**head, "object": "chat.completion.chunk",
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})
+class Completion:
+    """One chat completion's stream: Assistant.stream with drafts=False, so each answer sentence goes out as soon as
+    it is verified and nothing unverified does; the citations come in the last chunk, then the usage when asked.
+    Each step runs in a worker thread under the server's limit of answers computed at once."""
 
-    yield chunk({"role": "assistant", "content": ""})
-    yield chunk({"content": answer.text})
-    yield chunk({}, "stop", citations=[asdict(c) for c in answer.citations], answer=_answer_summary(answer))
-    yield _sse("[DONE]")
+    def __init__(self, events: Iterator[str | Answer], head: dict[str, Any], body: ChatRequest, limiter: anyio.CapacityLimiter) -> None:
+        self.events, self.head, self.body, self.limiter = events, head, body, limiter
+        self.include_usage = body.stream_options is not None and body.stream_options.include_usage
+
+    async def next(self) -> str | Answer:
+        return await anyio.to_thread.run_sync(next, self.events, limiter=self.limiter)
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        usage = {"usage": None} if self.include_usage else {}  # OpenAI's shape: null until the usage chunk
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return _sse({**self.head, "object": "chat.completion.chunk", "choices": choices, **usage, **extra})
+
+    async def chunks(self, first: str | Answer) -> AsyncIterator[bytes]:
+        """The role, the verified text as it comes, the citations, the usage when asked, then [DONE]. A failure after
+        the first chunk (the headers are sent) ends the stream with an error event in OpenAI's shape, which OpenAI
+        clients raise."""
+        try:
+            yield self.chunk({"role": "assistant", "content": ""})
+            event = first
+            while not isinstance(event, Answer):
+                yield self.chunk({"content": event})
+                event = await self.next()
+            yield self.chunk({}, "stop", citations=[asdict(c) for c in event.citations], answer=_answer_summary(event))
+            if self.include_usage:
+                usage = Usage.of(self.body.messages, event.text).model_dump()
+                yield _sse({**self.head, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+            yield _sse("[DONE]")
+        except Exception as exc:
+            if not isinstance(exc, QAError):
+                log.exception("streaming a chat completion failed")
+            yield _sse(json.loads(_failure(exc).body))
+        finally:
+            self.events.close()
 
 
 def mounts_chat(settings: Settings, logins: list[tuple[str, str]] | None) -> bool:
@@ -244,7 +335,7 @@ def build_api(bot: Assistant) -> FastAPI:
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        return _error(exc.http_status, str(exc), _snake(type(exc).__name__))
+        return _failure(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -257,7 +348,7 @@ def build_api(bot: Assistant) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
-        return _error(500, f"something went wrong ({type(exc).__name__}); the error was logged", "internal_error")
+        return _failure(exc)
 
     @app.get("/healthz", tags=["server"])
     def healthz() -> dict[str, Any]:
@@ -273,16 +364,22 @@ def build_api(bot: Assistant) -> FastAPI:
 
     @v1.post("/chat/completions", tags=["openai"])
     async def chat_completions(body: ChatRequest) -> Any:
-        """OpenAI-compatible: the answer in choices[0].message.content with its [n] markers, and the citations in a
-        top-level `citations` list (in the last chunk when streaming)."""
+        """OpenAI-compatible: the answer in choices[0].message.content with its [n] markers, the citations in a
+        top-level `citations` list and the token counts in `usage`. Streamed, each sentence comes once it is verified
+        and the citations in the last chunk; `stream_options.include_usage` adds the usage chunk before [DONE]."""
         if body.model != settings.api_model:
             raise HTTPException(404, f"the model '{body.model}' does not exist; this server answers as '{settings.api_model}'")
-        ans = await answer(body.messages[-1].text(), _history(body.messages[:-1]), body.filters.to_filters() if body.filters else None)
+        question, history = body.messages[-1].text(), _history(body.messages[:-1])
+        filters = body.filters.to_filters() if body.filters else None
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": settings.api_model}
         if body.stream:
-            return EventSourceResponse(_chunks(ans, head), headers={"Cache-Control": "no-cache"})
+            completion = Completion(bot.stream(question, history=history, filters=filters, drafts=False), head, body, limiter)
+            first = await completion.next()  # an unusable question or a store that is down is still an HTTP status
+            return EventSourceResponse(completion.chunks(first), headers={"Cache-Control": "no-cache"})
+        ans = await answer(question, history, filters)
         return {**head, "object": "chat.completion",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text}, "finish_reason": "stop"}],
+                "usage": Usage.of(body.messages, ans.text).model_dump(),
                 "citations": [asdict(c) for c in ans.citations], "answer": _answer_summary(ans)}
 
     @v1.get("/models", tags=["openai"])
@@ -290,17 +387,17 @@ def build_api(bot: Assistant) -> FastAPI:
         return {"object": "list", "data": [{"id": settings.api_model, "object": "model", "created": started, "owned_by": "qa"}]}
 
     @v1.get("/articles", tags=["articles"])
-    def list_articles() -> dict[str, Any]:
-        return {"object": "list", "data": [_article(a) for a in bot.articles()]}
+    def list_articles() -> ArticleList:
+        return ArticleList(data=[ArticleInfo.of(a) for a in bot.articles()])
 
     @v1.get("/articles/{article_id}", tags=["articles"])
-    def get_article(article_id: str) -> dict[str, Any]:
+    def get_article(article_id: str) -> ArticleText:
         """One article with its text, so a citation's offsets can be shown in their place."""
         article = next((a for a in bot.articles() if a.id == article_id), None)
         text = bot.article_text(article_id) if article is not None else None
         if article is None or text is None:
             raise HTTPException(404, f"no article has the id '{article_id}'")
-        return {**_article(article), "text": text}
+        return ArticleText(**ArticleInfo.of(article).model_dump(), text=text)
 
     @v1.post("/articles", tags=["articles"])
     def add_articles(files: Annotated[list[UploadFile], File(description=".txt or .md articles; the file name is the article id.")]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer
+from qa.answer import Composer, Drafted, generated_sentences
 from qa.evidence import Evidence
 from qa.reader import ReaderCandidate
 from qa.types import Passage, Sentence
@@ -20,12 +20,27 @@ def bot_with(settings, reply=None, **kw):
     bot.articles()  # seed the store before the tests look at raw retrieval
     return bot
 
-def test_parse_generated_markers():
-    draft = Composer.parse_generated("The first claim holds [2]. The second one too [1][3]. [4] It [5].")
-    assert draft.sentences == [("The first claim holds.", (2,)), ("The second one too.", (1, 3, 4, 5))]
-    copied = Composer.parse_generated("[1] Azernews (2024-02-28) (2024-02-28): 1275 people were taken hostage [1].")
-    assert copied.sentences == [("1275 people were taken hostage.", (1, 1))]
-    assert Composer.parse_generated("NOT_IN_SOURCES").sentences == []
+def drafted(*deltas: str) -> list[Drafted]:
+    return [e for e in generated_sentences(deltas) if not isinstance(e, str)]
+
+
+def test_generated_sentences_and_their_markers():
+    assert drafted("The first claim holds [2]. The second one too [1][3]. [4] It [5].") == [
+        Drafted("The first claim holds.", (2,)), Drafted("The second one too.", (1, 3, 4, 5))]
+    copied = drafted("[1] Azernews (2024-02-28) (2024-02-28): 1275 people were taken hostage [1].")
+    assert copied == [Drafted("1275 people were taken hostage.", (1, 1))]
+    assert drafted("NOT_IN_SOURCES") == [] and drafted("NOT_IN", "_SOURCES") == []
+
+
+def test_a_generated_sentence_is_taken_once_the_next_one_begins():
+    """Not before: more words, or a marker split off into a "sentence" of its own, may still join it."""
+    deltas = ["The first ", "claim holds [2].", " The second", " one too [1].", " It [5].", " [3]"]
+    assert list(generated_sentences(deltas)) == [
+        "The first ", "claim holds [2].", " The second", " one too [1].", Drafted("The first claim holds.", (2,)),
+        " It [5].", " [3]", Drafted("The second one too.", (1, 5, 3))]
+    # NOT_IN_SOURCES ends the draft: what was complete before it stands, nothing after it is taken
+    assert drafted("The first claim holds [2]. ", "The second one too [1]. ", "NOT_IN_SOURCES. Nothing else is here [3].") == [
+        Drafted("The first claim holds.", (2,))]
 
 
 def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings):
@@ -85,6 +100,26 @@ def test_stream_yields_deltas_then_answer(settings):
     assert events[-1].__class__.__name__ == "Answer"
 
 
+def test_without_drafts_only_verified_sentences_are_streamed_each_as_soon_as_it_is_checked(settings):
+    question = "How many people were taken hostage in Khojaly?"
+    bot = bot_with(settings)
+    n = next(i for i, p in enumerate(bot.retriever.retrieve(question), 1) if "1275" in p.text)
+    bot.llm.reply = (f"1275 people were taken hostage [{n}]. 9000 soldiers from Bolivia were there [{n}]. "
+                     f"The fate of 150 people remains unknown [{n}].")
+    *drafts, answer = bot.stream(question)
+    assert "9000" in "".join(drafts) and "9000" not in answer.text  # drafts: the model's words, checked in the Answer
+    written: list[str] = []
+    model_stream = bot.llm.stream
+    bot.llm.stream = lambda prompt, max_tokens=None: (written.append(d) or d for d in model_stream(prompt, max_tokens))
+    events = bot.stream(question, drafts=False)
+    first = next(events)
+    assert first == "1275 people were taken hostage. [1]" and "fate" not in "".join(written)  # sent before the model finished
+    *rest, verified = events
+    assert [first, *rest] == [first, " The fate of 150 people remains unknown. [1]"]
+    assert first + "".join(rest) == verified.text == answer.text and verified.citations == answer.citations
+    assert 0 < verified.timings.first_token < verified.timings.total
+
+
 def _passage(text: str, lang: str = "en") -> Passage:
     return Passage("a#0", "a", "Talks in Moscow", None, None, lang, text, 0, len(text), 1.0)
 
@@ -111,7 +146,7 @@ def test_a_quote_that_opens_with_a_pronoun_comes_with_the_sentence_that_says_who
 
     def quoted(*chosen: int) -> list[str]:
         cands = [Evidence(sents[i][0], sents[i][1], 1, ReaderCandidate(sents[i][0].text, "en", 0.9, 0, None, None), 0.9) for i in chosen]
-        return [text for text, _ in composer.extract("en", [p], cands, sents).sentences]
+        return [s.body for s in composer.extract("en", [p], cands, sents).sentences]
 
     assert quoted(1) == ["The Ministry of Health reported three civilians injured.", "He also denounced attacks on ambulances."]
     # Past the sentences that also open with a pronoun, to the nearest that does not; said once when both need it.

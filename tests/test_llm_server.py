@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from qa import Answer, Assistant
-from qa.answer import Composer
+from qa.answer import generated_sentences
 from qa.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, llama_server, registry_gguf, server_available
 from qa.verify import MARKER, strict_check
 from tests.conftest import make_settings
@@ -86,11 +86,11 @@ def assert_grounded(bot: Assistant, ans: Answer) -> None:
 
 def assert_verified_what_the_model_wrote(ans: Answer, raw: str) -> None:
     """Every sentence the server streamed was parsed and judged, with only in-range markers kept as its citations."""
-    draft = Composer.parse_generated(raw)
-    assert [s.text for s in ans.sentences] == [body for body, _ in draft.sentences]
-    for s, (_, marks) in zip(ans.sentences, draft.sentences):
+    drafted = [e for e in generated_sentences([raw]) if not isinstance(e, str)]
+    assert [s.text for s in ans.sentences] == [d.body for d in drafted]
+    for s, d in zip(ans.sentences, drafted):
         if not s.supported:  # kept sentences are renumbered; rejected ones keep the model's valid numbers
-            assert s.citations == tuple(m for m in dict.fromkeys(marks) if 1 <= m <= len(ans.passages))
+            assert s.citations == tuple(m for m in dict.fromkeys(d.marks) if 1 <= m <= len(ans.passages))
 
 
 def test_the_models_text_is_parsed_and_only_valid_citations_are_kept(bot):

@@ -14,16 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
+import tiktoken
 import uvicorn
 from fastapi.testclient import TestClient
 
 from qa import Assistant, Settings
 from benchmarks.common import free_port, stop_process, wait_http
-from qa.errors import StoreUnavailable
+from qa.errors import BackendError, StoreUnavailable
 from qa.serve import build_api
 from qa.settings import PROJECT_ROOT
 from tests.conftest import KHOJALY, SEEDS, SPANISH, cited_bot, make_settings
-from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
+from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, news_page
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 KEY = "test-key-7f3a"
@@ -37,10 +38,10 @@ def base(tmp_path_factory) -> Assistant:
     return cited_bot(make_settings(tmp_path_factory.mktemp("serve") / "data"))
 
 
-def variant(base: Assistant, **overrides) -> Assistant:
+def variant(base: Assistant, llm: FakeLLM | None = None, **overrides) -> Assistant:
     """An Assistant with another server's settings over the same store, and fresh fakes."""
     settings = make_settings(base.settings.data_dir, answer_bar=0.0, **{"serve_chat": False, **overrides})
-    return Assistant(settings, embedder=base.embedder, store=base.store, llm=FakeLLM(), reader=FakeReader())
+    return Assistant(settings, embedder=base.embedder, store=base.store, llm=llm or FakeLLM(), reader=FakeReader())
 
 
 def client(base: Assistant, **overrides) -> TestClient:
@@ -57,6 +58,17 @@ def events(lines: Iterator[str]) -> list:
         else:
             assert line == "", line
     return out
+
+
+def official(api: TestClient) -> openai.OpenAI:
+    """The official OpenAI client, talking to the app in this process."""
+    return openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=api, max_retries=0)
+
+
+def hostages_then(bot: Assistant, *more: str) -> str:
+    """A model's reply: the hostage count, cited to its passage, then `more` sentences citing the same passage."""
+    n = next(i for i, p in enumerate(bot.retriever.retrieve(QUESTION), 1) if "1275" in p.text)
+    return " ".join(f"{sentence} [{n}]." for sentence in ("1275 people were taken hostage", *more))
 
 
 def message(resp: httpx.Response) -> str:
@@ -126,6 +138,71 @@ def test_chat_completion_streams_server_sent_events_with_the_citations_last(base
     assert "citations" not in chunks[0] and chunks[-1]["citations"] == plain["citations"] and chunks[-1]["citations"]
 
 
+def test_streaming_sends_each_sentence_once_it_is_verified_and_never_an_unverified_one(base):
+    bot = variant(base)
+    bot.llm.reply = hostages_then(bot, "9000 soldiers from Bolivia were there", "The fate of 150 people remains unknown")
+    api = TestClient(build_api(bot))
+    plain = api.post("/v1/chat/completions", json=CHAT).json()
+    with api.stream("POST", "/v1/chat/completions", json={**CHAT, "stream": True}) as resp:
+        got = events(resp.iter_lines())
+    sent = [c["choices"][0]["delta"]["content"] for c in got[1:-2]]
+    assert sent == ["1275 people were taken hostage. [1]", " The fate of 150 people remains unknown. [1]"]  # one chunk a sentence
+    assert "".join(sent) == plain["choices"][0]["message"]["content"] and "9000" not in json.dumps(got)
+    assert got[-2]["choices"][0]["delta"] == {} and got[-2]["citations"] == plain["citations"]
+    chunks = list(official(api).chat.completions.create(model="qa", messages=CHAT["messages"], stream=True))
+    assert [c.choices[0].delta.content for c in chunks[1:-1]] == sent and chunks[-1].citations == plain["citations"]
+
+
+class FailingLLM(FakeLLM):
+    """Writes its reply, then its server goes away."""
+
+    def stream(self, prompt: str, max_tokens: int | None = None) -> Iterator[str]:
+        yield from super().stream(prompt, max_tokens)
+        raise BackendError("the LLM server at http://127.0.0.1:9 failed: ReadTimeout: timed out")
+
+
+def test_a_failure_after_the_first_sentence_ends_the_stream_with_an_error_event(base):
+    """The verified sentence is out before the model fails; the failure then ends the stream as OpenAI's error event,
+    which the official client raises."""
+    bot = variant(base, llm=FailingLLM())
+    bot.llm.reply = hostages_then(bot, "The fate of 150 people")  # the model fails in its second sentence
+    api = TestClient(build_api(bot))
+    with api.stream("POST", "/v1/chat/completions", json={**CHAT, "stream": True}) as resp:
+        assert resp.status_code == 200
+        got = events(resp.iter_lines())
+    assert [c["choices"][0]["delta"] for c in got[:-1]] == [{"role": "assistant", "content": ""}, {"content": "1275 people were taken hostage. [1]"}]
+    assert got[-1] == {"error": {"message": "the LLM server at http://127.0.0.1:9 failed: ReadTimeout: timed out",
+                                 "type": "server_error", "code": "backend_error"}}
+    received = []
+    with pytest.raises(openai.APIError, match="the LLM server at http://127.0.0.1:9 failed"):
+        for chunk in official(api).chat.completions.create(model="qa", messages=CHAT["messages"], stream=True):
+            received.append(chunk.choices[0].delta.content)
+    assert received == ["", "1275 people were taken hostage. [1]"]
+
+
+def test_chat_completions_carry_usage_counted_by_tiktoken(base):
+    """cl100k_base from llama-index's bundled cache: every message's text as sent, and the answer; streamed, in a last
+    chunk with no choices when the client asks (stream_options.include_usage), usage null on the others, as OpenAI does."""
+    api = client(base)
+    messages = [{"role": "system", "content": "Answer briefly."}, *CHAT["messages"]]
+    done = official(api).chat.completions.create(model="qa", messages=messages)
+    tokens = tiktoken.get_encoding("cl100k_base")
+    prompt = len(tokens.encode("Answer briefly.")) + len(tokens.encode(QUESTION))
+    completion = len(tokens.encode(done.choices[0].message.content))
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens, done.usage.total_tokens) == (prompt, completion, prompt + completion)
+    *answer, last = official(api).chat.completions.create(model="qa", messages=messages, stream=True, stream_options={"include_usage": True})
+    assert last.choices == [] and last.usage == done.usage
+    assert all(c.usage is None for c in answer) and answer[-1].citations == done.citations
+    assert "".join(c.choices[0].delta.content or "" for c in answer) == done.choices[0].message.content
+    body = {**CHAT, "messages": messages, "stream": True}
+    with api.stream("POST", "/v1/chat/completions", json={**body, "stream_options": {"include_usage": True}}) as resp:
+        got = events(resp.iter_lines())
+    assert all("usage" in c and c["usage"] is None for c in got[:-2])
+    assert got[-2]["usage"] == {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    with api.stream("POST", "/v1/chat/completions", json=body) as resp:
+        assert not any("usage" in c for c in events(resp.iter_lines())[:-1])  # not asked: as OpenAI, no usage when streaming
+
+
 def test_system_messages_and_content_parts_are_read_as_openai_clients_send_them(base):
     api = client(base)
     parts = {"model": "qa", "temperature": 0.2, "max_tokens": 50, "messages": [
@@ -169,6 +246,7 @@ def test_models_lists_the_bot_and_another_model_is_not_found(base):
     ("/v1/chat/completions", {"model": "qa", "messages": [*CHAT["messages"], {"role": "assistant", "content": "1275 [1]."}]}, 422,
      "the last message must be the user's question (role 'user'), not 'assistant'"),
     ("/v1/chat/completions", {**CHAT, "stream": True, "messages": [{"role": "user", "content": ""}]}, 400, "the question is empty"),
+    ("/v1/chat/completions", {**CHAT, "stream_options": {"include_usage": True}}, 422, "stream_options is only allowed when stream is true"),
 ])
 def test_bad_input_gets_a_status_and_a_message_saying_what_is_wrong(base, path, body, status, says):
     api = client(base)
@@ -266,6 +344,28 @@ def test_articles_are_listed_uploaded_and_deleted(fake_bot, tmp_path):
     for resp in (api.get("/v1/articles/lisbon_trams"), api.delete("/v1/articles/lisbon_trams")):
         assert resp.status_code == 404 and message(resp) == "no article has the id 'lisbon_trams'"
     assert api.delete(f"/v1/articles/{KHOJALY}").status_code == 200 and (SEEDS / f"{KHOJALY}.txt").exists()  # the seed file stays
+
+
+def test_articles_are_listed_with_what_a_reader_needs_and_not_the_stores_bookkeeping(tmp_path):
+    bot = Assistant(make_settings(tmp_path / "data", fetch_allow_private=True), embedder=FakeEmbedder(), reader=FakeReader(),
+                    auto_ingest=False)
+    with FakeSite() as site:
+        url = site.serve("/trams", "text/html", news_page("Lisbon buys trams", ["The Lisbon council approved 42 new electric trams on Monday."],
+                                                         site="Tejo Times", date="2024-05-02", author="Ana Lima"))
+        assert not bot.ingest([SEEDS / f"{KHOJALY}.txt", url]).rejected
+    api = TestClient(build_api(bot))
+    listed = {a["id"]: a for a in api.get("/v1/articles").json()["data"]}
+    fields = {"id", "title", "date", "source", "author", "lang", "url", "chunks", "translated", "same_as", "outlets"}
+    assert len(listed) == 2 and all(set(a) == fields for a in listed.values())  # no file path, sha256 or MinHash
+    fetched = next(a for a in listed.values() if a["id"] != KHOJALY)
+    assert {k: fetched[k] for k in ("title", "date", "source", "author", "lang", "url", "same_as")} == {
+        "title": "Lisbon buys trams", "date": "2024-05-02", "source": "Tejo Times", "author": "Ana Lima", "lang": "en", "url": url,
+        "same_as": None}
+    seed = listed[KHOJALY]
+    assert (seed["date"], seed["source"], seed["lang"], seed["url"]) == ("2024-02-28", "Azernews", "en", None) and seed["chunks"] > 1
+    one = api.get(f"/v1/articles/{KHOJALY}").json()
+    assert set(one) == fields | {"text"} and one["text"] == bot.article_text(KHOJALY)
+    assert {"ArticleInfo", "ArticleText", "ArticleList"} <= api.get("/openapi.json").json()["components"]["schemas"].keys()
 
 
 def test_uploads_that_cannot_be_stored_are_422_with_each_reason(fake_bot):
@@ -396,9 +496,11 @@ def test_the_official_openai_client_plain_and_streaming(live):
     content = done.choices[0].message.content
     assert "[1]" in content and done.choices[0].finish_reason == "stop"
     assert done.citations[0]["article_id"] == KHOJALY and done.citations[0]["n"] == 1  # OpenAI's types keep extra fields
-    chunks = list(client.chat.completions.create(model="qa", messages=[{"role": "user", "content": QUESTION}], stream=True))
+    assert done.usage.completion_tokens > 0 and done.usage.total_tokens == done.usage.prompt_tokens + done.usage.completion_tokens
+    *chunks, usage = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": QUESTION}], stream=True,
+                                                    stream_options={"include_usage": True})
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
-    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].citations == done.citations
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].citations == done.citations and usage.usage == done.usage
     followed = client.chat.completions.create(model="qa", messages=[
         {"role": "user", "content": "What happened in Khojaly?"}, {"role": "assistant", "content": content},
         {"role": "user", "content": QUESTION}], extra_body={"filters": {"article_ids": [KHOJALY]}})
