@@ -25,7 +25,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = Settings()
     bot = Assistant(settings, auto_ingest=False)
-    report = bot.ingest(args.paths or [settings.seeds_dir], progress=None if args.quiet else _progress_printer(settings.progress_seconds))
+    report = bot.ingest(args.paths or [settings.seeds_dir], progress=None if args.quiet else progress_printer(settings.progress_seconds))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -41,7 +41,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 2
 
 
-def _progress_printer(every: float):
+def progress_printer(every: float):
     """Progress lines on stderr, at most one per `every` seconds, and the last one always."""
     import time
 

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     progress_seconds: float = Field(
         2.0, gt=0, description="Seconds between the progress lines (files, chunks/s, ETA) `qa ingest` writes to stderr.",
     )
+    page_progress_seconds: float = Field(
+        1.0, gt=0,
+        description="Seconds between updates of the chat page's first-start notice while the seed articles are indexed, so "
+        "the page shows the indexing going on instead of nothing.",
+    )
     max_file_bytes: int = Field(
         2_000_000, ge=1,
         description="Larger files or downloads (article, page, feed, PDF, DOCX) are rejected at ingest; a download stops reading past it.",
@@ -299,3 +304,7 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"

@@ -10,11 +10,14 @@ import json
 import logging
 import re
 import shutil
+import sys
 import threading
+import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,10 +26,11 @@ import gradio as gr
 
 from .assistant import Assistant
 from .chats import ChatStore
-from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable
+from .cli import progress_printer
+from .errors import InvalidQuestion, InvalidSetting, QAError, StoreUnavailable, TranslationFailed
 from .settings import Settings
 from .sources import SUFFIXES
-from .types import Answer, Citation, Filters, IngestReport, Passage, Rejected
+from .types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ UNUSABLE_UPLOAD = f"only {', '.join(UPLOAD_SUFFIXES)} files with a usable name a
 _MARKER = re.compile(r"\[(\d+)\]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^\w.-]+")
 _BLANK_RUN = re.compile(r"\n(?:[ \t\u00a0]*\n){2,}")
+_TITLE_END = re.compile(r"\n|[.!?](?=\s)")
+_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 LANG_DIR = Path(__file__).resolve().parent / "lang"
 LANGUAGES = ("en", "es")
 
@@ -67,15 +73,35 @@ if (!window.__qaCiteListener) {
     window.__qaSelectCitation(Number(m[1]), Number(m[2]));
   }, true);
 }
+// An opened article starts at its first line when the quote shows there; otherwise the quote comes a few whole lines
+// down, so no line is cut in half under the article's title.
+const CONTEXT_LINES = 2;
 watch('value', () => {
   const mark = element.querySelector('mark.qa-quote');
   const box = element.querySelector('.qa-article-text');
-  if (mark && box) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 48);
-  if (mark) element.scrollIntoView({block: 'nearest'});
+  if (!mark || !box) return;
+  const line = parseFloat(getComputedStyle(box).lineHeight);
+  const fits = mark.offsetTop + mark.offsetHeight <= box.clientHeight;
+  box.scrollTop = fits ? 0 : Math.max(0, Math.floor(mark.offsetTop / line) - CONTEXT_LINES) * line;
+  element.querySelector('.qa-article').scrollIntoView({block: 'nearest'});
 });
 """
 
-CSS = """
+# The system's own fonts: the default theme's web fonts are fetched from the server, in two weights only, and bold
+# capitals showed in another face; system fonts load nothing and have every weight.
+FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Liberation Sans", "Arial", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SF Mono", "Menlo", "Consolas", "DejaVu Sans Mono", "Liberation Mono", "monospace")
+THEME = gr.themes.Default(font=FONTS, font_mono=MONO_FONTS)
+
+
+def _font_stack(fonts: tuple[str, ...]) -> str:
+    return ", ".join(f'"{f}"' if " " in f else f for f in fonts)
+
+
+# The fonts again as variables, for `qa serve`, which mounts the chat with this CSS and Gradio's default theme.
+CSS = f"""
+:root, .gradio-container {{ --font: {_font_stack(FONTS)}; --font-mono: {_font_stack(MONO_FONTS)}; }}
+""" + """
 #qa-title h1 { margin-bottom: 0; }
 #qa-title p { margin-top: 0.25rem; color: var(--body-text-color-subdued); }
 .qa-answer p { margin: 0 0 0.5em 0; }
@@ -91,10 +117,21 @@ a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
 .qa-removed-label { color: #b45309; font-weight: 600; }
 .qa-removed s { color: var(--body-text-color-subdued); }
 .qa-unsupported { background: #fde68a; color: #78350f; border-radius: 3px; padding: 0 3px; font-size: 0.8em; }
-.qa-notice { border-radius: 8px; padding: 0.6em 0.9em; margin-bottom: 0.5em; }
+/* The notice areas take no room while they hold no notice. */
+#qa-progress .html-container, #qa-notice .html-container { padding: 0; }
+#qa-progress:not(:has(.qa-notice)), #qa-notice:not(:has(.qa-notice)) { display: none; }
+.qa-notice { border-radius: 8px; padding: 0.6em 0.9em; overflow: hidden; }
 .qa-notice-error { background: #fee2e2; color: #7f1d1d; border: 1px solid #fca5a5; }
-.qa-notice-info { background: #e0f2fe; color: #0c4a6e; border: 1px solid #7dd3fc; animation: qa-fade 6s ease forwards; }
-@keyframes qa-fade { 0%, 75% { opacity: 1; } 100% { opacity: 0; visibility: hidden; height: 0; padding: 0; margin: 0; border-width: 0; } }
+.qa-notice-warning { background: #fef3c7; color: #78350f; border: 1px solid #fcd34d; }
+/* The thank-you fades in place and only then gives its room back: shrinking while visible, its text spilled over the
+   top of the chat box. */
+.qa-notice-info { background: #e0f2fe; color: #0c4a6e; border: 1px solid #7dd3fc; animation: qa-fade 6s ease forwards, qa-gone 0s 6s forwards; }
+@keyframes qa-fade { 0%, 75% { opacity: 1; } 100% { opacity: 0; } }
+@keyframes qa-gone { to { visibility: hidden; height: 0; padding: 0; margin: 0; border-width: 0; } }
+.qa-progress progress { width: 100%; margin-top: 0.4em; }
+#qa-ask, #qa-clear { min-width: max-content !important; white-space: nowrap; }
+/* The saved chats' list opens wider than its narrow column, so each chat reads on a line or two. */
+#qa-chat-list .options, #qa-chat-list .options .item { width: min(32rem, 90vw) !important; }
 .qa-sources h3, .qa-passages h3 { margin: 0.2em 0 0.4em 0; font-size: 1.05em; }
 .qa-empty { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .qa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.7em; margin-bottom: 0.5em; }
@@ -104,7 +141,7 @@ a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
   border-radius: 4px; padding: 0 4px; }
 .qa-source-quote { font-size: 0.88em; margin: 0.3em 0 0 0; }
 .qa-article { border: 1px solid var(--color-accent); border-radius: 8px; padding: 0.6em 0.8em; margin-top: 0.6em; }
-.qa-article-text { white-space: pre-wrap; max-height: 420px; overflow-y: auto; font-size: 0.9em; line-height: 1.5; }
+.qa-article-text { position: relative; white-space: pre-wrap; max-height: 420px; overflow-y: auto; font-size: 0.9em; line-height: 1.5; }
 mark.qa-quote { background: #fde047; color: #111827; padding: 1px 0; border-radius: 2px; }
 .qa-confidence { font-size: 0.8em; color: #6b7280; margin-top: 0.3em; }
 .qa-partial { border-left: 3px solid #f59e0b; padding-left: 0.5em; }
@@ -272,7 +309,7 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         text = texts.get(chosen.article_id)
         shown = highlight(text, chosen.start, chosen.end, chosen.answer_start, chosen.answer_end) if text is not None else f'<span class="qa-empty">{esc(w["text_gone"])}</span>'
         article = (
-            f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(chosen.title)}</div>'
+            f'<div class="qa-article" data-n="{chosen.n}"><div class="qa-source-title">[{chosen.n}] {esc(full_title(chosen.title, text))}</div>'
             f"<div>{_meta(chosen.date, chosen.source, chosen.lang, chosen.outlets, shown_in)}</div>"
             f'<div class="qa-article-text">{shown}</div></div>'
         )
@@ -280,6 +317,17 @@ def render_sources(answer: Answer | None, texts: dict[str, str | None], turn: in
         article = f'<p class="qa-empty">{esc(w["click_marker"])}</p>'
     header = f'<h3>{esc(w["sources_for"].format(question=_clip(answer.question, 80)))}</h3>' if answer.question else f'<h3>{esc(w["sources"])}</h3>'
     return f'<div class="qa-sources">{header}{"".join(cards)}{article}</div>'
+
+
+def full_title(title: str, text: str | None) -> str:
+    """A title shortened with "…" at ingest (a long first line or sentence standing in for a headline) in full, read from
+    the article text it was cut from, for the opened article; any other title as it is."""
+    stem = title.removesuffix("…")
+    at = text.find(stem) if text and stem != title else -1
+    if at < 0:
+        return title
+    end = _TITLE_END.search(text, at + len(stem))
+    return text[at : end.start() if end else len(text)].strip()
 
 
 def is_cited(passage: Passage, citations: list[Citation]) -> bool:
@@ -309,7 +357,8 @@ def render_passages(answer: Answer | None, lang: str | None = None) -> str:
 
 
 def render_notice(message: str, kind: str = "error") -> str:
-    icon = "⚠" if kind == "error" else "ℹ"
+    """A notice above the chat: "error" (what went wrong), "warning" (what is missing, it stays) or "info" (it fades)."""
+    icon = "ℹ" if kind == "info" else "⚠"
     return f'<div class="qa-notice qa-notice-{kind}" role="{"alert" if kind == "error" else "status"}">{icon} {esc(message)}</div>'
 
 
@@ -462,6 +511,97 @@ def record_feedback(path: Path, key: str, answer: Answer, liked: bool | None) ->
         tmp.replace(path)
 
 
+def local_time(stamp: str, lang: str | None = None) -> str:
+    """A stored UTC time as this machine's local date and time, written the language's way."""
+    return datetime.fromisoformat(stamp).astimezone().strftime(words_for(lang)["time_format"])
+
+
+def export_name(title: str) -> str:
+    """A chat title as a file name a person recognises: its words kept, only what file systems refuse replaced."""
+    return " ".join(_UNSAFE_FILE_CHARS.sub(" ", title).split()).strip(".")
+
+
+def translation_missing(assistant: Assistant) -> bool:
+    """True when quotes from the other language will go untranslated although translation is on: Apertium or its
+    English-Spanish pair is not installed (a missing pair only shows when a translation is tried)."""
+    if not assistant.settings.translate:
+        return False
+    if assistant.translator is None:
+        return True
+    try:
+        assistant.translator.translate([EXAMPLES[0]], "en", "es")
+    except TranslationFailed:
+        return True
+    return False
+
+
+class FirstIndex:
+    """The seed articles indexed in the background on a first start (an empty store): the page opens at once and shows
+    how far the indexing is, instead of nothing for half a minute. Whatever reads the store waits for `done`."""
+
+    def __init__(self, assistant: Assistant, terminal: bool = False) -> None:
+        self.assistant = assistant
+        self.terminal = terminal  # progress lines on stderr as `qa ingest` writes them, and the report at the end
+        self.print_progress = progress_printer(assistant.settings.progress_seconds)
+        self.progress: IngestProgress | None = None
+        self.report: IngestReport | None = None
+        self.error: Exception | None = None
+        self.started = time.monotonic()
+        self.done = threading.Event()
+
+    @staticmethod
+    def needed(assistant: Assistant) -> bool:
+        """An empty store with seed articles to index (a store that cannot be reached is left to the usual notices)."""
+        try:
+            return assistant.settings.seeds_dir.is_dir() and assistant.article_count() == 0
+        except QAError:
+            return False
+
+    def start(self) -> "FirstIndex":
+        self._say(f"First start: indexing the articles in {self.assistant.settings.seeds_dir}; questions asked meanwhile are "
+                  "answered once it is done.")
+        threading.Thread(target=self._run, name="qa-first-index", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        seeds = self.assistant.settings.seeds_dir
+        try:
+            self.report = self.assistant.ingest([seeds], progress=self._progressed)
+            self._say(f"Indexed: {self.report.summary()}. The chat answers now.")
+        except Exception as exc:  # said on the page and in the terminal; the chat goes on as after a failed ingest
+            if not isinstance(exc, QAError):
+                log.exception("indexing %s failed", seeds)
+            self.error = exc
+            self._say(f"error: the articles in {seeds} could not be indexed: {exc}")
+        finally:
+            self.done.set()
+
+    def _progressed(self, progress: IngestProgress) -> None:
+        self.progress = progress
+        if self.terminal:
+            self.print_progress(progress)
+
+    def _say(self, line: str) -> None:
+        if self.terminal:
+            print(line, file=sys.stderr, flush=True)
+
+    def seconds(self) -> int:
+        return round(time.monotonic() - self.started)
+
+    def render(self, lang: str | None = None) -> str:
+        """The indexing as a notice with a moving bar (files are read in a moment and embedded together, so a count
+        of files would stand still); once done, what was indexed, or why not."""
+        w = words_for(lang)
+        if self.done.is_set():
+            if self.report is None:
+                return render_notice(w["indexing_failed"].format(error=self.error))
+            return render_notice(w["indexed"].format(count=len(self.report.added), seconds=round(self.report.seconds)), "info")
+        p = self.progress
+        said = (w["indexing_read"].format(done=p.files_done, total=p.files_total, seconds=self.seconds()) if p is not None
+                else w["indexing"].format(seconds=self.seconds()))
+        return f'<div class="qa-notice qa-notice-warning qa-progress" role="status">{esc(said)}<progress></progress></div>'
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 # The components whose words follow the interface language: (component, what is updated, word in the [ui] table).
@@ -471,7 +611,7 @@ LABELS = (("title", "value", "title"), ("question", "placeholder", "placeholder"
           ("date_to", "label", "date_to"), ("upload_box", "label", "upload"), ("files", "label", "upload_files"),
           ("url_box", "placeholder", "url_placeholder"), ("add_url", "value", "add_url"), ("chats_box", "label", "chats"),
           ("chat_list", "label", "chats"), ("chat_title", "label", "chat_title"), ("rename", "value", "rename"),
-          ("delete", "value", "delete"), ("export_md", "value", "export_md"), ("export_json", "value", "export_json"),
+          ("delete", "value", "delete"), ("export_md", "label", "export_md"), ("export_json", "label", "export_json"),
           ("ui_lang", "label", "interface"))
 LABELLED = tuple(name for name, _, _ in LABELS)
 
@@ -479,20 +619,44 @@ LABELLED = tuple(name for name, _, _ in LABELS)
 class ChatHandlers:
     """The event handlers, kept apart from the layout so tests can call them without a browser."""
 
-    def __init__(self, assistant: Assistant, chats: ChatStore | None = None) -> None:
+    def __init__(self, assistant: Assistant, chats: ChatStore | None = None, first_index: FirstIndex | None = None) -> None:
         self.assistant = assistant
         self.settings: Settings = assistant.settings
         self.chats = chats or ChatStore.for_settings(self.settings)
+        self.first_index = first_index
+
+    def indexing(self) -> bool:
+        """Whether the first start's indexing is still going on (nothing may read the store meanwhile)."""
+        return self.first_index is not None and not self.first_index.done.is_set()
+
+    def _ready(self) -> None:
+        """Wait for the first start's indexing, if any: a question or an upload reads the store only once it is whole."""
+        if self.first_index is not None:
+            self.first_index.done.wait()
+
+    @cached_property
+    def translation_missing(self) -> bool:
+        return translation_missing(self.assistant)
 
     # --- what is shown ---
 
     def article_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
+        if self.indexing():
+            return []  # filled when the indexing ends (indexing_tick)
         undated = words_for(lang)["undated"]
         return [(f"{_clip(a.title, 60)} · {a.date or undated} · {a.lang}", a.id) for a in self.assistant.articles() if a.same_as is None]
 
     def chat_choices(self, lang: str | None = None) -> list[tuple[str, str]]:
-        untitled = words_for(lang)["untitled"]
-        return [(f"{_clip(c.title or untitled, 50)} · {c.turns}", c.id) for c in self.chats.list()]
+        """Saved chats, most recently used first, each by its title, when it was last used and how many questions it
+        holds; two that would still read alike are numbered, so that none hides another."""
+        w = words_for(lang)
+        seen: Counter[str] = Counter()
+        choices = []
+        for c in self.chats.list():
+            label = w["chat_choice"].format(title=_clip(c.title or w["untitled"], 50), when=local_time(c.updated, lang), turns=c.turns)
+            seen[label] += 1
+            choices.append((label if seen[label] == 1 else f"{label} ({seen[label]})", c.id))
+        return choices
 
     def labels(self, lang: str | None) -> list:
         """Every labelled component's words in `lang` (see LABELS); the radio buttons' and the article list's choices too."""
@@ -541,6 +705,7 @@ class ChatHandlers:
         try:
             if question.strip():
                 yield (pending + [{"role": "assistant", "content": render_streaming("")}], "", gr.skip(), gr.skip(), "", session, *rest)
+            self._ready()  # a question asked during the first start's indexing is answered once it is done
             partial = ""
             for event in self.assistant.stream(question, history=session.history(), filters=filters):
                 if isinstance(event, Answer):
@@ -611,23 +776,81 @@ class ChatHandlers:
         return gr.update(choices=self.chat_choices(ui_lang), value=session.chat_id), ""
 
     def delete_chat(self, session: Session, ui_lang: str | None) -> tuple:
+        """The chat and its exported files gone; an empty chat in its place."""
         if session.chat_id:
             try:
                 self.chats.delete(session.chat_id)
             except QAError:
                 pass  # already gone: the result the person asked for
+            shutil.rmtree(self.settings.exports_dir / session.chat_id, ignore_errors=True)
         return self.new_chat(ui_lang)
 
-    def export_chat(self, session: Session, kind: str) -> Any:
-        """The chat as a Markdown or JSON file to download, with its citations."""
-        if not session.chat_id:
-            return gr.update(value=None, visible=False)
-        text = self.chats.export_markdown(session.chat_id) if kind == "md" else self.chats.export_json(session.chat_id)
-        folder = self.settings.data_dir / "exports"
+    def export_files(self, chat_id: str) -> tuple[Path, Path]:
+        """The chat as Markdown and as JSON, with its citations, in its own folder under the exports folder and named
+        after its title; a renamed chat leaves no file under its old name."""
+        folder = self.settings.exports_dir / chat_id
+        name = export_name(_clip(self.chats.get(chat_id).title, self.settings.chat_title_chars)) or chat_id
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"chat-{session.chat_id}.{kind}"
-        path.write_text(text, encoding="utf-8")
-        return gr.update(value=str(path), visible=True)
+        files = (folder / f"{name}.md", folder / f"{name}.json")
+        files[0].write_text(self.chats.export_markdown(chat_id), encoding="utf-8")
+        files[1].write_text(self.chats.export_json(chat_id), encoding="utf-8")
+        for old in folder.iterdir():
+            if old not in files:
+                old.unlink()
+        return files
+
+    def chat_files(self, session: Session | None) -> tuple:
+        """After anything that changes the open chat: its exports behind the two download buttons, and the chat this
+        browser reopens on a reload (export Markdown, export JSON, remembered chat). With no chat the buttons are off and
+        hold no file, so a new chat never offers the last one's."""
+        chat_id = session.chat_id if session else None
+        if chat_id:
+            try:
+                md, data = self.export_files(chat_id)
+                return gr.update(value=str(md), interactive=True), gr.update(value=str(data), interactive=True), chat_id
+            except QAError:
+                pass  # deleted meanwhile in another tab: nothing to export
+        off = gr.update(value=None, interactive=False)
+        return off, off, None
+
+    # --- page load and first start ---
+
+    def page_load(self, remembered: str | None, told: bool | None, ui_lang: str | None) -> tuple:
+        """A page (re)load: the saved chats as they are now (a list built with the page misses every chat saved since),
+        the chat this browser had open if it is still saved, the articles to filter by, the first start's indexing,
+        and, once per browser, that quotes will go untranslated. Outputs: chat messages, sources, passages, notice,
+        session, chat list, chat title, article filter, indexing notice, indexing timer, told."""
+        indexing = self.indexing()
+        notice = ""
+        try:
+            articles = gr.update(choices=self.article_choices(ui_lang))
+        except QAError as exc:
+            articles, notice = gr.skip(), render_notice(error_message(exc, ui_lang))
+        opened, title = Session(), ""
+        if remembered and not indexing:
+            try:
+                opened, title = Session(remembered, self.chats.answers(remembered)), self.chats.get(remembered).title
+            except QAError:
+                pass  # deleted since: the page opens on a new chat
+        if self.translation_missing and not told:
+            notice, told = render_notice(words_for(ui_lang)["no_translation"], "warning") + notice, True
+        sources, passages = self._panels(opened, ui_lang)
+        return (opened.messages(), sources, passages, notice, opened, gr.update(choices=self.chat_choices(ui_lang), value=opened.chat_id),
+                title, articles, self.first_index.render(ui_lang) if indexing else "", gr.Timer(active=indexing), told)
+
+    def indexing_tick(self, ui_lang: str | None) -> tuple:
+        """The first start's progress while it lasts (indexing notice, timer, article filter); when it ends, what was
+        indexed, the articles to filter by, and the timer stopped."""
+        if self.first_index is None:
+            return "", gr.Timer(active=False), gr.skip()
+        shown = self.first_index.render(ui_lang)
+        if self.indexing():
+            return shown, gr.skip(), gr.skip()
+        try:
+            articles = gr.update(choices=self.article_choices(ui_lang))
+        except QAError:
+            articles = gr.skip()
+        return shown, gr.Timer(active=False), articles
 
     def set_language(self, ui_lang: str | None, session: Session) -> tuple:
         """The interface language chosen: every label, and the panels, in it ('' follows each question)."""
@@ -641,6 +864,7 @@ class ChatHandlers:
         """Copy, ingest and report (each report replaces the last)."""
         if not paths:
             return "", gr.skip(), gr.skip()
+        self._ready()
         return self._report(lambda: ingest_uploads(self.assistant, list(paths)), None, ui_lang)
 
     def add_urls(self, text: str | None, ui_lang: str | None) -> tuple[str, Any, Any]:
@@ -648,6 +872,7 @@ class ChatHandlers:
         urls = (text or "").split()
         if not urls:
             return "", gr.skip(), gr.skip()
+        self._ready()
         return self._report(lambda: self.assistant.ingest(urls), "", ui_lang)
 
     def _report(self, ingest: Callable[[], IngestReport], cleared: Any, ui_lang: str | None) -> tuple[str, Any, Any]:
@@ -669,6 +894,7 @@ class ChatHandlers:
                  date_from: str | None = None, date_to: str | None = None) -> dict[str, Any]:
         """Ask with an optional conversation and filters; the whole Answer as JSON. Append `answer.messages()`-shaped
         turns to `history` to go on with the conversation; any article id in the store is accepted."""
+        self._ready()
         try:
             filters = to_filters(article_ids, lang, date_from, date_to)
             return self.assistant.ask(question, history=history or None, filters=filters).to_dict()
@@ -682,17 +908,17 @@ class ChatHandlers:
         return self.chat_api(question)
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    h = ChatHandlers(assistant)
-    startup_notice = ""
+def build_app(assistant: Assistant, first_index: FirstIndex | None = None) -> gr.Blocks:
+    """The chat's page; what depends on the store or the saved chats is filled when a page loads (page_load), so a
+    reload shows them as they are and the page is served while a first start still indexes."""
+    h = ChatHandlers(assistant, first_index=first_index)
     w = words_for("en")
-    try:
-        choices = h.article_choices()
-    except QAError as exc:
-        choices = []
-        startup_notice = render_notice(error_message(exc))
     with gr.Blocks(title="News Q&A") as app:
         session = gr.State(Session())
+        # This browser's open chat, reopened on a reload, and whether it was told that quotes go untranslated.
+        remembered = gr.BrowserState(None, storage_key="qa-open-chat")
+        told = gr.BrowserState(False, storage_key="qa-told-translation")
+        ticker = gr.Timer(assistant.settings.page_progress_seconds, active=False)
         c: dict[str, Any] = {}
         c["title"] = gr.Markdown(w["title"], elem_id="qa-title")
         with gr.Row(equal_height=False):
@@ -700,31 +926,32 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 c["ui_lang"] = gr.Radio([(w["auto"], ""), ("English", "en"), ("Español", "es")], value="", label=w["interface"],
                                         elem_id="qa-ui-lang")
                 with gr.Accordion(w["chats"], open=True, elem_id="qa-chats-box") as c["chats_box"]:
-                    c["chat_list"] = gr.Dropdown(choices=h.chat_choices(), value=None, label=w["chats"], elem_id="qa-chat-list")
+                    c["chat_list"] = gr.Dropdown(choices=[], value=None, label=w["chats"], elem_id="qa-chat-list")
                     c["chat_title"] = gr.Textbox(label=w["chat_title"], elem_id="qa-chat-title")
                     with gr.Row():
                         c["rename"] = gr.Button(w["rename"], size="sm", elem_id="qa-rename")
                         c["delete"] = gr.Button(w["delete"], size="sm", variant="stop", elem_id="qa-delete")
                     with gr.Row():
-                        c["export_md"] = gr.Button(w["export_md"], size="sm", elem_id="qa-export-md")
-                        c["export_json"] = gr.Button(w["export_json"], size="sm", elem_id="qa-export-json")
-                    exported = gr.File(visible=False, interactive=False, show_label=False, elem_id="qa-export")
+                        c["export_md"] = gr.DownloadButton(w["export_md"], size="sm", interactive=False, elem_id="qa-export-md")
+                        c["export_json"] = gr.DownloadButton(w["export_json"], size="sm", interactive=False, elem_id="qa-export-json")
             with gr.Column(scale=3):
-                notice = gr.HTML(startup_notice, elem_id="qa-notice", js_on_load=None)
+                progress = gr.HTML("", elem_id="qa-progress", js_on_load=None)
+                notice = gr.HTML("", elem_id="qa-notice", js_on_load=None)
                 c["chatbot"] = gr.Chatbot(elem_id="qa-chat", height=560, render_markdown=False, sanitize_html=True, buttons=["copy"],
                                           placeholder=w["chat_placeholder"], show_label=False)
                 with gr.Row():
                     # No max_length: an over-long paste is refused with a notice, not cut without a word.
                     c["question"] = gr.Textbox(placeholder=w["placeholder"], show_label=False, scale=6, elem_id="qa-question", autofocus=True)
-                    c["ask"] = gr.Button(w["ask"], variant="primary", scale=1, min_width=80, elem_id="qa-ask")
-                    c["clear"] = gr.Button(w["clear"], scale=1, min_width=80, elem_id="qa-clear")
+                    # As wide as their words in either language (CSS), the question box taking the rest.
+                    c["ask"] = gr.Button(w["ask"], variant="primary", size="md", scale=0, elem_id="qa-ask")
+                    c["clear"] = gr.Button(w["clear"], size="md", scale=0, elem_id="qa-clear")
                 examples = gr.Examples(EXAMPLES, inputs=c["question"], label="Examples / Ejemplos")
             with gr.Column(scale=2):
                 sources = gr.HTML(render_sources(None, {}, 0), elem_id="qa-sources", js_on_load=SOURCES_JS)
                 with gr.Accordion(w["passages"], open=False, elem_id="qa-passages-box") as c["passages_box"]:
                     passages = gr.HTML(render_passages(None), elem_id="qa-passages", js_on_load=None)
                 with gr.Accordion(w["filters"], open=False, elem_id="qa-filters") as c["filters_box"]:
-                    c["article_filter"] = gr.Dropdown(choices=choices, multiselect=True, label=w["only_articles"], elem_id="qa-filter-articles")
+                    c["article_filter"] = gr.Dropdown(choices=[], multiselect=True, label=w["only_articles"], elem_id="qa-filter-articles")
                     c["lang_filter"] = gr.Radio([(w["any_language"], ""), ("English", "en"), ("Español", "es")], value="", label=w["language"],
                                                 elem_id="qa-filter-lang")
                     with gr.Row():
@@ -745,17 +972,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         private = {"api_visibility": "private"}
         # Every way of asking shares one concurrency group, so settings.concurrency bounds the answers computed at once.
         answering = {"show_progress": "hidden", "concurrency_id": "answer", **private}
-        c["question"].submit(h.respond, chat_inputs, chat_outputs, **answering)
-        c["ask"].click(h.respond, chat_inputs, chat_outputs, **answering)
-        examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, **answering)
-        c["clear"].click(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private)
-        c["chatbot"].clear(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private)
-        c["chat_list"].input(h.open_chat, [c["chat_list"], session, ui_lang], [c["chatbot"], sources, passages, notice, session, c["chat_title"]],
-                             concurrency_limit=None, **private)
-        c["rename"].click(h.rename_chat, [session, c["chat_title"], ui_lang], [c["chat_list"], notice], concurrency_limit=None, **private)
-        c["delete"].click(h.delete_chat, [session, ui_lang], cleared, concurrency_limit=None, **private)
-        c["export_md"].click(lambda s: h.export_chat(s, "md"), [session], [exported], concurrency_limit=None, **private)
-        c["export_json"].click(lambda s: h.export_chat(s, "json"), [session], [exported], concurrency_limit=None, **private)
+        quick = {"concurrency_limit": None, "show_progress": "hidden", **private}
+        ticker.tick(h.indexing_tick, [ui_lang], [progress, ticker, c["article_filter"]], **quick)
+        changes_chat = [
+            app.load(h.page_load, [remembered, told, ui_lang], [c["chatbot"], sources, passages, notice, session, c["chat_list"],
+                                                                c["chat_title"], c["article_filter"], progress, ticker, told], **quick),
+            c["question"].submit(h.respond, chat_inputs, chat_outputs, **answering),
+            c["ask"].click(h.respond, chat_inputs, chat_outputs, **answering),
+            examples.load_input_event.then(h.respond, chat_inputs, chat_outputs, **answering),
+            c["clear"].click(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private),
+            c["chatbot"].clear(h.new_chat, [ui_lang], cleared, concurrency_limit=None, **private),
+            c["chat_list"].input(h.open_chat, [c["chat_list"], session, ui_lang], [c["chatbot"], sources, passages, notice, session,
+                                                                                  c["chat_title"]], concurrency_limit=None, **private),
+            c["rename"].click(h.rename_chat, [session, c["chat_title"], ui_lang], [c["chat_list"], notice], concurrency_limit=None, **private),
+            c["delete"].click(h.delete_chat, [session, ui_lang], cleared, concurrency_limit=None, **private),
+        ]
+        for event in changes_chat:
+            event.then(h.chat_files, [session], [c["export_md"], c["export_json"], remembered], **quick)
         ui_lang.change(h.set_language, [ui_lang, session], [sources, passages, c["chat_list"], *labelled], concurrency_limit=None, **private)
         sources.click(h.select_citation, [session, ui_lang], [sources], concurrency_limit=None, show_progress="hidden", **private)
         c["chatbot"].like(h.feedback, [session, ui_lang], [notice], concurrency_limit=None, **private)
@@ -771,8 +1004,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file_bytes: int | None = None,
-           auth: list[tuple[str, str]] | None = None) -> None:
-    """Serve on host:port only: no share link, no server-side rendering, the app's own CSS."""
+           auth: list[tuple[str, str]] | None = None, exports_dir: Path | None = None) -> None:
+    """Serve on host:port only: no share link, no server-side rendering, the app's own theme and CSS. Gradio serves only files
+    under the working or temporary folder unless told: the exports folder is named so downloads work from anywhere."""
     app.launch(
         server_name=host,
         server_port=port,
@@ -783,6 +1017,8 @@ def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file
         footer_links=["api", "settings"],
         max_file_size=max_file_bytes,
         auth=auth,
+        allowed_paths=[str(exports_dir)] if exports_dir is not None else None,
+        theme=THEME,
         css=CSS,
         quiet=not block,
     )
@@ -792,8 +1028,12 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings()
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    app = build_app(Assistant(settings))
+    assistant = Assistant(settings)
+    first_index = FirstIndex(assistant, terminal=True).start() if FirstIndex.needed(assistant) else None
+    app = build_app(assistant, first_index)
     print(f"qa chat on http://{host}:{port}", flush=True)
+    if translation_missing(assistant):
+        print(words_for("en")["no_translation"], file=sys.stderr, flush=True)
     # Gradio's own cap sits above the article limit, so a file just over it gets the ingest's reason, in MB.
-    launch(app, host, port, max_file_bytes=settings.max_request_bytes, auth=chat_logins(settings))
+    launch(app, host, port, max_file_bytes=settings.max_request_bytes, auth=chat_logins(settings), exports_dir=settings.exports_dir)
     return 0

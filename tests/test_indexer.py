@@ -264,10 +264,10 @@ def test_progress_counts_files_chunks_and_estimates_the_rest(bot, seeds_copy):
 
 
 def test_qa_ingest_prints_progress_at_most_every_few_seconds_and_always_the_end(capsys):
-    from qa.cli import _progress_printer
+    from qa.cli import progress_printer
     from qa.types import IngestProgress
 
-    show = _progress_printer(3600.0)
+    show = progress_printer(3600.0)
     for done in range(1, 11):
         show(IngestProgress(done, 10, done * 5, done * 2.0))
     lines = capsys.readouterr().err.splitlines()

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 
 from qa import Answer, Assistant, Citation, Filters
 from qa import ui
-from qa.errors import InvalidSetting, StoreUnavailable
+from qa.chats import ChatSummary
+from qa.errors import InvalidSetting, StoreUnavailable, TranslationFailed
 from pathlib import Path
 
-from qa.types import AnswerSentence, IngestReport, Merged, Passage
+from qa.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage
 from tests.conftest import KHOJALY, cited_bot, make_settings
-from tests.fakes import FakeEmbedder, FakeLLM, FakeSite, docx_bytes, news_page, pdf_bytes
+from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, docx_bytes, news_page, pdf_bytes
 
 QUESTION = "How many people were taken hostage in Khojaly?"
 MARK = re.compile(r'<mark class="qa-quote">(.*?)</mark>', re.S)
@@ -317,11 +318,105 @@ def test_saved_chats_can_be_resumed_renamed_exported_and_deleted(settings):
     assert len(follow.answers) == 2 and follow.chat_id == session.chat_id
     later.rename_chat(follow, "Khojaly", "")
     assert later.chat_choices()[0][0].startswith("Khojaly")
-    md = Path(later.export_chat(follow, "md")["value"]).read_text()
-    assert md.startswith("# Khojaly") and "And how many were children?" in md and session.answers[0].citations[0].article_id in md
-    data = json.loads(Path(later.export_chat(follow, "json")["value"]).read_text())
-    assert len(data["turns"]) == 2 and data["turns"][0]["citations"][0]["quote"] == session.answers[0].citations[0].quote
+    md_button, json_button, remembered = later.chat_files(follow)
+    md, data = Path(md_button["value"]), Path(json_button["value"])
+    assert (md.name, data.name, remembered) == ("Khojaly.md", "Khojaly.json", session.chat_id) and md_button["interactive"]
+    assert md.read_text().startswith("# Khojaly") and "And how many were children?" in md.read_text()
+    assert session.answers[0].citations[0].article_id in md.read_text()
+    turns = json.loads(data.read_text())["turns"]
+    assert len(turns) == 2 and turns[0]["citations"][0]["quote"] == session.answers[0].citations[0].quote
+    later.rename_chat(follow, "Khojaly: who counted?", "")  # named after the chat, in words a file system takes
+    renamed = Path(later.chat_files(follow)[0]["value"])
+    assert renamed.name == "Khojaly who counted.md" and sorted(p.name for p in renamed.parent.iterdir()) == [
+        "Khojaly who counted.json", "Khojaly who counted.md"]
     assert later.delete_chat(follow, "")[5] == ui.Session() and later.chat_choices() == []
+    assert not renamed.parent.exists()  # a deleted chat leaves no export behind
+
+
+def test_a_new_chat_offers_no_export_of_the_last_one(settings):
+    h = ui.ChatHandlers(cited_bot(settings))
+    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    assert h.chat_files(session)[0]["interactive"]
+    cleared = h.new_chat("")[5]
+    assert h.chat_files(cleared) == ({"__type__": "update", "value": None, "interactive": False},) * 2 + (None,)
+
+
+def test_two_chats_with_the_same_question_are_told_apart(settings):
+    h = ui.ChatHandlers(cited_bot(settings))
+    older = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    newer = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    labels = {chat_id: label for label, chat_id in h.chat_choices()}
+    assert list(labels) == [newer.chat_id, older.chat_id] and len(set(labels.values())) == 2
+    when = ui.local_time(h.chats.get(newer.chat_id).updated)
+    assert labels[newer.chat_id] == f"{QUESTION} · {when} · questions: 1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when)
+    es = dict((v, k) for k, v in h.chat_choices("es"))[newer.chat_id]
+    assert re.search(r"· \d\d/\d\d/\d{4} \d\d:\d\d · preguntas: 1", es)
+
+
+    class SameMinute:
+        """Two chats with the same title last used in the same minute."""
+
+        def list(self):
+            stamp = "2026-12-07T17:48:38.984344+00:00"
+            return [ChatSummary(i, QUESTION, stamp, stamp, 1) for i in ("newer", "older")]
+
+    alike = [label for label, _ in ui.ChatHandlers(h.assistant, SameMinute()).chat_choices()]
+    assert alike[1] == alike[0] + " (2)"
+
+
+def test_a_page_load_lists_the_chats_saved_since_and_reopens_this_browser_s_chat(settings):
+    h = ui.ChatHandlers(cited_bot(settings))
+    empty = h.page_load(None, False, "")
+    assert empty[4] == ui.Session() and empty[5]["choices"] == [] and empty[7]["choices"]  # the articles to filter by
+    session = last(ui.ChatHandlers(h.assistant).respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]  # another tab
+    remembered = h.chat_files(session)[2]
+    messages, sources, _, notice, opened, chat_list, title, *_ = h.page_load(remembered, False, "")
+    assert opened.answers == session.answers and chat_list["value"] == session.chat_id and title == QUESTION
+    assert [chat_id for _, chat_id in chat_list["choices"]] == [session.chat_id] and "qa-cite" in messages[1]["content"]
+    assert "qa-source" in sources and notice == ""
+    h.delete_chat(session, "")
+    gone = h.page_load(remembered, False, "")
+    assert gone[4] == ui.Session() and gone[5]["choices"] == [] and gone[5]["value"] is None
+
+
+class BrokenPair:
+    """Apertium present without its English-Spanish pair: only a translation shows it."""
+
+    name = "Apertium"
+
+    def translate(self, texts, source, target):
+        raise TranslationFailed("apertium eng-spa exited 1: no such pair")
+
+
+def test_quotes_going_untranslated_are_told_once_in_the_page(settings):
+    bot = cited_bot(settings)
+    bot.translator = None
+    h = ui.ChatHandlers(bot)
+    first = h.page_load(None, False, "")
+    assert "sudo apt-get install -y apertium apertium-en-es" in first[3] and "qa-notice-warning" in first[3] and first[-1] is True
+    assert h.page_load(None, True, "")[3] == ""  # told once in this browser
+    assert "apertium-en-es" in h.page_load(None, False, "es")[3] and "sin traducir" in h.page_load(None, False, "es")[3]
+
+
+@pytest.mark.parametrize("translate, translator, missing", [(True, None, True), (True, BrokenPair(), True), (False, None, False)])
+def test_a_missing_translator_or_pair_is_found(settings, translate, translator, missing):
+    bot = cited_bot(settings.model_copy(update={"translate": translate}))
+    bot.translator = translator
+    assert ui.translation_missing(bot) is missing
+
+
+def test_a_title_cut_at_ingest_is_whole_in_the_opened_article():
+    text = ("The Peruvian Congress adopted a statement on the anniversary of the Khojaly genocide and called to support the "
+            "existing mine problem in Azerbaijan, Azernews reports.\n\nOn the occasion of the 32nd anniversary ...")
+    cut = "The Peruvian Congress adopted a statement on the anniversary of the Khojaly genocide and called to support the…"
+    whole = text.split("\n")[0].rstrip(".")  # as titles are stored
+    assert ui.full_title(cut, text) == whole and ui.full_title("Lisbon orders electric trams", text) == "Lisbon orders electric trams"
+    assert ui.full_title(cut, None) == cut and ui.full_title("A sentence that ends. Then…", "A sentence that ends. Then more. And") == (
+        "A sentence that ends. Then more")
+    c = citation(1, title=cut, quote="On the occasion", start=text.index("On the"), end=text.index("On the") + 15)
+    shown = ui.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"a1": text}, 0, selected=1)
+    assert f"[1] {whole}</div>" in shown and shown.count(cut) == 1  # the card keeps the short title, the article the whole one
 
 
 def test_the_chat_api_takes_named_optional_parameters_and_uploaded_articles(fake_bot, tmp_path):
@@ -411,6 +506,7 @@ def test_app_is_built_with_the_queue_and_api(fake_bot):
 
 def test_run_falls_back_to_settings_and_loopback(monkeypatch, fake_bot):
     seen = {}
+    fake_bot.articles()  # not a first start
     monkeypatch.setenv("QA_PORT", "7999")
     monkeypatch.setattr(ui, "Assistant", lambda settings: fake_bot)
     monkeypatch.setattr(ui, "launch", lambda app, host, port, **kw: seen.update(host=host, port=port))
@@ -418,6 +514,47 @@ def test_run_falls_back_to_settings_and_loopback(monkeypatch, fake_bot):
     assert seen == {"host": "127.0.0.1", "port": 7999}
     ui.run(Namespace(host="127.0.0.2", port=8123))
     assert seen == {"host": "127.0.0.2", "port": 8123}
+
+
+def test_a_first_start_says_in_the_terminal_what_it_indexes_and_what_is_missing(monkeypatch, fake_bot, capsys):
+    built = {}
+    fake_bot.translator = None
+    monkeypatch.setenv("QA_DATA_DIR", str(fake_bot.settings.data_dir))
+    monkeypatch.setattr(ui, "Assistant", lambda settings: fake_bot)
+    monkeypatch.setattr(ui, "build_app", lambda assistant, first_index=None: built.update(first=first_index))
+    monkeypatch.setattr(ui, "launch", lambda app, host, port, **kw: built.update(exports=kw["exports_dir"]))
+    ui.run(Namespace(host=None, port=None))
+    assert built["first"].done.wait(60) and built["first"].error is None
+    err = capsys.readouterr().err
+    assert f"First start: indexing the articles in {fake_bot.settings.seeds_dir}" in err
+    assert "5/5 files · " in err and "Indexed: added 5" in err and "apt-get install -y apertium apertium-en-es" in err
+    ui.run(Namespace(host=None, port=None))
+    assert built["first"] is None and "First start" not in capsys.readouterr().err  # the store has its articles
+    assert built["exports"] == fake_bot.settings.exports_dir  # Gradio serves the exports from any data folder
+
+
+def test_a_first_start_indexes_in_the_background_and_a_question_waits_for_it(settings):
+    bot = Assistant(settings.model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM(), reader=FakeReader())
+    assert ui.FirstIndex.needed(bot)
+    hold = threading.Event()
+    ingest = bot.ingest
+    bot.ingest = lambda paths, progress=None: hold.wait(30) and ingest(paths, progress)  # indexing until the test lets go
+    first = ui.FirstIndex(bot).start()
+    h = ui.ChatHandlers(bot, first_index=first)
+    load = h.page_load(None, False, "")
+    assert "First start: indexing the articles" in load[8] and "<progress>" in load[8] and load[9].active
+    assert load[7]["choices"] == []  # nothing reads the store while it is written
+    first.progress = IngestProgress(2, 5, 11, 0.4)
+    assert "2 de 5 leídos" in h.indexing_tick("es")[0]
+    steps = h.respond(QUESTION, ui.Session(), "", None, "", "", "")
+    shown = next(steps)[0]
+    assert shown[0]["content"] == ui.render_question(QUESTION) and "qa-streaming" in shown[1]["content"]
+    hold.set()
+    answered = last(steps)
+    assert answered[5].answers[0].citations and first.done.is_set()
+    notice, timer, articles = h.indexing_tick("")
+    assert "Ready: 5 articles indexed" in notice and not timer.active and len(articles["choices"]) == 5
+    assert not ui.FirstIndex.needed(bot) and h.page_load(None, False, "")[8] == ""
 
 
 class SlowBot(Assistant):

@@ -24,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 QUESTION = "How many people were taken hostage in Khojaly?"
-STARTUP_SECONDS = 400  # the seeds are embedded before the server listens; slow on a busy 2-core machine
+STARTUP_SECONDS = 400  # the first start embeds the seeds (the page is served meanwhile); slow on a busy 2-core machine
 
 TRAMS = """date 2025-03-14 By Lusa
 
@@ -45,33 +45,45 @@ Officials removed the notice from the board on Saturday morning.
 class ChatServer:
     """`qa chat` in a subprocess on 127.0.0.1 and a fixed free port, with its own store; restartable on the same store."""
 
-    def __init__(self, data: Path, seeds: Path) -> None:
+    def __init__(self, data: Path, seeds: Path, log: str = "server.log") -> None:
         self.data, self.seeds = data, seeds
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.proc: subprocess.Popen | None = None
+        self.log_path = ARTIFACTS / log
         self.log = None
+        self.log_from = 0
 
-    def start(self) -> None:
+    def start(self, indexed: bool = True) -> None:
+        """Start, and return once the page is served and, with `indexed`, once a first start has indexed the seeds."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
         # QA_FETCH_ALLOW_PRIVATE: the URL test's pages are served on 127.0.0.1 by the test itself.
         env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2",
                    PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true")
-        self.log = (ARTIFACTS / "server.log").open("a")
+        self.log = self.log_path.open("a")
+        self.log_from = self.log.tell()
         self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(self.port)],
                                      cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if self.proc.poll() is not None:
-                pytest.fail(f"qa chat exited with {self.proc.returncode}: {(ARTIFACTS / 'server.log').read_text()[-2000:]}")
+                pytest.fail(f"qa chat exited with {self.proc.returncode}: {self.said()[-2000:]}")
             try:
                 if httpx.get(self.url, timeout=2).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"qa chat did not answer on {self.url} within {STARTUP_SECONDS} s")
             time.sleep(1)
+        while indexed and "First start" in self.said() and "Indexed:" not in self.said():
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa chat did not index its seeds within {STARTUP_SECONDS} s: {self.said()[-2000:]}")
+            time.sleep(1)
+
+    def said(self) -> str:
+        """What this start has written to the terminal."""
+        return self.log_path.read_text()[self.log_from:]
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -335,15 +347,30 @@ def test_an_over_long_paste_gets_a_notice_and_stays_in_the_box(page):
     shot(page, "13-too-long")
 
 
-def test_a_saved_chat_is_exported_and_resumed_after_a_restart(page, server, browser):
+def download(pg, button: str, name: str) -> Path:
+    """Click an export button until it downloads `name` (its file is written just after the change that names it)."""
+    deadline = time.monotonic() + 20
+    while True:
+        with pg.expect_download() as started:
+            pg.click(button)
+        if started.value.suggested_filename == name or time.monotonic() > deadline:
+            assert started.value.suggested_filename == name
+            return Path(started.value.path())
+        time.sleep(0.5)
+
+
+def test_a_saved_chat_is_downloaded_by_its_name_and_resumed_after_a_restart(page, server, browser):
     ask(page, QUESTION)
     page.wait_for_function("() => document.querySelector('#qa-chat-title textarea, #qa-chat-title input').value !== ''")
     page.fill("#qa-chat-title textarea, #qa-chat-title input", "Khojaly numbers")
     page.click("#qa-rename")
-    page.click("#qa-export-md")
-    page.wait_for_selector("#qa-export a", timeout=20_000)
-    exported = sorted((server.data / "exports").glob("chat-*.md"))
-    assert exported and "**Q:** " + QUESTION in exported[-1].read_text() and "1275" in exported[-1].read_text()
+    markdown = download(page, "#qa-export-md", "Khojaly numbers.md").read_text()
+    assert markdown.startswith("# Khojaly numbers") and "**Q:** " + QUESTION in markdown and "1275" in markdown
+    data = json.loads(download(page, "#qa-export-json", "Khojaly numbers.json").read_text())
+    assert data["title"] == "Khojaly numbers" and data["turns"][0]["citations"][0]["quote"]
+    page.click("#qa-clear")  # a new chat offers no file of the last one
+    page.wait_for_function("() => document.querySelector('#qa-export-md').disabled && document.querySelector('#qa-export-json').disabled")
+    shot(page, "14-new-chat-no-export")
     server.restart()
     context = browser.new_context(viewport={"width": 1360, "height": 1000})
     pg = context.new_page()
@@ -355,9 +382,126 @@ def test_a_saved_chat_is_exported_and_resumed_after_a_restart(page, server, brow
         pg.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-answer').length === 1")
         assert "1275" in pg.locator("#qa-chat .qa-answer").first.inner_text()
         assert "63" in ask(pg, "And how many were children?")  # the resumed chat goes on
+        assert "And how many were children?" in download(pg, "#qa-export-md", "Khojaly numbers.md").read_text()
         shot(pg, "14-resumed")
     finally:
         context.close()
+
+
+REMEMBERED = "() => localStorage.getItem('qa-open-chat')"  # the open chat, as this browser keeps it for a reload
+
+
+def test_a_reload_lists_the_saved_chats_and_reopens_the_open_one(page):
+    ask(page, QUESTION)
+    page.wait_for_function(f"() => ({REMEMBERED})() !== null")
+    first = page.evaluate(REMEMBERED)
+    page.click("#qa-clear")
+    page.wait_for_function("() => !document.querySelector('#qa-chat .qa-answer')")
+    ask(page, QUESTION)  # a second chat with the same first question
+    page.wait_for_function(f"(first) => ({REMEMBERED})() !== first", arg=first)
+    page.reload()
+    page.wait_for_selector("#qa-question textarea")
+    page.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-answer').length === 1")  # the chat open before
+    assert page.locator("#qa-chat-title textarea, #qa-chat-title input").input_value() == QUESTION
+    page.click("#qa-chat-list input")
+    options = [o.inner_text() for o in page.locator("#qa-chat-list [role=option]").all()]
+    assert options[0].startswith("✓")  # the most recent chat, the one open before the reload, is chosen in the list
+    labels = [o.removeprefix("✓").strip() for o in options]
+    same = [label for label in labels if label.startswith(QUESTION)]
+    assert len(same) >= 2 and len(set(labels)) == len(labels)  # every chat listed, none looking like another
+    assert all(re.search(r" · \d{4}-\d\d-\d\d \d\d:\d\d · questions: \d+", label) for label in same)
+    page.wait_for_function("() => getComputedStyle(document.querySelector('#qa-chat-list .options')).opacity === '1'")  # faded in
+    shot(page, "15-reloaded")
+
+
+def test_the_opened_article_shows_its_first_line_its_whole_title_and_one_font(page):
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
+    page.reload()  # every request of the page seen, fonts included
+    page.wait_for_selector("#qa-question textarea")
+    ask(page, QUESTION)
+    open_citation(page, 1)
+    seen = page.evaluate("""() => {
+      const box = document.querySelector('#qa-sources .qa-article-text'), mark = box.querySelector('mark.qa-quote');
+      const span = document.querySelector('#qa-sources strong.qa-answer-span');
+      return {scroll: box.scrollTop, markBottom: mark.offsetTop + mark.offsetHeight, height: box.clientHeight,
+              title: document.querySelector('#qa-sources .qa-article .qa-source-title').innerText, text: box.innerText,
+              spanFont: getComputedStyle(span).fontFamily, textFont: getComputedStyle(box).fontFamily,
+              faces: [...document.fonts].filter(f => f.status !== 'unloaded').map(f => f.family)};
+    }""")
+    assert seen["scroll"] == 0 and seen["markBottom"] <= seen["height"]  # from its first line, the quote in view
+    assert "…" not in seen["title"] and seen["title"] == "[1] " + seen["text"].split("\n")[0].rstrip(".")
+    assert seen["spanFont"] == seen["textFont"] and seen["faces"] == []  # the system's fonts: bold letters in the same face
+    assert not [url for url in fetched if "/fonts/" in url or url.endswith((".woff", ".woff2", ".ttf"))]
+    shot(page, "16-article")
+    # A quote further down than the box shows: scrolled to it by whole lines, none cut in half under the title.
+    page.add_style_tag(content="#qa-sources .qa-article-text { max-height: 90px !important; }")
+    ask(page, "And how many were children?")
+    open_citation(page, 1)
+    page.wait_for_function("() => document.querySelector('#qa-sources .qa-article-text').scrollTop > 0")
+    deep = page.evaluate("""() => {
+      const box = document.querySelector('#qa-sources .qa-article-text'), mark = box.querySelector('mark.qa-quote');
+      return {scroll: box.scrollTop, line: parseFloat(getComputedStyle(box).lineHeight), markTop: mark.offsetTop};
+    }""")
+    assert deep["scroll"] % deep["line"] == pytest.approx(0, abs=0.5) and deep["scroll"] < deep["markTop"]
+
+
+def test_the_feedback_notice_never_covers_the_chat_and_the_labels_fit_their_buttons(page):
+    ask(page, "¿Cuánto duró la reunión trilateral en el Kremlin?")
+    page.wait_for_function("() => document.querySelector('#qa-ask').innerText.trim() === 'Preguntar'")
+    for button in ("#qa-ask", "#qa-clear"):
+        fit = page.evaluate("""(sel) => {
+          const b = document.querySelector(sel), words = document.createRange();
+          words.selectNodeContents(b);
+          const r = words.getBoundingClientRect();
+          return {words: r.width, lines: Math.round(r.height / parseFloat(getComputedStyle(b).lineHeight)), button: b.clientWidth};
+        }""", button)
+        assert fit["lines"] == 1 and fit["words"] + 16 <= fit["button"], (button, fit)  # one line, with room around it
+    page.locator("#qa-chat button[aria-label='Like']").last.click()
+    frames = page.evaluate("""() => new Promise(done => {
+      const t0 = performance.now(), seen = {shown: 0, covering: []};
+      const look = () => {
+        const n = document.querySelector('#qa-notice .qa-notice');
+        if (n && getComputedStyle(n).visibility !== 'hidden' && parseFloat(getComputedStyle(n).opacity) > 0) {
+          seen.shown++;
+          const r = n.getBoundingClientRect(), chat = document.querySelector('#qa-chat').getBoundingClientRect();
+          if (r.bottom > chat.top + 0.5 || n.scrollHeight > n.clientHeight + 1) seen.covering.push([r.bottom, chat.top]);
+        }
+        if (performance.now() - t0 < 8000) requestAnimationFrame(look); else done(seen);
+      };
+      look();
+    })""")
+    assert frames["shown"] > 0 and frames["covering"] == []
+    shot(page, "17-after-feedback")
+
+
+def test_a_first_start_shows_its_progress_in_the_terminal_and_on_the_page(browser, tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for f in [*(PROJECT_ROOT / "seeds").glob("*.txt"), *(PROJECT_ROOT / "eval" / "fresh" / "articles").glob("*")]:
+        shutil.copy(f, seeds / f.name)
+    chat = ChatServer(tmp_path / "data", seeds, log="first-start.log")
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    try:
+        chat.start(indexed=False)
+        pg = context.new_page()
+        pg.goto(chat.url)
+        pg.wait_for_selector("#qa-progress .qa-progress progress")
+        assert "First start: indexing the articles" in pg.locator("#qa-progress").inner_text()
+        shot(pg, "18-first-start")
+        pg.fill("#qa-question textarea", QUESTION)  # asked while indexing: answered once it is done
+        pg.press("#qa-question textarea", "Enter")
+        pg.wait_for_selector("#qa-progress .qa-notice-info", timeout=STARTUP_SECONDS * 1000)
+        files = len(list(seeds.iterdir()))
+        assert f"Ready: {files} articles indexed" in pg.locator("#qa-progress").inner_text()
+        pg.wait_for_selector(FINAL, timeout=60_000)
+        assert "1275" in pg.locator(FINAL).last.inner_text()
+        said = chat.said()
+        assert f"First start: indexing the articles in {seeds}" in said and re.search(r"\d+/\d+ files · \d+ chunks", said)
+        assert f"Indexed: added {files}," in said
+    finally:
+        context.close()
+        chat.stop()
 
 
 def test_a_url_typed_in_the_upload_box_is_fetched_and_its_quote_highlighted(page):
