@@ -4,7 +4,8 @@ from . import _offline  # noqa: F401  (must run before tiktoken, chromadb or gra
 from .assistant import Assistant
 from .chats import ChatStore, Conversation
 from .errors import QAError
+from .ingest import count_tokens
 from .settings import Settings
 from .types import Answer, Citation, Filters, IngestReport, Passage
 
-__all__ = ["Answer", "Assistant", "ChatStore", "Citation", "Conversation", "Filters", "IngestReport", "Passage", "QAError", "Settings"]
+__all__ = ["Answer", "Assistant", "ChatStore", "Citation", "Conversation", "Filters", "IngestReport", "Passage", "QAError", "Settings", "count_tokens"]

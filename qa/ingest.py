@@ -17,6 +17,7 @@ def encoding() -> tiktoken.Encoding:
 
 
 def count_tokens(text: str) -> int:
+    """Tokens by tiktoken's cl100k_base, the count chunks are cut by and the API's usage reports."""
     return len(encoding().encode(text))
 
 

@@ -1,7 +1,7 @@
 """The HTTP API (`qa serve`): REST `/v1/ask`, an OpenAI-compatible `/v1/chat/completions`, the articles, the chat.
 
-Only the public API (`Assistant` and the types) is used here. Errors become HTTP statuses at this edge (each
-QAError names its own) in OpenAI's error shape, {"error": {"message", "type", "code"}}, so any OpenAI client
+Only the public API (`Assistant`, `count_tokens` and the types) is used here. Errors become HTTP statuses at this
+edge (each QAError names its own) in OpenAI's error shape, {"error": {"message", "type", "code"}}, so any OpenAI client
 reports them as they are. Answers are computed in worker threads, at most `concurrency` at once.
 """
 
@@ -34,13 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
 
+from . import count_tokens
 from .assistant import Assistant
 from .errors import QAError
-from .ingest import count_tokens
 from .settings import Settings
 from .store import StoredArticle
 from .types import Answer, Filters, Rejected
-from .ui import UNUSABLE_UPLOAD, build_app, chat_logins, ingest_uploads, safe_upload_name
+from .ui import UNUSABLE_UPLOAD, build_app, chat_logins, chat_options, ingest_uploads, safe_upload_name
 
 log = logging.getLogger(__name__)
 
@@ -431,14 +431,11 @@ def build_api(bot: Assistant) -> FastAPI:
         return {"removed": article_id}
 
     app.include_router(v1)
-    logins = chat_logins(settings)
-    if mounts_chat(settings, logins):
+    chat = chat_options(settings)
+    if mounts_chat(settings, chat["auth"]):
         import gradio as gr
 
-        from .ui import CSS
-
-        app = gr.mount_gradio_app(app, build_app(bot), path=CHAT_PATH, auth=logins, css=CSS, ssr_mode=False,
-                                  max_file_size=settings.max_request_bytes)
+        app = gr.mount_gradio_app(app, build_app(bot), path=CHAT_PATH, **chat)
     return app
 
 

@@ -1003,25 +1003,20 @@ def build_app(assistant: Assistant, first_index: FirstIndex | None = None) -> gr
     return app
 
 
-def launch(app: gr.Blocks, host: str, port: int, *, block: bool = True, max_file_bytes: int | None = None,
-           auth: list[tuple[str, str]] | None = None, exports_dir: Path | None = None) -> None:
-    """Serve on host:port only: no share link, no server-side rendering, the app's own theme and CSS. Gradio serves only files
-    under the working or temporary folder unless told: the exports folder is named so downloads work from anywhere."""
-    app.launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        inbrowser=False,
-        prevent_thread_lock=not block,
-        ssr_mode=False,
-        footer_links=["api", "settings"],
-        max_file_size=max_file_bytes,
-        auth=auth,
-        allowed_paths=[str(exports_dir)] if exports_dir is not None else None,
-        theme=THEME,
-        css=CSS,
-        quiet=not block,
-    )
+def chat_options(settings: Settings) -> dict[str, Any]:
+    """How the chat is served, the same by `qa chat` and under `qa serve`: no server-side rendering, the app's own theme
+    (the system's fonts, so no font file is fetched) and CSS, the logins, and Gradio's upload cap above the article limit
+    so a file just over it gets the ingest's reason, in MB. Gradio serves only files under the working or temporary
+    folder unless told: the exports folder is named so downloads work wherever QA_DATA_DIR points."""
+    return {"ssr_mode": False, "footer_links": ["api", "settings"], "theme": THEME, "css": CSS,
+            "auth": chat_logins(settings), "max_file_size": settings.max_request_bytes,
+            "allowed_paths": [str(settings.exports_dir)]}
+
+
+def launch(app: gr.Blocks, host: str, port: int, settings: Settings, *, block: bool = True) -> None:
+    """Serve on host:port only, with no share link."""
+    app.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
+               quiet=not block, **chat_options(settings))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -1034,6 +1029,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"qa chat on http://{host}:{port}", flush=True)
     if translation_missing(assistant):
         print(words_for("en")["no_translation"], file=sys.stderr, flush=True)
-    # Gradio's own cap sits above the article limit, so a file just over it gets the ingest's reason, in MB.
-    launch(app, host, port, max_file_bytes=settings.max_request_bytes, auth=chat_logins(settings), exports_dir=settings.exports_dir)
+    launch(app, host, port, settings)
     return 0

@@ -119,7 +119,7 @@ def chat_url(html_bot) -> Iterator[str]:
 
     app = build_app(html_bot)
     port = free_port()
-    launch(app, "127.0.0.1", port, block=False)
+    launch(app, "127.0.0.1", port, html_bot.settings, block=False)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -3,6 +3,7 @@ the store going away, and the real server on 127.0.0.1 (raw HTTP, the official O
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import openai
@@ -439,6 +441,23 @@ def test_with_a_key_and_no_login_the_chat_is_not_mounted(base):
     """Its own endpoints would answer without the key."""
     api = client(base, serve_chat=True, api_key=KEY)
     assert api.get("/chat/").status_code == 404 and api.get("/chat/gradio_api/info").status_code == 404
+
+
+def test_the_chat_under_serve_is_served_as_qa_chat_serves_it(base):
+    """`qa chat`'s options: the exports folder is served wherever the data folder is, and the theme is the system's
+    fonts, so the page loads no font file."""
+    from qa.ui import ChatHandlers, Session
+
+    bot = variant(base, serve_chat=True)
+    chat = ChatHandlers(bot)
+    *_, final = chat.respond(QUESTION, Session(), "", None, "", "", "")
+    export = Path(chat.chat_files(final[5])[0]["value"])
+    with TestClient(build_api(bot)) as api:
+        download = api.get(f"/chat/gradio_api/file={export}")
+        assert download.status_code == 200 and download.text == export.read_text() and QUESTION in download.text
+        assert api.get("/chat/config").json()["stylesheets"] == []  # no font host's stylesheet
+        theme = api.get("/chat/theme.css").text
+        assert "@font-face" not in theme and not re.search(r"url\([^)]*\.(woff2?|ttf|otf)", theme)  # the system's fonts
 
 
 # --- the real server ---------------------------------------------------------------------------------

@@ -509,7 +509,7 @@ def test_run_falls_back_to_settings_and_loopback(monkeypatch, fake_bot):
     fake_bot.articles()  # not a first start
     monkeypatch.setenv("QA_PORT", "7999")
     monkeypatch.setattr(ui, "Assistant", lambda settings: fake_bot)
-    monkeypatch.setattr(ui, "launch", lambda app, host, port, **kw: seen.update(host=host, port=port))
+    monkeypatch.setattr(ui, "launch", lambda app, host, port, settings: seen.update(host=host, port=port))
     assert ui.run(Namespace(host=None, port=None)) == 0
     assert seen == {"host": "127.0.0.1", "port": 7999}
     ui.run(Namespace(host="127.0.0.2", port=8123))
@@ -522,7 +522,7 @@ def test_a_first_start_says_in_the_terminal_what_it_indexes_and_what_is_missing(
     monkeypatch.setenv("QA_DATA_DIR", str(fake_bot.settings.data_dir))
     monkeypatch.setattr(ui, "Assistant", lambda settings: fake_bot)
     monkeypatch.setattr(ui, "build_app", lambda assistant, first_index=None: built.update(first=first_index))
-    monkeypatch.setattr(ui, "launch", lambda app, host, port, **kw: built.update(exports=kw["exports_dir"]))
+    monkeypatch.setattr(ui, "launch", lambda app, host, port, settings: built.update(served=ui.chat_options(settings)))
     ui.run(Namespace(host=None, port=None))
     assert built["first"].done.wait(60) and built["first"].error is None
     err = capsys.readouterr().err
@@ -530,7 +530,7 @@ def test_a_first_start_says_in_the_terminal_what_it_indexes_and_what_is_missing(
     assert "5/5 files · " in err and "Indexed: added 5" in err and "apt-get install -y apertium apertium-en-es" in err
     ui.run(Namespace(host=None, port=None))
     assert built["first"] is None and "First start" not in capsys.readouterr().err  # the store has its articles
-    assert built["exports"] == fake_bot.settings.exports_dir  # Gradio serves the exports from any data folder
+    assert built["served"]["allowed_paths"] == [str(fake_bot.settings.exports_dir)]  # Gradio serves the exports from any data folder
 
 
 def test_a_first_start_indexes_in_the_background_and_a_question_waits_for_it(settings):
@@ -580,7 +580,7 @@ def test_one_slow_answer_does_not_block_another(settings):
     bot = SlowBot(settings.model_copy(update={"answer_bar": 0.0, "concurrency": 2}), embedder=FakeEmbedder(), llm=FakeLLM())
     app = ui.build_app(bot)
     port = free_port()
-    ui.launch(app, "127.0.0.1", port, block=False)
+    ui.launch(app, "127.0.0.1", port, bot.settings, block=False)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         slow = client.submit("slow: " + QUESTION, api_name="/ask")

@@ -43,12 +43,13 @@ Officials removed the notice from the board on Saturday morning.
 
 
 class ChatServer:
-    """`qa chat` in a subprocess on 127.0.0.1 and a fixed free port, with its own store; restartable on the same store."""
+    """`qa chat` (or `qa serve`, its chat at /chat/) in a subprocess on 127.0.0.1 and a fixed free port, with its own
+    store; restartable on the same store."""
 
-    def __init__(self, data: Path, seeds: Path, log: str = "server.log") -> None:
-        self.data, self.seeds = data, seeds
+    def __init__(self, data: Path, seeds: Path, log: str = "server.log", command: str = "chat") -> None:
+        self.data, self.seeds, self.command = data, seeds, command
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = f"http://127.0.0.1:{self.port}/" + ("chat/" if command == "serve" else "")
         self.proc: subprocess.Popen | None = None
         self.log_path = ARTIFACTS / log
         self.log = None
@@ -57,28 +58,32 @@ class ChatServer:
     def start(self, indexed: bool = True) -> None:
         """Start, and return once the page is served and, with `indexed`, once a first start has indexed the seeds."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        # QA_FETCH_ALLOW_PRIVATE: the URL test's pages are served on 127.0.0.1 by the test itself.
+        # QA_FETCH_ALLOW_PRIVATE: the URL test's pages are served on 127.0.0.1 by the test itself. TMPDIR: a temporary
+        # folder beside the data folder, not above it, since Gradio serves files from the temporary folder unasked and a
+        # download must show that the exports folder itself is served.
+        tmp = self.data.parent / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
         env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2",
-                   PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true")
+                   PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true", TMPDIR=str(tmp))
         self.log = self.log_path.open("a")
         self.log_from = self.log.tell()
-        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
                                      cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if self.proc.poll() is not None:
-                pytest.fail(f"qa chat exited with {self.proc.returncode}: {self.said()[-2000:]}")
+                pytest.fail(f"qa {self.command} exited with {self.proc.returncode}: {self.said()[-2000:]}")
             try:
                 if httpx.get(self.url, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"qa chat did not answer on {self.url} within {STARTUP_SECONDS} s")
+                pytest.fail(f"qa {self.command} did not answer on {self.url} within {STARTUP_SECONDS} s")
             time.sleep(1)
         while indexed and "First start" in self.said() and "Indexed:" not in self.said():
             if time.monotonic() > deadline:
-                pytest.fail(f"qa chat did not index its seeds within {STARTUP_SECONDS} s: {self.said()[-2000:]}")
+                pytest.fail(f"qa {self.command} did not index its seeds within {STARTUP_SECONDS} s: {self.said()[-2000:]}")
             time.sleep(1)
 
     def said(self) -> str:
@@ -386,6 +391,32 @@ def test_a_saved_chat_is_downloaded_by_its_name_and_resumed_after_a_restart(page
         shot(pg, "14-resumed")
     finally:
         context.close()
+
+
+def test_the_chat_under_qa_serve_downloads_its_export_and_loads_no_font(server, browser, tmp_path):
+    """`qa serve` launches its chat as `qa chat` does: an export downloads from a data folder outside the server's
+    temporary one, and the page fetches no font file and nothing off this machine. On a copy of the chat's store
+    (indexing the seeds again would take a minute)."""
+    shutil.copytree(server.data, tmp_path / "data")
+    served = ChatServer(tmp_path / "data", server.seeds, log="serve.log", command="serve")
+    served.start()
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    fetched: list[str] = []
+    try:
+        pg = context.new_page()
+        pg.on("request", lambda r: fetched.append(r.url))
+        pg.goto(served.url)
+        pg.wait_for_selector("#qa-question textarea")
+        assert "1275" in ask(pg, QUESTION)
+        pg.wait_for_function("() => document.querySelector('#qa-chat-title textarea, #qa-chat-title input').value !== ''")
+        pg.fill("#qa-chat-title textarea, #qa-chat-title input", "Served chat")
+        pg.click("#qa-rename")
+        assert "**Q:** " + QUESTION in download(pg, "#qa-export-md", "Served chat.md").read_text()
+    finally:
+        context.close()
+        served.stop()
+    assert fetched and all(url.startswith(("http://127.0.0.1", "data:", "blob:")) for url in fetched), fetched
+    assert not [url for url in fetched if "/fonts/" in url or url.endswith((".woff", ".woff2", ".ttf"))]
 
 
 REMEMBERED = "() => localStorage.getItem('qa-open-chat')"  # the open chat, as this browser keeps it for a reload
