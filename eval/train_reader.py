@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "eval"))
 
 from qa.embed import E5Embedder  # noqa: E402
 from qa.question import parse  # noqa: E402
-from qa.reader import FEATURES, MODEL_DIR, QUESTION_FEATURES, NeuralReader, ReaderCandidate, features, question_features  # noqa: E402
+from qa.reader import FEATURES, MODEL_DIR, QUESTION_FEATURES, ReaderCandidate, features, question_features  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text import sentences as split_sentences, terms  # noqa: E402
 from qa.translate import build_translator  # noqa: E402
@@ -155,34 +155,6 @@ class IDF:
         return float(np.log(1 + (self.n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5)))
 
 
-class CachedNeural:
-    """The cross-encoder's P(answers) for each (question, sentence, sentence before) the table meets, kept on disk
-    per model (scoring all of them takes about 20 minutes on 2 cores)."""
-
-    def __init__(self, reader) -> None:
-        self.reader = reader
-        digest = hashlib.sha256((MODEL_DIR / "cross_reader.onnx").read_bytes()).hexdigest()[:16]
-        self.path = CACHE / f"neural-{digest}.json"
-        self.done: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}
-        self.fresh = 0
-
-    def scores(self, question, candidates: list[ReaderCandidate]) -> np.ndarray:
-        keys = [hashlib.sha1(f"{question.text}\n{c.text}\n{c.before}".encode()).hexdigest() for c in candidates]
-        todo = [i for i, key in enumerate(keys) if key not in self.done]
-        if todo:
-            p = self.reader.read(question, [candidates[i] for i in todo]).p
-            self.done.update({keys[i]: float(v) for i, v in zip(todo, p)})
-            self.fresh += 1
-            if self.fresh % 1000 == 0:
-                self.save()
-                print("neural scores", len(self.done), flush=True)
-        return np.array([self.done[key] for key in keys])
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.done))
-
-
 def embed_cached(embedder, kind: str, texts: list[str]) -> np.ndarray:
     key = hashlib.sha256(("\n".join(texts) + kind + embedder.name).encode()).hexdigest()[:16]
     path = CACHE / f"{kind}-{key}.npy"
@@ -194,19 +166,18 @@ def embed_cached(embedder, kind: str, texts: list[str]) -> np.ndarray:
     return vecs
 
 
-def cached_table(datasets, embedder, translator, neural: CachedNeural, k: int) -> "Table":
+def cached_table(datasets, embedder, translator, k: int) -> "Table":
     """The feature table, rebuilt only when the code that makes it changes (it takes minutes)."""
     import pickle
 
     code = "".join((ROOT / f).read_text() for f in ("qa/reader.py", "qa/question.py", "qa/lang/en.toml", "qa/lang/es.toml", "qa/text.py", "qa/verify.py"))
     source = Path(__file__).read_text()
     build_code = source[source.index("def build(") : source.index("def cross_pairs(")]
-    key = hashlib.sha256((code + str(k) + build_code + neural.path.name).encode()).hexdigest()[:16]
+    key = hashlib.sha256((code + str(k) + build_code).encode()).hexdigest()[:16]
     path = CACHE / f"table-{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    table = build(datasets, embedder, translator, neural, k)
-    neural.save()
+    table = build(datasets, embedder, translator, k)
     path.write_bytes(pickle.dumps(table))
     return table
 
@@ -222,7 +193,7 @@ class Table:
     near_miss: np.ndarray  # per row: the sentence holds an unanswerable question's plausible (wrong) answer
 
 
-def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, translator, neural: CachedNeural, k: int) -> Table:
+def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, translator, k: int) -> Table:
     rows, labels, qid, groups, meta, pairs, near = [], [], [], [], [], [], []
     for name, (paragraphs, items) in datasets.items():
         titles = {it.paragraph: it.title for it in items}
@@ -253,12 +224,11 @@ def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, tra
                         reading = reading_of(si) if translated or not cross else None
                         context = " ".join(reading_of(x) for x in range(max(0, si - 1), min(len(par.sentences[lang]), si + 2))) if reading else None
                         english = text if lang == "en" else par.translations["es"][si]
-                        before = par.sentences[lang][si - 1] if si else ""
-                        cands.append(ReaderCandidate(text, lang, float(svec[j] @ qvec[ql][n]), si, reading, context, before))
+                        cands.append(ReaderCandidate(text, lang, float(svec[j] @ qvec[ql][n]), si, reading, context))
                         labs.append(int(it.answerable and pi == it.paragraph and si in it.gold[lang]))
                         pairs.append((q_en, english))
                         near.append(int(pi == it.paragraph and si in it.near_miss[lang]))
-                    rows.append(features(q, cands, idf[ql], neural.scores(q, cands)))
+                    rows.append(features(q, cands, idf[ql]))
                     labels.extend(labs)
                     qid.extend([len(meta)] * len(cands))
                     groups.extend([it.title] * len(cands))
@@ -490,7 +460,7 @@ def main() -> int:
     embedder = E5Embedder(threads=2)
     datasets = {"squad2": load_squad2(translator), "xquad": load_xquad(translator)}
     print("data loaded", round(time.time() - t0), "s", flush=True)
-    table = cached_table(datasets, embedder, translator, CachedNeural(NeuralReader(threads=2)), args.candidates)
+    table = cached_table(datasets, embedder, translator, args.candidates)
     print("features", table.rows.shape, round(time.time() - t0), "s", flush=True)
     fold_of = fold_of_title(table, args.folds)
     row_fold = np.array([fold_of[g] for g in table.groups])

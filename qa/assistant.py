@@ -29,8 +29,7 @@ from .verify import Verifier
 
 def build_reader(settings: Settings) -> Reader:
     folder = settings.reader_dir or MODEL_DIR
-    neural = NeuralReader(folder, settings.reader_threads)
-    return neural if settings.reader == "neural" else TreeReader(neural, folder)
+    return NeuralReader(folder, settings.reader_threads) if settings.reader == "neural" else TreeReader(folder)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ FEATURES = (
     "coverage", "coverage_context", "coverage_minus_best", "coverage_rank", "unmatched_top", "unmatched_count",
     "names_found", "question_names", "asks", "quantities", "number_words", "has_year", "has_month", "has_weekday",
     "new_names", "has_percent", "has_currency", "has_duration", "has_causal", "sentence_negation", "question_negation",
-    "position", "sentence_words", "question_terms", "neural_p", "neural_p_minus_best", "neural_p_rank",
+    "position", "sentence_words", "question_terms",
 )
 
 
@@ -130,10 +130,8 @@ def _minus_best(values: np.ndarray) -> np.ndarray:
     return values - np.nanmax(values) if np.isfinite(values).any() else values
 
 
-def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float],
-             neural: np.ndarray) -> np.ndarray:
-    """One row of FEATURES per candidate; NaN where a feature cannot be read (no translation across languages).
-    `neural` is the cross-encoder's P(answers) for each candidate: the trees weigh it against the other features."""
+def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> np.ndarray:
+    """One row of FEATURES per candidate; NaN where a feature cannot be read (no translation across languages)."""
     n = len(candidates)
     out = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
     if not n:
@@ -151,9 +149,6 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         others = np.delete(sim, i)
         out[i, col["similarity_minus_next"]] = sim[i] - (others.max() if len(others) else sim[i])
     out[:, col["similarity_rank"]] = _ranks(sim)
-    out[:, col["neural_p"]] = neural
-    out[:, col["neural_p_minus_best"]] = _minus_best(neural.astype(np.float32))
-    out[:, col["neural_p_rank"]] = _ranks(neural.astype(np.float32))
     for i, c in enumerate(candidates):
         row = out[i]
         s_words = language_words(c.lang).sentence
@@ -197,8 +192,7 @@ QUESTION_FEATURES = (
     "p_best", "p_second", "p_best_minus_second", "p_top3_mean", "best_similarity", "similarity_max", "best_similarity_rank",
     "best_coverage", "best_coverage_context", "best_unmatched_top", "best_unmatched_count", "best_names_found",
     "best_new_names", "best_quantities", "best_has_year", "best_has_month", "best_sentence_negation", "best_cross_language",
-    "best_has_reading", "asks", "question_terms", "question_names", "question_negation", "candidates", "best_neural_p",
-    "neural_max", "neural_second",
+    "best_has_reading", "asks", "question_terms", "question_names", "question_negation", "candidates",
 )
 
 
@@ -208,16 +202,14 @@ def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
     order = np.argsort(-p, kind="stable")
     best = rows[order[0]]
     ps = p[order]
-    neural = rows[:, col["neural_p"]]
     values = {
         "p_best": ps[0], "p_second": ps[1] if len(ps) > 1 else 0.0, "p_best_minus_second": ps[0] - (ps[1] if len(ps) > 1 else 0.0),
         "p_top3_mean": float(ps[:3].mean()), "best_similarity": best[col["similarity"]],
         "similarity_max": float(np.nanmax(rows[:, col["similarity"]])), "best_similarity_rank": best[col["similarity_rank"]],
-        "candidates": len(p), "neural_max": float(np.nanmax(neural)),
-        "neural_second": float(np.sort(neural)[-2]) if len(neural) > 1 else 0.0,
+        "candidates": len(p),
         **{f"best_{f}": best[col[f]] for f in ("coverage", "coverage_context", "unmatched_top", "unmatched_count", "names_found",
                                                 "new_names", "quantities", "has_year", "has_month", "sentence_negation",
-                                                "cross_language", "has_reading", "neural_p")},
+                                                "cross_language", "has_reading")},
         **{f: best[col[f]] for f in ("asks", "question_terms", "question_names", "question_negation")},
     }
     return np.array([[values[f] for f in QUESTION_FEATURES]], dtype=np.float32)
@@ -225,12 +217,9 @@ def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 class TreeReader:
     """Two LightGBM models, each followed by an isotonic calibration fitted on held-out articles' predictions: one
-    scores each candidate sentence (`features`), the other the question from its candidates (`question_features`).
-    The cross-encoder's probability is one of the features (it reads question and sentence together; the trees add
-    what it does not see: e5 margins, coverage, the other candidates), and its answering words are the reading's."""
+    scores each candidate sentence (`features`), the other the question from its candidates (`question_features`)."""
 
-    def __init__(self, neural: Reader, folder: Path = MODEL_DIR) -> None:
-        self.neural = neural
+    def __init__(self, folder: Path = MODEL_DIR) -> None:
         self.folder = folder
         meta_path = folder / "reader.json"
         if not meta_path.exists():
@@ -256,11 +245,10 @@ class TreeReader:
     def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading:
         if not candidates:
             return Reading(np.zeros(0), 0.0)
-        neural = self.neural.read(question, candidates, idf)
-        rows = features(question, candidates, idf, neural.p)
+        rows = features(question, candidates, idf)
         p = self.calibrate(self._boosters["sentence"].predict(rows))
         q = self.calibrate(self._boosters["question"].predict(question_features(rows, p)), "question")
-        return Reading(p, float(q[0]), neural.spans)
+        return Reading(p, float(q[0]))
 
 
 def model_inputs(ids: Sequence[list[int]], source) -> tuple[np.ndarray, np.ndarray]:
@@ -292,35 +280,24 @@ class NeuralReader:
     P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits."""
 
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None, longest_answer: int = 30) -> None:
-        self.meta_path, self.model_path = folder / "cross_reader.json", folder / "cross_reader.onnx"
-        if not self.meta_path.exists() or not self.model_path.exists():
+        meta_path = folder / "cross_reader.json"
+        model_path = folder / "cross_reader.onnx"
+        if not meta_path.exists() or not model_path.exists():
             raise InvalidSetting(f"no neural reader in {folder}: run `python eval/train_neural_reader.py export`")
-        self.meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        self.name = self.meta["name"]
-        self.threads, self.longest_answer = threads, longest_answer
-
-    # Loaded on the first question, not when the assistant is built: a store can be opened, listed or filled without them.
-    @cached_property
-    def _e5(self):
-        from .e5file import E5File
-
-        return E5File()
-
-    @cached_property
-    def encoder(self) -> PairEncoder:
-        from .e5file import E5Tokenizer
-
-        cfg = self.meta["config"]
-        return PairEncoder(E5Tokenizer(self._e5), cfg["max_len"], cfg["max_question"], cfg["max_sentence"])
-
-    @cached_property
-    def _session(self):
         import onnxruntime
 
+        from .e5file import E5File, E5Tokenizer
+
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.name = self.meta["name"]
+        cfg = self.meta["config"]
+        self._e5 = E5File()
+        self.encoder = PairEncoder(E5Tokenizer(self._e5), cfg["max_len"], cfg["max_question"], cfg["max_sentence"])
         opts = onnxruntime.SessionOptions()
-        if self.threads:
-            opts.intra_op_num_threads = self.threads
-        return onnxruntime.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        if threads:
+            opts.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        self.longest_answer = longest_answer
 
     def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float] | None = None) -> Reading:
         if not candidates:

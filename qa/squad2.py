@@ -16,7 +16,7 @@ from pathlib import Path
 from . import metrics
 from .embed import E5Embedder
 from .evaluate import EVAL_DIR, check, fmt, progress_printer, provenance, run_meta
-from .reader import Reader, TreeReader
+from .reader import TreeReader
 from .settings import PROJECT_ROOT, Settings
 from .xquad import QueryCache
 
@@ -80,12 +80,11 @@ def write_articles(texts: dict[str, str], folder: Path) -> Path:
     return folder
 
 
-def fold_readers(folder: Path, neural: Reader) -> dict[str, TreeReader]:
-    """Title -> the fold reader that held that article out of its training (written by eval/train_reader.py); they
-    share the shipped cross-encoder, which never saw these articles."""
+def fold_readers(folder: Path) -> dict[str, TreeReader]:
+    """Title -> the fold reader that held that article out of its training (written by eval/train_reader.py)."""
     out = {}
     for sub in sorted(folder.glob("fold*")):
-        reader = TreeReader(neural, sub)
+        reader = TreeReader(sub)
         for title in reader.meta.get("held_out", []):
             out[title] = reader
     return out
@@ -135,12 +134,12 @@ def run(args: argparse.Namespace) -> int:
                         disabled_checks=args.disable_check or [])
     progress = progress_printer(args)
     texts, questions = load(args.squad2_file or DEFAULT_FILE)
-    embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
-    base = Assistant(settings, embedder=embedder, auto_ingest=False)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
-    readers = fold_readers(args.reader_folds or FOLDS_DIR, base.reader.neural) if settings.reader == "tree" else {}
+    readers = fold_readers(args.reader_folds or FOLDS_DIR) if settings.reader == "tree" else {}
     by_folds = bool(readers) and all(q.title in readers for q in questions)
     held_out = by_folds or settings.reader == "neural"
+    embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
+    base = Assistant(settings, embedder=embedder, auto_ingest=False)
     progress(f"indexing {len(texts)} articles into {data_dir} (slow the first time only)")
     ingest = base.ingest([write_articles(texts, settings.seeds_dir)])
     bots = {}
