@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from .errors import InputRejected
-from .text import detect_lang, fold, megabytes, sentences
+from .text import LANGS, detect_lang, fold, megabytes, sentences
 from .types import Article, Extracted
 
 SUFFIXES = (".txt", ".md")
@@ -25,7 +25,6 @@ _OUTLETS = [
     re.compile(r"\b(REUTERS|AFP|EFE|AP|TASS|XINHUA|ANADOLU)\b"),
 ]
 _AGENCY_NAMES = {"REUTERS": "Reuters", "XINHUA": "Xinhua", "ANADOLU": "Anadolu", "TASS": "TASS"}
-LANGS = ("en", "es")  # the languages with word lists in qa/lang; a document declaring another is read by detect_lang
 
 
 class ArticleRejected(InputRejected, ValueError):

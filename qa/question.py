@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .text import detect_lang, fold, terms
+from .text import LANGS, detect_lang, fold, terms
 from .verify import names
 
 LANG_DIR = Path(__file__).resolve().parent / "lang"
 # Answer types, in the order the reader's feature encodes them (the shipped model depends on this order).
-LANGS = ("en", "es")  # the languages with a word file
 ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reason", "manner", "entity", "open")
 
 

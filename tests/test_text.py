@@ -26,9 +26,18 @@ def test_quantities_leave_out_years_that_date_something(text, found):
     assert quantities(text) == found
 
 
-def test_language_detection():
-    assert detect_lang("¿Cuántas personas murieron en el conflicto?") == "es"
-    assert detect_lang("How many people died in the conflict?") == "en"
+@pytest.mark.parametrize("text, lang", [
+    ("¿Cuántas personas murieron en el conflicto?", "es"),
+    ("How many people died in the conflict?", "en"),
+    ("Presidente Aliyev visitó Moscú", "es"),  # no stopword: a count of them called it English
+    ("Aliyev visited Moscow", "en"),
+    ("Ceasefire signed", "en"),
+    ("Alto el fuego firmado", "es"),
+    ("1992", "en"),  # no letters: the first language
+    ("", "en"),
+])
+def test_language_detection(text, lang):
+    assert detect_lang(text) == lang
 
 
 def test_fold_and_terms():
