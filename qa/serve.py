@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, replace
 from datetime import date
 from functools import partial
@@ -39,7 +39,7 @@ from .assistant import Assistant
 from .errors import QAError
 from .settings import Settings
 from .store import StoredArticle
-from .types import Answer, Filters, Rejected
+from .types import Answer, Citation, Filters, Rejected
 from .ui import UNUSABLE_UPLOAD, build_app, chat_logins, chat_options, ingest_uploads, safe_upload_name
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,11 @@ class BodyLimit:
 # --- the app ---------------------------------------------------------------------------------
 
 
+def web_url(article: StoredArticle) -> str | None:
+    """The page the article was fetched from; None for an uploaded or local file, whose path is the server's own."""
+    return article.path if urlsplit(article.path).scheme in ("http", "https") else None
+
+
 class ArticleInfo(BaseModel):
     """An article as a client sees it. Not its file on the server, its text's hash or its MinHash signature: those are
     the store's bookkeeping."""
@@ -236,10 +241,9 @@ class ArticleInfo(BaseModel):
 
     @classmethod
     def of(cls, article: StoredArticle) -> "ArticleInfo":
-        url = article.path if urlsplit(article.path).scheme in ("http", "https") else None
         return cls(id=article.id, title=article.title, date=article.date, source=article.source, author=article.author,
-                   lang=article.lang, url=url, chunks=article.chunks, translated=article.translated, same_as=article.same_as,
-                   outlets=list(article.outlets))
+                   lang=article.lang, url=web_url(article), chunks=article.chunks, translated=article.translated,
+                   same_as=article.same_as, outlets=list(article.outlets))
 
 
 class ArticleText(ArticleInfo):
@@ -249,6 +253,60 @@ class ArticleText(ArticleInfo):
 class ArticleList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ArticleInfo]
+
+
+# --- Open WebUI's sources -----------------------------------------------------------------------------
+
+
+class SourceDocument(BaseModel):
+    """What Open WebUI names a source by: its chip and its list show `name`; its quote window links to `url`."""
+
+    id: str = Field(description="The article id.")
+    name: str = Field(description="'Outlet (date): title'.")
+    url: str | None = Field(None, description="The page the article was fetched from; left out for a file.")
+
+
+class SourceMetadata(BaseModel):
+    source: str = Field(description="The article id; with '#n' (the citation's number) when an earlier source has its id or name.")
+    name: str
+
+
+class Source(BaseModel):
+    """One citation in the shape of Open WebUI's own retrieved sources: the quote is the document it shows when [n]
+    is clicked."""
+
+    source: SourceDocument
+    document: list[str]
+    metadata: list[SourceMetadata]
+
+
+class SourceEvent(BaseModel):
+    """Open WebUI's `event` field of a streamed chunk: it adds `data` to the message's sources, saved with the chat."""
+
+    type: Literal["source"] = "source"
+    data: Source
+
+
+def _label(citation: Citation) -> str:
+    """'Outlet (date): title', leaving out what the article does not give."""
+    said = " ".join(x for x in (citation.source, f"({citation.date})" if citation.date else None) if x)
+    return f"{said}: {citation.title}" if said else citation.title
+
+
+def open_webui_sources(citations: list[Citation], urls: dict[str, str]) -> list[Source]:
+    """The citations as Open WebUI sources in [n] order. Open WebUI links [n] to the n-th source in the order they
+    came, after merging those with the same metadata `source` (its list) or `name` (its chips): a citation whose article
+    or label an earlier one has (another passage of it) gets its own of each, or every marker after it would point one
+    source too far."""
+    out: list[Source] = []
+    for c in sorted(citations, key=lambda c: c.n):
+        label = _label(c)
+        repeat = any(s.source.id == c.article_id or s.source.name == label for s in out)
+        name = f"{label} [{c.n}]" if repeat else label
+        key = f"{c.article_id}#{c.n}" if repeat else c.article_id
+        out.append(Source(source=SourceDocument(id=c.article_id, name=name, url=urls.get(c.article_id)), document=[c.quote],
+                          metadata=[SourceMetadata(source=key, name=name)]))
+    return out
 
 
 def _answer_summary(answer: Answer) -> dict[str, Any]:
@@ -262,11 +320,12 @@ def _sse(data: dict[str, Any] | str) -> bytes:
 
 class Completion:
     """One chat completion's stream: Assistant.stream with drafts=False, so each answer sentence goes out as soon as
-    it is verified and nothing unverified does; the citations come in the last chunk, then the usage when asked.
-    Each step runs in a worker thread under the server's limit of answers computed at once."""
+    it is verified and nothing unverified does; then Open WebUI's source events, the citations in the last chunk, and
+    the usage when asked. Each step runs in a worker thread under the server's limit of answers computed at once."""
 
-    def __init__(self, events: Iterator[str | Answer], head: dict[str, Any], body: ChatRequest, limiter: anyio.CapacityLimiter) -> None:
-        self.events, self.head, self.body, self.limiter = events, head, body, limiter
+    def __init__(self, events: Iterator[str | Answer], sources: Callable[[list[Citation]], list[Source]], head: dict[str, Any],
+                 body: ChatRequest, limiter: anyio.CapacityLimiter) -> None:
+        self.events, self.sources, self.head, self.body, self.limiter = events, sources, head, body, limiter
         self.include_usage = body.stream_options is not None and body.stream_options.include_usage
 
     async def next(self) -> str | Answer:
@@ -278,15 +337,18 @@ class Completion:
         return _sse({**self.head, "object": "chat.completion.chunk", "choices": choices, **usage, **extra})
 
     async def chunks(self, first: str | Answer) -> AsyncIterator[bytes]:
-        """The role, the verified text as it comes, the citations, the usage when asked, then [DONE]. A failure after
-        the first chunk (the headers are sent) ends the stream with an error event in OpenAI's shape, which OpenAI
-        clients raise."""
+        """The role, the verified text as it comes, a chunk with an Open WebUI source event for each citation, [1]'s
+        first (an empty delta, so clients that read choices[0] of every chunk go on working; others ignore the field),
+        the citations, the usage when asked, then [DONE]. A failure after the first chunk (the headers are sent) ends
+        the stream with an error event in OpenAI's shape, which OpenAI clients raise."""
         try:
             yield self.chunk({"role": "assistant", "content": ""})
             event = first
             while not isinstance(event, Answer):
                 yield self.chunk({"content": event})
                 event = await self.next()
+            for source in await anyio.to_thread.run_sync(self.sources, event.citations, limiter=self.limiter):
+                yield self.chunk({}, event=SourceEvent(data=source).model_dump(exclude_none=True))
             yield self.chunk({}, "stop", citations=[asdict(c) for c in event.citations], answer=_answer_summary(event))
             if self.include_usage:
                 usage = Usage.of(self.body.messages, event.text).model_dump()
@@ -314,6 +376,13 @@ def build_api(bot: Assistant) -> FastAPI:
 
     async def answer(question: str, history: list[dict] | None, filters: Filters | None) -> Answer:
         return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter)
+
+    def sources(citations: list[Citation]) -> list[Source]:
+        """The citations as Open WebUI sources, with the page of each article fetched from the web."""
+        if not citations:
+            return []
+        urls = {a.id: url for a in bot.articles() if (url := web_url(a)) is not None}
+        return open_webui_sources(citations, urls)
 
     bearer = HTTPBearer(auto_error=False, description="The key set in QA_API_KEY (only when it is set).")
 
@@ -365,22 +434,26 @@ def build_api(bot: Assistant) -> FastAPI:
     @v1.post("/chat/completions", tags=["openai"])
     async def chat_completions(body: ChatRequest) -> Any:
         """OpenAI-compatible: the answer in choices[0].message.content with its [n] markers, the citations in a
-        top-level `citations` list and the token counts in `usage`. Streamed, each sentence comes once it is verified
-        and the citations in the last chunk; `stream_options.include_usage` adds the usage chunk before [DONE]."""
+        top-level `citations` list and the token counts in `usage`; Open WebUI shows the citations from a top-level
+        `sources` list. Streamed, each sentence comes once it is verified, then a chunk with an Open WebUI `event` of
+        type "source" for each citation in [n] order, the citations in the last chunk; `stream_options.include_usage`
+        adds the usage chunk before [DONE]."""
         if body.model != settings.api_model:
             raise HTTPException(404, f"the model '{body.model}' does not exist; this server answers as '{settings.api_model}'")
         question, history = body.messages[-1].text(), _history(body.messages[:-1])
         filters = body.filters.to_filters() if body.filters else None
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": settings.api_model}
         if body.stream:
-            completion = Completion(bot.stream(question, history=history, filters=filters, drafts=False), head, body, limiter)
+            completion = Completion(bot.stream(question, history=history, filters=filters, drafts=False), sources, head, body, limiter)
             first = await completion.next()  # an unusable question or a store that is down is still an HTTP status
             return EventSourceResponse(completion.chunks(first), headers={"Cache-Control": "no-cache"})
         ans = await answer(question, history, filters)
+        cited = await anyio.to_thread.run_sync(sources, ans.citations, limiter=limiter)
         return {**head, "object": "chat.completion",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text}, "finish_reason": "stop"}],
                 "usage": Usage.of(body.messages, ans.text).model_dump(),
-                "citations": [asdict(c) for c in ans.citations], "answer": _answer_summary(ans)}
+                "citations": [asdict(c) for c in ans.citations], "answer": _answer_summary(ans),
+                "sources": [s.model_dump(exclude_none=True) for s in cited]}
 
     @v1.get("/models", tags=["openai"])
     def models() -> dict[str, Any]:

@@ -147,12 +147,97 @@ def test_streaming_sends_each_sentence_once_it_is_verified_and_never_an_unverifi
     plain = api.post("/v1/chat/completions", json=CHAT).json()
     with api.stream("POST", "/v1/chat/completions", json={**CHAT, "stream": True}) as resp:
         got = events(resp.iter_lines())
-    sent = [c["choices"][0]["delta"]["content"] for c in got[1:-2]]
+    sent = [c["choices"][0]["delta"]["content"] for c in got[1:-2] if "event" not in c]
     assert sent == ["1275 people were taken hostage. [1]", " The fate of 150 people remains unknown. [1]"]  # one chunk a sentence
     assert "".join(sent) == plain["choices"][0]["message"]["content"] and "9000" not in json.dumps(got)
     assert got[-2]["choices"][0]["delta"] == {} and got[-2]["citations"] == plain["citations"]
     chunks = list(official(api).chat.completions.create(model="qa", messages=CHAT["messages"], stream=True))
-    assert [c.choices[0].delta.content for c in chunks[1:-1]] == sent and chunks[-1].citations == plain["citations"]
+    assert [c.choices[0].delta.content for c in chunks[1:-1] if c.choices[0].delta.content] == sent
+    assert chunks[-1].citations == plain["citations"]
+
+
+def citing(bot: Assistant, *sentences: str, question: str = QUESTION) -> str:
+    """A model's reply: each sentence cited to the passage retrieved for `question` that holds it."""
+    passages = bot.retriever.retrieve(question)
+    return " ".join(f"{s} [{next(i for i, p in enumerate(passages, 1) if s in p.text)}]." for s in sentences)
+
+
+def open_webui_links(sources: list[dict]) -> list[tuple[str, list[str]]]:
+    """What Open WebUI's frontend shows for [n]: the n-th name after merging equal names, as its chip's label
+    (ContentRenderer.svelte, getSourceIds), and the quotes of the n-th source after merging equal metadata sources, in
+    the window a click opens (Citations.svelte)."""
+    names = list(dict.fromkeys(m.get("name") or s["source"]["name"] for s in sources for m in s["metadata"]))
+    quotes: dict[str, list[str]] = {}
+    for s in sources:
+        for quote, m in zip(s["document"], s["metadata"]):
+            quotes.setdefault(m.get("source") or s["source"]["id"], []).append(quote)
+    return list(zip(names, quotes.values()))
+
+
+RECALLED = "It should be recalled that last year the Peruvian Congress also adopted a statement on the anniversary of the Khojaly genocide"
+
+
+def test_streaming_sends_an_open_webui_source_event_per_citation_in_marker_order(base):
+    """Open WebUI shows only its own `event` field: one chunk a citation, after the sentences and before the citations'
+    chunk. Two passages of one article stay two sources, so [2] opens the second quote, not the next article's."""
+    bot = variant(base)
+    bot.llm.reply = citing(bot, RECALLED, "1275 people were taken hostage")  # the later passage is cited first
+    api = TestClient(build_api(bot))
+    plain = api.post("/v1/chat/completions", json=CHAT).json()
+    assert plain["choices"][0]["message"]["content"] == f"{RECALLED}. [1] 1275 people were taken hostage. [2]"
+    with api.stream("POST", "/v1/chat/completions", json={**CHAT, "stream": True}) as resp:
+        got = events(resp.iter_lines())
+    *_, last, done = got
+    assert [c.get("event", {}).get("type") for c in got[:-1]] == [None, None, None, "source", "source", None] and done == "[DONE]"
+    assert all(c["choices"] == [{"index": 0, "delta": {}, "finish_reason": None}] for c in got[3:5])  # readable as choices[0]
+    assert last["citations"] == plain["citations"] and "event" not in last
+    first, second = plain["citations"]
+    title = "Azernews (2024-02-28): " + first["title"]
+    assert [c["event"]["data"] for c in got[3:5]] == plain["sources"] == [
+        {"source": {"id": KHOJALY, "name": title}, "document": [first["quote"]], "metadata": [{"source": KHOJALY, "name": title}]},
+        {"source": {"id": KHOJALY, "name": f"{title} [2]"}, "document": [second["quote"]],
+         "metadata": [{"source": f"{KHOJALY}#2", "name": f"{title} [2]"}]}]
+    assert first["quote"] == f"{RECALLED}." and "1275" in second["quote"]
+    assert open_webui_links(plain["sources"]) == [(title, [first["quote"]]), (f"{title} [2]", [second["quote"]])]
+
+    chunks = list(official(api).chat.completions.create(model="qa", messages=CHAT["messages"], stream=True))
+    assert all(c.choices and c.choices[0].index == 0 for c in chunks)  # every chunk parses, each with its choice
+    assert [c.model_extra["event"] for c in chunks if "event" in c.model_extra] == [c["event"] for c in got[3:5]]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == plain["choices"][0]["message"]["content"]
+    whole = official(api).chat.completions.create(model="qa", messages=CHAT["messages"])
+    assert whole.sources == plain["sources"] and whole.citations == plain["citations"]
+
+
+def test_a_refusal_sends_no_source_event(base):
+    api = client(base)
+    refused = {**CHAT, "filters": {"date_from": "2030-01-01"}}
+    assert api.post("/v1/chat/completions", json=refused).json()["sources"] == []
+    with api.stream("POST", "/v1/chat/completions", json={**refused, "stream": True}) as resp:
+        got = events(resp.iter_lines())
+    assert got[-2]["citations"] == [] and not any("event" in c for c in got[:-1])
+
+
+def test_a_source_links_to_the_page_its_article_was_fetched_from(tmp_path):
+    """A file has no page to link: its source has no url, and an article without outlet or date is named by its title."""
+    buses = tmp_path / "lisbon_buses.md"
+    buses.write_text("# Lisbon orders buses\n\nThe Lisbon council also ordered 30 electric buses.\n")
+    bot = Assistant(make_settings(tmp_path / "data", fetch_allow_private=True, answer_bar=0.0, serve_chat=False), embedder=FakeEmbedder(),
+                    llm=FakeLLM(), reader=FakeReader(), auto_ingest=False)
+    with FakeSite() as site:
+        url = site.serve("/trams", "text/html", news_page("Lisbon buys trams", ["The Lisbon council approved 42 new electric trams on Monday."],
+                                                         site="Tejo Times", date="2024-05-02", author="Ana Lima"))
+        assert not bot.ingest([url, buses]).rejected
+    trams = next(a.id for a in bot.articles() if a.id != "lisbon_buses")
+    question = "What did the Lisbon council approve?"
+    bot.llm.reply = citing(bot, "The Lisbon council approved 42 new electric trams on Monday",
+                           "The Lisbon council also ordered 30 electric buses", question=question)
+    api = TestClient(build_api(bot))
+    chat = {"model": "qa", "messages": [{"role": "user", "content": question}]}
+    sources = api.post("/v1/chat/completions", json=chat).json()["sources"]
+    assert [s["source"] for s in sources] == [
+        {"id": trams, "name": "Tejo Times (2024-05-02): Lisbon buys trams", "url": url}, {"id": "lisbon_buses", "name": "Lisbon orders buses"}]
+    with api.stream("POST", "/v1/chat/completions", json={**chat, "stream": True}) as resp:
+        assert [c["event"]["data"] for c in events(resp.iter_lines())[:-1] if "event" in c] == sources
 
 
 class FailingLLM(FakeLLM):
