@@ -2,7 +2,7 @@
 
 import json
 
-from qa.squad2 import SResult, article_id, load, summarize, write_articles
+from qa.squad2 import SResult, article_id, held_out_readers, load, summarize, write_articles
 
 
 def _result(answerable: bool, grade: str, cited: bool = True, contains: bool = True) -> SResult:
@@ -34,3 +34,20 @@ def test_each_article_becomes_one_file_with_its_paragraphs(tmp_path):
     folder = write_articles(texts, tmp_path / "articles")
     assert (folder / f"{article_id('Steam_engine')}.txt").read_text().startswith("Steam engine")
     assert article_id("1973_oil_crisis") == "squad2-1973-oil-crisis"
+
+
+def _squad(path, title: str, qid: str, question: str):
+    path.write_text(json.dumps({"version": "v2.0", "data": [{"title": title, "paragraphs": [
+        {"context": "Watt improved the engine.", "qas": [
+            {"id": qid, "question": question, "answers": [{"text": "Watt", "answer_start": 0}], "is_impossible": False}]}]}]}))
+    return path
+
+
+def test_a_translated_question_goes_to_the_reader_that_held_out_its_source_article(tmp_path):
+    english = _squad(tmp_path / "en.json", "Steam_engine", "q1", "Who improved the engine?")
+    spanish = load(_squad(tmp_path / "es.json", "Motor", "es1", "¿Quién mejoró el motor?"))[1]
+    held_out, other = object(), object()
+    assert held_out_readers(spanish, {"Steam_engine": held_out, "Normans": other}, english) == {"es1": held_out}
+    assert held_out_readers(load(english)[1], {"Steam_engine": held_out}, english) == {"q1": held_out}
+    assert held_out_readers(spanish, {"Normans": other}, english) is None  # no reader held it out: the shipped one reads
+    assert held_out_readers(spanish, {}, english) is None

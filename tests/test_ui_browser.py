@@ -65,7 +65,7 @@ class ChatServer:
         tmp.mkdir(parents=True, exist_ok=True)
         env.update(QA_DATA_DIR=str(self.data), QA_SEEDS_DIR=str(self.seeds), QA_BACKEND="extractive", QA_CONCURRENCY="2",
                    PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true", TMPDIR=str(tmp))
-        self.log = self.log_path.open("a")
+        self.log = self.log_path.open("ab")  # binary: tell() and said() count bytes alike, whatever the earlier runs wrote
         self.log_from = self.log.tell()
         self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
                                      cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -88,7 +88,7 @@ class ChatServer:
 
     def said(self) -> str:
         """What this start has written to the terminal."""
-        return self.log_path.read_text()[self.log_from:]
+        return self.log_path.read_bytes()[self.log_from:].decode("utf-8", errors="replace")
 
     def stop(self) -> None:
         if self.proc is not None:
