@@ -217,7 +217,7 @@ class Assistant:
         outlet, date), each citing its opening sentence; a quote would answer only one of them."""
         articles = sorted((a for a in self.articles() if not a.same_as), key=lambda a: (a.date or "", a.id), reverse=True)
         shown = articles[: self.settings.overview_articles]
-        lines, citations = [prompts.load(f"overview.{lang if lang in ('en', 'es') else 'en'}").render(count=str(len(articles)))], []
+        lines, citations = [prompts.load(f"overview.{lang}").render(count=str(len(articles)))], []
         for n, a in enumerate(shown, 1):
             text = self.store.article_text(a.id) or a.title
             lead = next((s for s in split_sentences(text) if s.text.strip() != a.title.strip() and not is_boilerplate(s.text)), None)

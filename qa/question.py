@@ -7,12 +7,10 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from .text import LANGS, detect_lang, fold, terms
+from .text import LANG_DIR, LANGS, detect_lang, fold, terms
 from .verify import names
 
-LANG_DIR = Path(__file__).resolve().parent / "lang"
 # Answer types, in the order the reader's feature encodes them (the shipped model depends on this order).
 ASKS = ("other", "person", "time", "duration", "count", "amount", "place", "reason", "manner", "entity", "open")
 

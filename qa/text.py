@@ -22,8 +22,9 @@ _STOP_ES = frozenset(
     unos unas y ya""".split()
 )
 STOPWORDS = _STOP_EN | _STOP_ES
-# The languages with a word file in qa/lang, English first (the fallback).
-LANGS = tuple(sorted((p.stem for p in (Path(__file__).parent / "lang").glob("*.toml")), key=lambda lang: lang != "en"))
+LANG_DIR = Path(__file__).resolve().parent / "lang"  # one word file per language
+# The languages with a word file, English first (the fallback).
+LANGS = tuple(sorted((p.stem for p in LANG_DIR.glob("*.toml")), key=lambda lang: lang != "en"))
 
 _WORD = re.compile(r"[^\W_]+(?:[’'\-][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,.]\d{3})+(?![\d])|(?<![\w.])\d+(?:[.,]\d+)?(?![\d])")
