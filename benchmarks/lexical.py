@@ -1,7 +1,7 @@
 """`qa bench lexical`: the lexical index alone at sizes the machine cannot fill with real articles (1M chunks).
 
 A synthetic corpus (Zipf-distributed term ids, chunk lengths drawn from the committed scale run's range) goes through the
-same code as an ingest's commit (qa.lexical: build, save) in one process; a fresh process then loads it as a first query
+same code as an ingest's commit (qa.index.lexical: build, save) in one process; a fresh process then loads it as a first query
 does and scores queries, so load time and RSS belong to the query side only. Chroma is not involved: its part of a query
 is measured by `qa bench scale`.
 """
@@ -17,13 +17,13 @@ import numpy as np
 from benchmarks.common import report_head, _fmt, dir_mb, loadavg, machine, pct, peak_rss_mb, rss_mb, spawn
 
 VOCAB = 200_000  # distinct terms at 1M chunks is of this order for news text
-TERMS_PER_CHUNK = (20, 70)  # qa.text.terms of a 128-token chunk
+TERMS_PER_CHUNK = (20, 70)  # qa.core.text.terms of a 128-token chunk
 ZIPF = 1.2
 ARTICLE_CHUNKS = 10
 
 
 def synthetic_docs(n: int, seed: int = 0):
-    from qa.lexical import Docs
+    from qa.index.lexical import Docs
 
     rng = np.random.default_rng(seed)
     lengths = rng.integers(*TERMS_PER_CHUNK, n)
@@ -35,7 +35,7 @@ def synthetic_docs(n: int, seed: int = 0):
 
 
 def w_lexical_build(cfg: dict[str, Any]) -> dict[str, Any]:
-    from qa.lexical import LexicalStore, _compact, build
+    from qa.index.lexical import LexicalStore, _compact, build
 
     docs = synthetic_docs(cfg["chunks"])
     rss0 = rss_mb()
@@ -52,7 +52,7 @@ def w_lexical_build(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def w_lexical_query(cfg: dict[str, Any]) -> dict[str, Any]:
-    from qa.lexical import LexicalStore
+    from qa.index.lexical import LexicalStore
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
@@ -87,7 +87,7 @@ def run_lexical(args: argparse.Namespace, log: Callable[[str], None] = print) ->
 
 def lexical_markdown(r: dict[str, Any]) -> str:
     lines = [
-        *report_head("# The lexical index alone (bm25s via qa.lexical), synthetic chunks", r),
+        *report_head("# The lexical index alone (bm25s via qa.index.lexical), synthetic chunks", r),
         "",
         f"Corpus: Zipf({r['corpus']['zipf']}) term ids over {r['corpus']['vocab']:,} terms, {r['corpus']['terms_per_chunk']} terms per "
         "chunk. Build + save is what each ingest's commit costs (bm25s has no incremental update); load is the first "

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SEED_QUESTIONS, free_port, machine, pct, start_chat, stop_process, wait_http
-from qa.errors import QAError
-from qa.settings import Settings
+from qa.core.errors import QAError
+from qa.core.settings import Settings
 
 
 @dataclass(frozen=True)

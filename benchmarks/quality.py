@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import report_head, XQUAD_DIR, _fmt, loadavg, machine
-from qa import metrics
-from qa.settings import PROJECT_ROOT, Settings
-from qa.types import Filters, Passage
+from qa_eval import metrics
+from qa.core.settings import PROJECT_ROOT, Settings
+from qa.core.types import Filters, Passage
 
 WAYS = ("embedded", "sentences")
 
@@ -61,14 +61,14 @@ class Probe:
 
 
 def gold_probes(path: Path) -> list[Probe]:
-    from qa.evaluate import load_questions
+    from qa_eval.evaluate import load_questions
 
     return [Probe(q.question, "gold", None, frozenset(q.sources)) for q in load_questions(path) if q.answerable and not q.follow_up_of]
 
 
 def xquad_probes(folder: Path, articles: Path, sample: int, seed: int) -> list[Probe]:
     """The four directions (question language → paragraph language), the paragraphs restricted to one language."""
-    from qa.xquad import LANGS, article_id, load_corpus, write_articles
+    from qa_eval.xquad import LANGS, article_id, load_corpus, write_articles
 
     corpus = load_corpus(folder)
     write_articles(corpus, articles)
@@ -79,7 +79,7 @@ def xquad_probes(folder: Path, articles: Path, sample: int, seed: int) -> list[P
 
 def squad2_probes(path: Path, articles: Path, sample: int, seed: int) -> list[Probe]:
     """Answerable questions; a passage is right when it is the question's article's and holds a gold span."""
-    from qa.squad2 import article_id, load, write_articles
+    from qa_eval.squad2 import article_id, load, write_articles
 
     texts, questions = load(path)
     write_articles(texts, articles)
@@ -108,8 +108,8 @@ def measure(probes: list[Probe], articles: Path, work: Path, name: str, embedder
 
 
 def run_quality(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
-    from qa.embed import E5Embedder
-    from qa.squad2 import DEFAULT_FILE
+    from qa.index.embed import E5Embedder
+    from qa_eval.squad2 import DEFAULT_FILE
 
     work = Path(args.work) / "quality"
     settings = Settings()

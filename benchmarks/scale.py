@@ -15,8 +15,8 @@ from benchmarks.common import (
     TimedEmbedder, XArticle, _fmt, baseline_engines, core_version, dir_mb, loadavg, machine, ours_once, peak_rss_mb, pct,
     pick_questions, reset_store, rss_mb, spawn, worker_settings, write_corpus, xquad_articles,
 )
-from qa.errors import QAError
-from qa.settings import Settings
+from qa.core.errors import QAError
+from qa.core.settings import Settings
 
 
 # Gaussian noise per dimension for derived vectors: cosine to the base vector is about 1/sqrt(1 + 384 s^2) = 0.95.
@@ -88,8 +88,8 @@ class Variations:
     """Generates variation articles and registers their derived vectors with a DerivedEmbedder."""
 
     def __init__(self, bases: list[XArticle], vectors: dict[str, np.ndarray], settings: Settings) -> None:
-        from qa.articles import parse_text
-        from qa.ingest import chunk_article, sentences_of
+        from qa.ingest.articles import parse_text
+        from qa.ingest.chunking import chunk_article, sentences_of
 
         self.bases = bases
         self.settings = settings
@@ -106,8 +106,8 @@ class Variations:
             self.para_vecs.append(vecs)
 
     def write(self, folder: Path, b: int, k: int, embedder: DerivedEmbedder) -> None:
-        from qa.articles import parse_text
-        from qa.ingest import chunk_article, sentences_of
+        from qa.ingest.articles import parse_text
+        from qa.ingest.chunking import chunk_article, sentences_of
 
         base = self.bases[b]
         aid, text, order = variant(base, b, k)
@@ -142,7 +142,7 @@ def _load_vectors(path: Path) -> dict[str, np.ndarray]:
 def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
     """Grow the store to cfg['target'] chunks: the XQuAD base with the real model first, then variations."""
     from qa.assistant import Assistant
-    from qa.embed import E5Embedder
+    from qa.index.embed import E5Embedder
 
     settings = worker_settings(cfg)
     work = Path(cfg["work"])
@@ -216,7 +216,7 @@ def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
 def w_scale_query(cfg: dict[str, Any]) -> dict[str, Any]:
     """A fresh process on the grown store: first query (manifest read, lexical index loaded), then per-stage retrieval timings."""
     from qa.assistant import Assistant
-    from qa.text import terms
+    from qa.core.text import terms
 
     settings = worker_settings(cfg)
     t0 = time.perf_counter()

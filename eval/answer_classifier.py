@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed import E5Embedder
-from qa.text import is_year, numbers, sentences, terms
+from qa.index.embed import E5Embedder
+from qa.core.text import is_year, numbers, sentences, terms
 
 ROOT = Path(__file__).resolve().parent.parent
 XQUAD = ROOT.parent / "shared" / "benchmarks" / "xquad"

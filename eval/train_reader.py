@@ -1,4 +1,4 @@
-"""Train the reader (qa/reader.py) on external QA data and report it on held-out articles.
+"""Train the reader (qa/answer/reader.py) on external QA data and report it on held-out articles.
 
     python eval/train_reader.py            # features, 5 article-grouped folds, report, shipped model
     python eval/train_reader.py --no-ship  # folds and report only
@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "eval"))
 
-from qa.embed import E5Embedder  # noqa: E402
-from qa.question import parse  # noqa: E402
-from qa.reader import FEATURES, MODEL_DIR, QUESTION_FEATURES, ReaderCandidate, features, question_features  # noqa: E402
-from qa.settings import Settings  # noqa: E402
-from qa.text import sentences as split_sentences, terms  # noqa: E402
-from qa.translate import build_translator  # noqa: E402
+from qa.index.embed import E5Embedder  # noqa: E402
+from qa.answer.question import parse  # noqa: E402
+from qa.answer.reader import FEATURES, MODEL_DIR, QUESTION_FEATURES, ReaderCandidate, features, question_features  # noqa: E402
+from qa.core.settings import Settings  # noqa: E402
+from qa.core.text import sentences as split_sentences, terms  # noqa: E402
+from qa.ingest.translate import build_translator  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmarks"
 CACHE = ROOT / "data" / "eval" / "reader"
@@ -170,7 +170,7 @@ def cached_table(datasets, embedder, translator, k: int) -> "Table":
     """The feature table, rebuilt only when the code that makes it changes (it takes minutes)."""
     import pickle
 
-    code = "".join((ROOT / f).read_text() for f in ("qa/reader.py", "qa/question.py", "qa/lang/en.toml", "qa/lang/es.toml", "qa/text.py", "qa/verify.py"))
+    code = "".join((ROOT / f).read_text() for f in ("qa/answer/reader.py", "qa/answer/question.py", "qa/lang/en.toml", "qa/lang/es.toml", "qa/core/text.py", "qa/answer/verify.py"))
     source = Path(__file__).read_text()
     build_code = source[source.index("def build(") : source.index("def cross_pairs(")]
     key = hashlib.sha256((code + str(k) + build_code).encode()).hexdigest()[:16]

@@ -1,11 +1,11 @@
 """Grounded question answering over news articles, with verified citations."""
 
-from . import _offline  # noqa: F401  (must run before tiktoken, chromadb or gradio are imported)
+from qa.core import offline as _offline  # noqa: F401  (must run before tiktoken, chromadb or gradio are imported)
 from .assistant import Assistant
-from .chats import ChatStore, Conversation
-from .errors import QAError
-from .ingest import count_tokens
-from .settings import Settings
-from .types import Answer, Citation, Filters, IngestReport, Passage
+from qa.apps.chats import ChatStore, Conversation
+from qa.core.errors import QAError
+from qa.ingest.chunking import count_tokens
+from qa.core.settings import Settings
+from qa.core.types import Answer, Citation, Filters, IngestReport, Passage
 
 __all__ = ["Answer", "Assistant", "ChatStore", "Citation", "Conversation", "Filters", "IngestReport", "Passage", "QAError", "Settings", "count_tokens"]

@@ -7,24 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Composer, Decision, Draft, Drafted, Finishing, disputable, partial_text, refusal_text, stream_generated
-from .checks import build_checks
-from .embed import E5Embedder, Embedder
-from . import prompts
-from .evidence import Evidence, gather, is_boilerplate
-from .conversation import Resolution, resolve
-from .errors import InvalidFilter, InvalidQuestion
-from .indexer import ingest_paths
-from .llm import LLM, build_llm
-from .question import Question, about_collection, parse, split_question
-from .reader import MODEL_DIR, NeuralReader, Reader, TreeReader
-from .retrieve import Retriever
-from .settings import Settings
-from .store import Store, StoredArticle
-from .text import detect_lang, normalise_input, sentences as split_sentences
-from .translate import Translator, build_translator
-from .types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
-from .verify import Verifier
+from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, disputable, partial_text, refusal_text, stream_generated
+from qa.answer.checks import build_checks
+from qa.index.embed import E5Embedder, Embedder
+from qa.core import prompts
+from qa.answer.evidence import Evidence, gather, is_boilerplate
+from qa.answer.conversation import Resolution, resolve
+from qa.core.errors import InvalidFilter, InvalidQuestion
+from qa.index.indexer import ingest_paths
+from qa.answer.llm import LLM, build_llm
+from qa.answer.question import Question, about_collection, parse, split_question
+from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
+from qa.retrieve.hybrid import Retriever
+from qa.core.settings import Settings
+from qa.index.store import Store, StoredArticle
+from qa.core.text import detect_lang, normalise_input, sentences as split_sentences
+from qa.ingest.translate import Translator, build_translator
+from qa.core.types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
+from qa.answer.verify import Verifier
 
 
 def build_reader(settings: Settings) -> Reader:

@@ -9,7 +9,7 @@ import pytest
 
 from qa import Assistant, Settings
 from benchmarks.common import free_port, start_chroma, stop_process, wait_http
-from qa.settings import PROJECT_ROOT
+from qa.core.settings import PROJECT_ROOT
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
 
 SEEDS = PROJECT_ROOT / "seeds"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from qa.text import fold, words
+from qa.core.text import fold, words
 
 
 class FakeEmbedder:
@@ -89,7 +89,7 @@ class FakeTranslator:
         self.calls: list[tuple[str, str, int]] = []
 
     def translate(self, texts, source, target):
-        from qa.errors import TranslationFailed
+        from qa.core.errors import TranslationFailed
 
         self.calls.append((source, target, len(texts)))
         if self.fail:
@@ -110,7 +110,7 @@ class FakeReader:
         self.prefer = prefer
 
     def read(self, question, candidates, idf):
-        from qa.reader import Reading
+        from qa.answer.reader import Reading
 
         self.calls += 1
         p = np.clip(np.array([1.0 if any(w in c.text for w in self.prefer) else c.similarity for c in candidates],

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer import Composer, Drafted, generated_sentences
-from qa.evidence import Evidence
-from qa.reader import ReaderCandidate
-from qa.types import Passage, Sentence
+from qa.answer.compose import Composer, Drafted, generated_sentences
+from qa.answer.evidence import Evidence
+from qa.answer.reader import ReaderCandidate
+from qa.core.types import Passage, Sentence
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader
 
@@ -227,6 +227,6 @@ def test_a_check_that_refuses_is_named(settings):
     ("Therefore the talks ended.", False),
 ])
 def test_a_sentence_opening_with_a_pronoun(sentence, opens):
-    from qa.answer import _opens_with_pronoun
+    from qa.answer.compose import _opens_with_pronoun
 
     assert _opens_with_pronoun(sentence) is opens

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from qa import Answer, Assistant, Citation
-from qa.errors import InvalidQuestion
+from qa.core.errors import InvalidQuestion
 from tests.conftest import KHOJALY, SPANISH
 
 pytestmark = pytest.mark.model
@@ -88,14 +88,14 @@ def test_bad_questions(real_bot):
 def test_cli_ask_json(tmp_path):
     env_data = tmp_path / "data"
     out = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "--json", "How many people were taken hostage in Khojaly?"],
+        [sys.executable, "-m", "qa.apps.cli", "ask", "--json", "How many people were taken hostage in Khojaly?"],
         capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "QA_DATA_DIR": str(env_data)},
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "1275" in data["text"] and data["citations"][0]["article_id"] == KHOJALY
     assert {"text", "citations", "refused", "passages", "timings"} <= data.keys()
-    empty = subprocess.run([sys.executable, "-m", "qa.cli", "ask", " "], capture_output=True, text=True, timeout=300,
+    empty = subprocess.run([sys.executable, "-m", "qa.apps.cli", "ask", " "], capture_output=True, text=True, timeout=300,
                            env={**__import__("os").environ, "QA_DATA_DIR": str(env_data)})
     assert empty.returncode == 2 and "empty" in empty.stderr
 
@@ -106,7 +106,7 @@ def test_assistant_default_constructor_seeds(tmp_path, monkeypatch):
 
 
 def test_cli_ingest_exits_2_when_an_input_is_rejected(tmp_path, monkeypatch, capsys):
-    from qa.cli import main
+    from qa.apps.cli import main
 
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QA_TRANSLATE", "false")
@@ -128,7 +128,7 @@ def test_cli_ingest_exits_2_when_an_input_is_rejected(tmp_path, monkeypatch, cap
     (["--article", "nope"], f"unknown article id 'nope'; the articles are: 000_"),
 ])
 def test_cli_ask_exits_2_on_bad_filters(real_bot, monkeypatch, capsys, argv, message):
-    from qa.cli import main
+    from qa.apps.cli import main
 
     monkeypatch.setenv("QA_DATA_DIR", str(real_bot.settings.data_dir))  # the store the real bot already indexed
     assert main(["ask", *argv, "How many people were taken hostage in Khojaly?"]) == 2

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.articles import ArticleRejected, parse_bytes, parse_file, parse_text
+from qa.ingest.articles import ArticleRejected, parse_bytes, parse_file, parse_text
 from tests.conftest import SEEDS
 
 EXPECTED = {
@@ -67,8 +67,8 @@ def test_control_characters_are_dropped_and_crlf_normalised():
 
 
 def test_a_documents_own_metadata_comes_before_the_texts_patterns():
-    from qa.articles import make_article
-    from qa.types import Extracted
+    from qa.ingest.articles import make_article
+    from qa.core.types import Extracted
 
     text = "By Trend\n\nLa línea 3 del metro de Sevilla tendrá 17 estaciones y abrirá en 2030, según EFE."
     a = make_article("metro", "m.html", Extracted(text=text, title="  El metro\n de Sevilla ", date="2023-11-20", source="Diario del Sur",

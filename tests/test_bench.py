@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.articles import parse_file
+from qa.ingest.articles import parse_file
 from benchmarks.common import (
     free_port, pct, reader_engine, reader_rerank, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus,
     xquad_articles,
 )
 from benchmarks.compare import compare_markdown, compare_summary, median_run, reader_cost
 from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
-from qa.cli import build_parser
-from qa.errors import QAError
-from qa.ingest import chunk_article, sentences_of
+from qa.apps.cli import build_parser
+from qa.core.errors import QAError
+from qa.ingest.chunking import chunk_article, sentences_of
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder, FakeReader
 
@@ -173,10 +173,10 @@ def test_cli_offers_the_bench_modes():
 
 
 def test_outside_a_checkout_qa_bench_says_where_it_runs(tmp_path, monkeypatch, capsys):
-    import qa.settings
-    from qa.cli import main
+    import qa.core.settings
+    from qa.apps.cli import main
 
-    monkeypatch.setattr(qa.settings, "PROJECT_ROOT", tmp_path)  # an installed package: no benchmarks/ beside it
+    monkeypatch.setattr(qa.core.settings, "PROJECT_ROOT", tmp_path)  # an installed package: no benchmarks/ beside it
     assert main(["bench", "scale"]) == 2
     assert "source checkout" in capsys.readouterr().err
 
@@ -220,7 +220,7 @@ def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
     data = Path(cfg["data_dir"])
     assert [p.name for p in data.iterdir()] == ["lexical"]  # the lexical index only: no local Chroma store
 
-    from qa.store import open_client
+    from qa.index.store import open_client
 
     settings = worker_settings(cfg)
     client = open_client(settings)
@@ -232,7 +232,7 @@ def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
 
 def test_quality_probes_rank_by_article_or_by_an_answer_span_and_the_memo_embeds_once():
     from benchmarks.quality import MemoEmbedder, Probe, quality_markdown
-    from qa.types import Passage
+    from qa.core.types import Passage
 
     def passage(article: str, text: str) -> Passage:
         return Passage(chunk_id=f"{article}#0", article_id=article, title="t", date=None, source=None, lang="en", text=text,

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from qa import Assistant, ChatStore, Conversation
-from qa.errors import ChatNotFound
+from qa.core.errors import ChatNotFound
 from tests.conftest import KHOJALY
 from tests.fakes import FakeEmbedder, FakeReader
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from qa.checks import CHECKS, AnswerType, UnknownNames, _spelled_alike, build_checks, unknown_names
-from qa.errors import InvalidSetting
-from qa.evidence import Evidence
-from qa.question import parse
-from qa.reader import ReaderCandidate
-from qa.types import Passage, Sentence
+from qa.answer.checks import CHECKS, AnswerType, UnknownNames, _spelled_alike, build_checks, unknown_names
+from qa.core.errors import InvalidSetting
+from qa.answer.evidence import Evidence
+from qa.answer.question import parse
+from qa.answer.reader import ReaderCandidate
+from qa.core.types import Passage, Sentence
 
 
 def _passage(text: str, lang: str = "en", source: str | None = None, article: str = "a") -> Passage:

@@ -5,9 +5,9 @@ import shutil
 import pytest
 
 from qa import Assistant
-from qa.conversation import RULES, is_follow_up, past_turns, resolve, rewrite_keeps
-from qa.question import parse
-from qa.settings import PROJECT_ROOT, Settings
+from qa.answer.conversation import RULES, is_follow_up, past_turns, resolve, rewrite_keeps
+from qa.answer.question import parse
+from qa.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import KHOJALY, SEEDS, make_settings
 from tests.fakes import FakeLLM
 

@@ -1,6 +1,6 @@
 """Near-duplicate detection: copies of a story are found, different stories on the same subject are not."""
 
-from qa.dedup import Signatures, Stories, shingles
+from qa.ingest.dedup import Signatures, Stories, shingles
 from tests.conftest import SEEDS, make_settings
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.e5file import E5File, E5Tokenizer, dequantize
+from qa.index.e5file import E5File, E5Tokenizer, dequantize
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.embed import pooled
+from qa.index.embed import pooled
 from tests.conftest import make_settings
 from tests.fakes import FakeEmbedder
 
@@ -32,7 +32,7 @@ def test_ingest_embeds_each_sentence_once_and_no_chunk_again(tmp_path, seeds_cop
 
 @pytest.mark.model
 def test_the_real_model_returns_rows_in_the_given_order_whatever_order_it_embeds_them_in():
-    from qa.embed import E5Embedder
+    from qa.index.embed import E5Embedder
 
     e5 = E5Embedder()
     texts = ["A long sentence about floods that damaged roads and bridges in the north.", "Short.", "Una frase mediana aquí."]

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from qa import Assistant, evaluate, metrics
-from qa.articles import parse_file
-from qa.cli import build_parser
-from qa.errors import QAError
-from qa.types import Answer, AnswerSentence, Citation
+from qa import Assistant
+
+from qa_eval import evaluate, metrics
+from qa.ingest.articles import parse_file
+from qa.apps.cli import build_parser
+from qa.core.errors import QAError
+from qa.core.types import Answer, AnswerSentence, Citation
 from tests.conftest import KHOJALY, SEEDS, SPANISH, make_settings
 from tests.fakes import FakeEmbedder
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.evidence import is_boilerplate
+from qa.answer.evidence import is_boilerplate
 
 
 @pytest.mark.parametrize("sentence, furniture", [

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, Settings
-from qa.errors import StoreCorrupted, StoreUnavailable
-from qa.settings import PROJECT_ROOT
+from qa.core.errors import StoreCorrupted, StoreUnavailable
+from qa.core.settings import PROJECT_ROOT
 from tests.conftest import KHOJALY, SEEDS, ChromaServer, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 
@@ -222,7 +222,7 @@ def test_damaged_database_is_store_corrupted_with_a_clear_message(built_store, d
 
 def test_cli_reports_a_damaged_store_with_its_exit_code(built_store):
     (built_store / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(64_000))
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "Who?"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "qa.apps.cli", "ask", "Who?"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             env={**os.environ, "QA_DATA_DIR": str(built_store)}, timeout=120)
     assert result.returncode == StoreCorrupted.exit_code
     assert result.stderr.startswith("error: the local store at") and "Traceback" not in result.stderr

@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from qa import fetch
-from qa.errors import FetchError
-from qa.fetch import Fetcher, is_url
+from qa.ingest import fetch
+from qa.core.errors import FetchError
+from qa.ingest.fetch import Fetcher, is_url
 from tests.conftest import make_settings
 from tests.fakes import FakeSite
 

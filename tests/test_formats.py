@@ -3,8 +3,8 @@ a feed's entries."""
 
 import pytest
 
-from qa import formats
-from qa.errors import InputRejected
+from qa.ingest import formats
+from qa.core.errors import InputRejected
 from tests.fakes import docx_bytes, news_page, pdf_bytes, rss_feed
 
 HARBOUR = [

@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from qa import Assistant
-from qa.errors import IngestError
+from qa.core.errors import IngestError
 from tests.conftest import KHOJALY, SPANISH, make_settings
 from tests.fakes import FakeEmbedder, FakeSite, FakeTranslator, news_page, rss_feed
 
@@ -264,8 +264,8 @@ def test_progress_counts_files_chunks_and_estimates_the_rest(bot, seeds_copy):
 
 
 def test_qa_ingest_prints_progress_at_most_every_few_seconds_and_always_the_end(capsys):
-    from qa.cli import progress_printer
-    from qa.types import IngestProgress
+    from qa.apps.cli import progress_printer
+    from qa.core.types import IngestProgress
 
     show = progress_printer(3600.0)
     for done in range(1, 11):

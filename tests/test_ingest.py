@@ -1,8 +1,8 @@
 import pytest
 
-from qa.articles import parse_file
-from qa.ingest import chunk_article, count_tokens, sentence_pieces, sentences_of
-from qa.types import Chunk
+from qa.ingest.articles import parse_file
+from qa.ingest.chunking import chunk_article, count_tokens, sentence_pieces, sentences_of
+from qa.core.types import Chunk
 from tests.conftest import SEEDS
 
 
@@ -46,7 +46,7 @@ def test_a_chunk_id_names_its_article(article_id, n):
     "",
 ])
 def test_sentence_pieces_join_back_into_the_text_and_start_where_its_sentences_do(text):
-    from qa.text import sentences
+    from qa.core.text import sentences
 
     pieces = sentence_pieces(text)
     assert "".join(pieces) == text
@@ -57,7 +57,7 @@ def test_sentence_pieces_join_back_into_the_text_and_start_where_its_sentences_d
 def test_no_stored_sentence_crosses_the_end_of_its_chunk():
     """The splitter cuts between the sentences the store keeps: "Sr." ends no sentence here (NLTK's English punkt
     model cut after it, and 5 of these 40 sentences then ran past their chunk's end)."""
-    from qa.articles import parse_text
+    from qa.ingest.articles import parse_text
 
     names = ["Pérez", "Gómez", "López", "Díaz", "Ruiz", "Torres", "Flores", "Vargas"]
     text = " ".join(f"El Sr. {names[i % 8]} habló con la Sra. {names[(i + 3) % 8]} sobre el acuerdo número {i} en la "

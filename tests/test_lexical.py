@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.lexical import LexicalStore
-from qa.text import terms
-from qa.types import Chunk, Sentence
+from qa.index.lexical import LexicalStore
+from qa.core.text import terms
+from qa.core.types import Chunk, Sentence
 from tests.conftest import KHOJALY, make_settings
 from tests.fakes import FakeEmbedder, FakeSource
 
@@ -154,12 +154,12 @@ def test_ingest_commits_once_and_a_new_assistant_on_the_folder_does_not_rebuild(
     name = bot.store.lexical.current_name()
     assert name and bot.retriever.snapshot().bm25.n == bot.store.count_chunks()
 
-    import qa.lexical
+    import qa.index.lexical
 
     def no_build(*args, **kwargs):
         raise AssertionError("a restart rebuilt the lexical index")
 
-    monkeypatch.setattr(qa.lexical, "build", no_build)
+    monkeypatch.setattr(qa.index.lexical, "build", no_build)
     restarted = Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)
     passages = restarted.retriever.retrieve("How many people were taken hostage in Khojaly?")
     assert passages and passages[0].article_id == KHOJALY and passages[0].bm25_score

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from qa.errors import BackendError
-from qa.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, free_port, sse_deltas
+from qa.core.errors import BackendError
+from qa.answer.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, free_port, sse_deltas
 from tests.conftest import make_settings
 
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from qa import Answer, Assistant
-from qa.answer import generated_sentences
-from qa.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, llama_server, registry_gguf, server_available
-from qa.verify import MARKER, strict_check
+from qa.answer.compose import generated_sentences
+from qa.answer.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, llama_server, registry_gguf, server_available
+from qa.answer.verify import MARKER, strict_check
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.server
@@ -128,8 +128,8 @@ def test_invented_claims_are_caught(bot):
 def test_follow_up_is_condensed_by_the_server(bot):
     """The model rewrites the follow-up; its rewrite is kept only when it keeps the question's words and invents no
     name, else the rule-based resolution stands (a small model often answers instead of rewriting)."""
-    from qa.conversation import past_turns, rewrite_keeps
-    from qa.question import parse
+    from qa.answer.conversation import past_turns, rewrite_keeps
+    from qa.answer.question import parse
 
     history = [{"role": "user", "content": "What share of Azerbaijan's territory did the Armenian Armed Forces occupy, according to Trend?"},
                {"role": "assistant", "content": "According to Trend (2021-10-08): the Armenian Armed Forces occupied 20 percent of Azerbaijan [1]."}]

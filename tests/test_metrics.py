@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa import metrics as m
+from qa_eval import metrics as m
 
 
 def score(**kw) -> m.QuestionScore:

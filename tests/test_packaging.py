@@ -11,14 +11,14 @@ import sysconfig
 import venv
 from pathlib import Path
 
-from qa.settings import PROJECT_ROOT
+from qa.core.settings import PROJECT_ROOT
 
 # What the build reads; copied out so that it neither writes into the checkout nor picks up a stale build/.
-SOURCES = ("pyproject.toml", "README.md", "qa", "prompts", "seeds")
+SOURCES = ("pyproject.toml", "README.md", "qa", "prompts", "seeds", "eval/qa_eval")
 KHOJALY = "001_0fce656212b9b58a"
 # No QA_* setting and no PYTHONPATH from the test run: the package runs on its embedded defaults and its own files.
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("QA_") and k != "PYTHONPATH"}
-WHERE = "import qa, qa.prompts as p, qa.settings as s; print(qa.__file__, p.PROMPTS_DIR, s.Settings().seeds_dir, s.Settings().data_dir)"
+WHERE = "import qa, qa.core.prompts as p, qa.core.settings as s; print(qa.__file__, p.PROMPTS_DIR, s.Settings().seeds_dir, s.Settings().data_dir)"
 
 
 def run(argv: list, cwd: Path, env: dict = ENV) -> str:

@@ -1,7 +1,7 @@
 import pytest
 
-from qa import prompts
-from qa.errors import PromptError
+from qa.core import prompts
+from qa.core.errors import PromptError
 
 
 @pytest.mark.parametrize("name", sorted(prompts.VARIABLES))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.question import ASKS, about_collection, language_words, parse, split_question
+from qa.answer.question import ASKS, about_collection, language_words, parse, split_question
 
 
 @pytest.mark.parametrize("question, lang, asks", [

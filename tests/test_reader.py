@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from qa.errors import InvalidSetting
-from qa.question import parse
-from qa.e5file import E5File, E5Tokenizer
-from qa.reader import FEATURES, MODEL_DIR, NeuralReader, PairEncoder, ReaderCandidate, TreeReader, best_span, features
+from qa.core.errors import InvalidSetting
+from qa.answer.question import parse
+from qa.index.e5file import E5File, E5Tokenizer
+from qa.answer.reader import FEATURES, MODEL_DIR, NeuralReader, PairEncoder, ReaderCandidate, TreeReader, best_span, features
 
 
 def _cand(text: str, similarity: float, lang: str = "en", reading: str | None = "same", position: int = 0) -> ReaderCandidate:
@@ -81,7 +81,7 @@ def test_reading_gives_each_candidate_a_probability_and_the_question_a_confidenc
      "La mina de cobre está situada en el desierto de Atacama."),
 ])
 def test_the_real_reader_prefers_the_sentence_that_answers(question, answer, distractor):
-    from qa.embed import E5Embedder
+    from qa.index.embed import E5Embedder
 
     e5 = E5Embedder()
     q = parse(question)
@@ -179,7 +179,7 @@ def test_the_neural_reader_runs_without_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from qa.reader import NeuralReader, ReaderCandidate; from qa.question import parse; "
+    code = ("import sys; from qa.answer.reader import NeuralReader, ReaderCandidate; from qa.answer.question import parse; "
             "NeuralReader().read(parse('Who won?'), [ReaderCandidate('Ana won the race.', 'en', 0.0, 0, None, None)]); "
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

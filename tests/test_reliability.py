@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
 
 from qa import Answer, Assistant
-from qa.articles import ArticleRejected, parse_text
-from qa.errors import InvalidQuestion
-from qa.ingest import chunk_article, count_tokens, sentences_of
+from qa.ingest.articles import ArticleRejected, parse_text
+from qa.core.errors import InvalidQuestion
+from qa.ingest.chunking import chunk_article, count_tokens, sentences_of
 from tests.conftest import KHOJALY, SEEDS, SPANISH, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 

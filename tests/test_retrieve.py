@@ -3,9 +3,9 @@ import contextlib
 import pytest
 
 from qa import Assistant
-from qa.retrieve import allows, chroma_where
-from qa.store import StoredArticle
-from qa.types import Chunk, Filters
+from qa.retrieve.hybrid import allows, chroma_where
+from qa.index.store import StoredArticle
+from qa.core.types import Chunk, Filters
 from tests.conftest import KHOJALY, SPANISH
 from tests.fakes import FakeEmbedder, FakeReader
 
@@ -175,8 +175,8 @@ def test_dense_hits_are_rescored_by_their_closest_sentence(settings, monkeypatch
 
     import numpy as np
 
-    from qa.retrieve import Retriever
-    from qa.types import Sentence
+    from qa.retrieve.hybrid import Retriever
+    from qa.core.types import Sentence
 
     q = np.array([1.0, 0.0], dtype=np.float32)
     vecs = {"blur": [[0.6, 0.8], [0.7, 0.71414]], "sharp": [[0.1, 0.99499], [0.99, 0.14107]]}
@@ -315,7 +315,7 @@ def test_the_rival_search_reuses_the_wide_search_retrieve_made(settings, seeds_c
 def test_dense_widths_must_grow(settings, widths, ok):
     from pydantic import ValidationError
 
-    from qa.settings import Settings
+    from qa.core.settings import Settings
 
     if ok:
         assert Settings(data_dir=settings.data_dir, dense_widths=widths).dense_widths == widths

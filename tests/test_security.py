@@ -114,8 +114,8 @@ def html_bot(tmp_path_factory) -> Assistant:
 
 @pytest.fixture(scope="module")
 def chat_url(html_bot) -> Iterator[str]:
-    """The real Gradio app (qa.ui) on 127.0.0.1, on the fake embedder, with an article full of HTML."""
-    from qa.ui import build_app, launch
+    """The real Gradio app (qa.apps.ui) on 127.0.0.1, on the fake embedder, with an article full of HTML."""
+    from qa.apps.ui import build_app, launch
 
     app = build_app(html_bot)
     port = free_port()
@@ -128,7 +128,7 @@ def chat_url(html_bot) -> Iterator[str]:
 
 def _chat(bot: Assistant, question: str) -> str:
     """What the chat puts on the page for one question: its messages and both panels, as HTML."""
-    from qa.ui import ChatHandlers, Session
+    from qa.apps.ui import ChatHandlers, Session
 
     *_, final = ChatHandlers(bot).respond(question, Session(), "", None, "", "", "")
     messages, _, sources, passages = final[:4]
@@ -158,7 +158,7 @@ def test_html_in_the_question_is_inert_in_the_chat(html_bot, chat_url):
 )
 def test_upload_names_cannot_leave_the_uploads_folder(chat_url, tmp_path, name):
     """Gradio's upload endpoint, then the chat's own upload handler: nothing lands outside data/uploads."""
-    from qa.ui import ChatHandlers
+    from qa.apps.ui import ChatHandlers
 
     with httpx.Client(base_url=chat_url, timeout=60) as client:
         resp = client.post("/gradio_api/upload", files={"files": (name, b"Escaped article text about Baku.", "text/plain")})

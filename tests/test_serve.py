@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 
 from qa import Assistant, Settings
 from benchmarks.common import free_port, stop_process, wait_http
-from qa.errors import BackendError, StoreUnavailable
-from qa.serve import build_api
-from qa.settings import PROJECT_ROOT
+from qa.core.errors import BackendError, StoreUnavailable
+from qa.apps.serve import build_api
+from qa.core.settings import PROJECT_ROOT
 from tests.conftest import KHOJALY, SEEDS, SPANISH, cited_bot, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, news_page
 
@@ -531,7 +531,7 @@ def test_with_a_key_and_no_login_the_chat_is_not_mounted(base):
 def test_the_chat_under_serve_is_served_as_qa_chat_serves_it(base):
     """`qa chat`'s options: the exports folder is served wherever the data folder is, and the theme is the system's
     fonts, so the page loads no font file."""
-    from qa.ui import ChatHandlers, Session
+    from qa.apps.ui import ChatHandlers, Session
 
     bot = variant(base, serve_chat=True)
     chat = ChatHandlers(bot)
@@ -648,7 +648,7 @@ def test_qa_serve_answers_with_the_real_models_behind_a_key(real_bot, tmp_path):
     shutil.copytree(real_bot.settings.data_dir, data)
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], cwd=PROJECT_ROOT, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "qa.apps.cli", "serve", "--port", str(port)], cwd=PROJECT_ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "QA_DATA_DIR": str(data), "QA_API_KEY": KEY})
     url = f"http://127.0.0.1:{port}"

@@ -108,7 +108,7 @@ def test_the_lexical_index_lives_in_each_machines_data_folder(server_settings, s
     assert any(p.article_id == KHOJALY and p.bm25_score for p in second.retriever.retrieve(QUESTION))
     assert second.retriever.snapshot().bm25.held == first.retriever.snapshot().bm25.held
 
-    import qa.lexical
+    import qa.index.lexical
 
-    monkeypatch.setattr(qa.lexical, "build", lambda *a, **k: pytest.fail("the second machine rebuilt after a restart"))
+    monkeypatch.setattr(qa.index.lexical, "build", lambda *a, **k: pytest.fail("the second machine rebuilt after a restart"))
     assert cited_bot(elsewhere).retriever.snapshot().bm25.n == first.store.count_chunks()

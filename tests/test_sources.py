@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from qa.settings import Settings
-from qa.sources import Known, Sources, stable_id
-from qa.types import Article, Rejected
+from qa.core.settings import Settings
+from qa.ingest.sources import Known, Sources, stable_id
+from qa.core.types import Article, Rejected
 from tests.conftest import make_settings
 from tests.fakes import FakeSite, docx_bytes, news_page, pdf_bytes, rss_feed
 
@@ -127,9 +127,9 @@ QUESTIONS = {
 
 @pytest.mark.model
 def test_qa_ingest_and_ask_answer_from_each_format_citing_it(newsroom, site, tmp_path, monkeypatch, capsys):
-    from qa import ui
+    from qa.apps import ui
     from qa.assistant import Assistant
-    from qa.cli import main
+    from qa.apps.cli import main
 
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QA_FETCH_ALLOW_PRIVATE", "true")

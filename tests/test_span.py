@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.question import parse
-from qa.span import answer_span
+from qa.answer.question import parse
+from qa.answer.span import answer_span
 
 
 @pytest.mark.parametrize("question, sentence, words", [

@@ -2,7 +2,7 @@
 
 import json
 
-from qa.squad2 import SResult, article_id, held_out_readers, load, summarize, write_articles
+from qa_eval.squad2 import SResult, article_id, held_out_readers, load, summarize, write_articles
 
 
 def _result(answerable: bool, grade: str, cited: bool = True, contains: bool = True) -> SResult:

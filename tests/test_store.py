@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.store import Store
+from qa.index.store import Store
 from tests.conftest import KHOJALY, make_settings
 from tests.fakes import FakeEmbedder
 

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.text import (Vocabulary, detect_lang, fold, is_directive, name_found, normalise_input, numbers, quantities, sentences, stem_found,
+from qa.core.text import (Vocabulary, detect_lang, fold, is_directive, name_found, normalise_input, numbers, quantities, sentences, stem_found,
                      terms, without_directives)
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from qa import Assistant
-from qa.errors import TranslationFailed
-from qa.translate import ApertiumTranslator, build_translator
+from qa.core.errors import TranslationFailed
+from qa.ingest.translate import ApertiumTranslator, build_translator
 from tests.conftest import KHOJALY, make_settings
 from tests.fakes import FakeEmbedder, FakeReader, FakeTranslator
 
@@ -106,8 +106,8 @@ def test_real_spanish_question_on_english_article_gets_a_spanish_rendering(real_
 
 
 def test_translated_sentences_carry_their_translation_or_stay_as_they_are():
-    from qa.translate import translated
-    from qa.types import Sentence
+    from qa.ingest.translate import translated
+    from qa.core.types import Sentence
 
     sents = [Sentence("a@0", "a", "a#0", "Hostages were taken.", 0, 20)]
     assert translated(sents, "en", FakeTranslator())[0].translation == "<es> Hostages were taken."

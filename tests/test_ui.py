@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa import Answer, Assistant, Citation, Filters
-from qa import ui
-from qa.chats import ChatSummary
-from qa.errors import InvalidSetting, StoreUnavailable, TranslationFailed
+from qa.apps import ui
+from qa.apps.chats import ChatSummary
+from qa.core.errors import InvalidSetting, StoreUnavailable, TranslationFailed
 from pathlib import Path
 
-from qa.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage
+from qa.core.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage
 from tests.conftest import KHOJALY, cited_bot, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, docx_bytes, news_page, pdf_bytes
 

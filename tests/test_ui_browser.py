@@ -16,7 +16,7 @@ import json
 import httpx
 import pytest
 
-from qa.settings import PROJECT_ROOT
+from qa.core.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.server]
 
@@ -67,7 +67,7 @@ class ChatServer:
                    PYTHONUNBUFFERED="1", QA_FETCH_ALLOW_PRIVATE="true", TMPDIR=str(tmp))
         self.log = self.log_path.open("ab")  # binary: tell() and said() count bytes alike, whatever the earlier runs wrote
         self.log_from = self.log.tell()
-        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "qa.apps.cli", self.command, "--host", "127.0.0.1", "--port", str(self.port)],
                                      cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from qa.verify import Verifier, names, strict_check, strip_markers
+from qa.answer.verify import Verifier, names, strict_check, strip_markers
 from tests.fakes import FakeEmbedder
 
 SOURCE = "As a result of unprecedented events, 613 people were killed. 1275 people were taken hostage in Khojaly on February 26, 1992."

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import Assistant, evaluate, metrics, xquad
+from qa import Assistant
+
+from qa_eval import evaluate, metrics, xquad
 from tests.fakes import FakeEmbedder
 
 PARAGRAPHS = {

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from benchmarks import cli
-from qa import store as st
+from qa.index import store as st
 
 _chunk_search = st.Store.dense_search
 

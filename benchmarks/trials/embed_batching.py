@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from qa.articles import parse_file
-from qa.embed import E5Embedder
-from qa.ingest import chunk_article, sentences_of
-from qa.settings import Settings
+from qa.ingest.articles import parse_file
+from qa.index.embed import E5Embedder
+from qa.ingest.chunking import chunk_article, sentences_of
+from qa.core.settings import Settings
 
 
 def main(folder: str) -> None:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-import qa.indexer as indexer
-import qa.store as store
+import qa.index.indexer as indexer
+import qa.index.store as store
 from qa import Assistant
-from qa.ingest import splitter
-from qa.settings import Settings
+from qa.ingest.chunking import splitter
+from qa.core.settings import Settings
 
 SECONDS: dict[str, float] = defaultdict(float)
 

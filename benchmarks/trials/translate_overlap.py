@@ -16,10 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from qa.embed import E5Embedder
-from qa.settings import Settings
-from qa.text import sentences
-from qa.translate import build_translator
+from qa.index.embed import E5Embedder
+from qa.core.settings import Settings
+from qa.core.text import sentences
+from qa.ingest.translate import build_translator
 
 
 def main(folder: str, repeats: int) -> None:

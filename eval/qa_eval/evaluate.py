@@ -1,0 +1,527 @@
+"""`qa eval`: run the public API over a gold question file and report how grounded and correct the answers are.
+
+Writes report.md (headline tables, then every question with failures first), report.json and
+metrics.png; `--check` compares the figures with eval/thresholds.toml and fails when one drops.
+`--xquad` runs the external benchmark instead (qa_eval.xquad).
+"""
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa_eval import metrics
+from qa.core.errors import QAError
+from qa.core.settings import PROJECT_ROOT, Settings
+from qa.core.types import Answer
+
+EVAL_DIR = PROJECT_ROOT / "eval"
+TYPES = ("fact", "number", "date", "why", "how", "open", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise", "off_topic")
+LABELS = {
+    "hit_at_1": "retrieval hit@1", "hit_at_5": "retrieval hit@5", "mrr": "retrieval MRR",
+    "citation_precision": "citation precision", "citation_recall": "citation recall", "fact_recall": "fact recall",
+    "grounding_verifier": "grounded (project verifier)", "grounding_strict": "grounded (strict numbers)",
+    "quote_offsets": "quotes match article offsets", "refusal_accuracy": "refusal accuracy (unanswerable)",
+    "wrong_refusals": "wrong refusals (answerable)", "hedges": "partial answers (answerable)", "accuracy": "accuracy (PaperQA2)", "precision": "precision (PaperQA2)",
+    "latency_p50": "latency p50 (s)", "latency_p95": "latency p95 (s)",
+}
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    lang: str
+    type: str
+    answerable: bool
+    sources: tuple[str, ...]
+    facts: tuple[tuple[str, ...], ...]
+    follow_up_of: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One question's outcome, with the reasons it failed (empty when it passed)."""
+
+    id: str
+    question: str
+    lang: str
+    type: str
+    answerable: bool
+    sources: list[str]
+    follow_up_of: str | None
+    answer: str
+    refused: bool
+    ranked_articles: list[str]
+    cited_articles: list[str]
+    missing_facts: list[str]
+    removed_sentences: list[str]
+    strict_failures: list[str]
+    bad_quotes: list[int]
+    score: metrics.QuestionScore
+    grade: str = ""
+    confidence: float | None = None
+    refused_by: str | None = None
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.issues)
+
+
+@dataclass(frozen=True)
+class Report:
+    meta: dict
+    groups: dict[str, dict[str, float | None]]
+    records: list[Record]
+
+    def flat(self) -> dict[str, float | None]:
+        return {f"{g}.{m}": v for g, values in self.groups.items() for m, v in values.items()}
+
+
+# --- the gold file ---------------------------------------------------------------------------------------
+
+
+def load_questions(path: Path) -> list[GoldQuestion]:
+    """Read and check the gold file; a malformed line is an error naming the line, not a silent skip."""
+    questions: list[GoldQuestion] = []
+    seen: set[str] = set()
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            q = GoldQuestion(
+                id=str(raw["id"]), question=str(raw["question"]), lang=raw["lang"], type=raw["type"],
+                answerable=bool(raw["answerable"]), sources=tuple(raw["sources"]),
+                facts=tuple(tuple(group) for group in raw["facts"]), follow_up_of=raw.get("follow_up_of"), note=raw.get("note"),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise QAError(f"{path}:{n}: not a gold question ({type(exc).__name__}: {exc})") from None
+        problem = _problem(q, seen)
+        if problem:
+            raise QAError(f"{path}:{n}: {problem}")
+        seen.add(q.id)
+        questions.append(q)
+    if not questions:
+        raise QAError(f"{path}: no questions")
+    return questions
+
+
+def _problem(q: GoldQuestion, earlier: set[str]) -> str | None:
+    if q.id in earlier:
+        return f"duplicate id {q.id!r}"
+    if q.lang not in ("en", "es"):
+        return f"lang must be en or es, not {q.lang!r}"
+    if q.type not in TYPES:
+        return f"unknown type {q.type!r} (one of {', '.join(TYPES)})"
+    if q.answerable and not (q.sources and q.facts and all(q.facts)):
+        return "an answerable question needs sources and non-empty fact groups"
+    if not q.answerable and q.sources:
+        return "an unanswerable question has no sources"
+    if q.follow_up_of is not None and q.follow_up_of not in earlier:
+        return f"follow_up_of {q.follow_up_of!r} must name an earlier question"
+    return None
+
+
+# --- asking and scoring ----------------------------------------------------------------------------------
+
+
+def ask_all(bot, questions: list[GoldQuestion], progress: Callable[[str], None] = lambda _: None) -> list[tuple[GoldQuestion, Answer]]:
+    """Ask in file order; a follow-up gets its question's turn and answer (with its citations) as history."""
+    done: dict[str, tuple[GoldQuestion, Answer]] = {}
+    for i, q in enumerate(questions, 1):
+        history = None
+        if q.follow_up_of:
+            history = done[q.follow_up_of][1].messages()
+        answer = bot.ask(q.question, history=history)
+        done[q.id] = (q, answer)
+        progress(f"[{i:3d}/{len(questions)}] {q.id}: {'refused' if answer.refused else 'answered'} in {answer.timings.total:.2f} s")
+    return list(done.values())
+
+
+def _cited_texts(answer: Answer, numbers: tuple[int, ...]) -> list[str]:
+    """The quotes a sentence's markers point to, and the retrieved passages those quotes come from."""
+    texts = []
+    for c in answer.citations:
+        if c.n in numbers:
+            texts.append(c.quote)
+            texts.extend(p.text for p in answer.passages if p.article_id == c.article_id and p.start <= c.start and c.end <= p.end)
+    return texts
+
+
+def score(q: GoldQuestion, answer: Answer, article_text: Callable[[str], str | None]) -> Record:
+    ranked = metrics.article_ranking(p.article_id for p in answer.passages)
+    cited = list(dict.fromkeys(c.article_id for c in answer.citations))
+    answered = not answer.refused
+    shown = [s for s in answer.sentences if s.supported] if answered else []
+    strict_failures = []
+    for s in shown:
+        texts = _cited_texts(answer, s.citations)
+        if not metrics.strict_grounded(s.text, texts):
+            missing = metrics.unsupported_numbers(s.text, texts)
+            strict_failures.append(f"{s.text[:60]}… ({'numbers ' + ', '.join(sorted(missing)) if texts else 'cites nothing'})")
+    # Facts count only in what the answer claims: an attribution's title ("Talks between Putin, Aliyev and Pashinyan
+    # lasted 4 hours") can hold a fact the chosen sentence does not say.
+    # A quote's machine translation is shown after it, so a fact it renders counts too.
+    claims = " ".join(f"{s.text} {s.translation or ''}" for s in shown)
+    bad_quotes = [c.n for c in answer.citations if (article_text(c.article_id) or "")[c.start : c.end] != c.quote]
+    sc = metrics.QuestionScore(
+        answerable=q.answerable,
+        refused=answer.refused,
+        rank=metrics.first_relevant_rank(ranked, q.sources) if q.answerable else None,
+        citation_precision=metrics.citation_precision(cited, q.sources) if q.answerable and answered else None,
+        citation_recall=metrics.citation_recall(cited, q.sources) if q.answerable and answered else None,
+        fact_recall=metrics.fact_recall(claims, q.facts) if q.answerable else None,
+        sentences=len(answer.sentences),
+        supported=sum(1 for s in answer.sentences if s.supported),
+        shown=len(shown),
+        strict_ok=len(shown) - len(strict_failures),
+        quotes=len(answer.citations),
+        quotes_exact=len(answer.citations) - len(bad_quotes),
+        latency=answer.timings.total,
+        grade=answer.grade,
+    )
+    record = Record(
+        id=q.id, question=q.question, lang=q.lang, type=q.type, answerable=q.answerable, sources=list(q.sources),
+        follow_up_of=q.follow_up_of, answer=answer.text, refused=answer.refused, ranked_articles=ranked, cited_articles=cited,
+        missing_facts=[g[0] for g in q.facts if not metrics.fact_found(claims, g)] if q.answerable else [],
+        removed_sentences=[f"{s.text[:60]}… ({s.reason})" for s in answer.sentences if s.supported is False],
+        strict_failures=strict_failures, bad_quotes=bad_quotes, score=sc, grade=answer.grade, confidence=answer.confidence,
+        refused_by=answer.refused_by,
+    )
+    return Record(**{**record.__dict__, "issues": issues(record)})
+
+
+def issues(r: Record) -> list[str]:
+    """Why a question fails: wrong answer or refusal, a citation to the wrong article, an ungrounded number."""
+    out = []
+    sc = r.score
+    if not r.answerable:
+        if sc.answered:
+            kind = {"false_premise": "a false-premise", "off_topic": "an off-topic"}.get(r.type, "an unanswerable")
+            out.append(f"answered {kind} question")
+        return out + [f"strict: {f}" for f in r.strict_failures]
+    if r.refused:
+        out.append(f"wrong refusal (source at rank {sc.rank})" if sc.rank else "wrong refusal (no source retrieved)")
+        return out
+    if sc.hedged:
+        out.append("partial answer (a hedge)")
+    if sc.rank is None:
+        out.append("no source article retrieved")
+    if r.missing_facts:
+        out.append("missing fact: " + " · ".join(r.missing_facts))
+    wrong = [a for a in r.cited_articles if a not in r.sources]
+    if wrong:
+        out.append("cites non-source " + ", ".join(a[:3] for a in wrong))
+    out += [f"strict: {f}" for f in r.strict_failures]
+    if r.bad_quotes:
+        out.append("quote differs from article at its offsets: " + ", ".join(f"[{n}]" for n in r.bad_quotes))
+    return out
+
+
+def group_scores(records: list[Record]) -> dict[str, dict[str, float | None]]:
+    groups: dict[str, list[Record]] = {"overall": records}
+    for key in ("lang", "type"):
+        for value in sorted({getattr(r, key) for r in records}, key=lambda v: (TYPES.index(v) if v in TYPES else -1, v)):
+            groups[f"{key}.{value}"] = [r for r in records if getattr(r, key) == value]
+    return {name: metrics.summarize([r.score for r in rs]) for name, rs in groups.items()}
+
+
+def evaluate(bot, questions: list[GoldQuestion], progress: Callable[[str], None] = lambda _: None) -> Report:
+    ingest = bot.ingest([bot.settings.seeds_dir])
+    known = {a.id for a in bot.articles()}
+    unknown = sorted({s for q in questions for s in q.sources} - known)
+    if unknown:
+        raise QAError(f"the gold file cites articles that are not indexed: {', '.join(unknown)}")
+    t0 = time.perf_counter()
+    answers = ask_all(bot, questions, progress)
+    records = [score(q, a, bot.article_text) for q, a in answers]
+    backends = sorted({a.backend for _, a in answers})
+    meta = run_meta(bot.settings) | {
+        "questions": len(questions),
+        "answerable": sum(q.answerable for q in questions),
+        "backend": ", ".join(backends),
+        "ingest": ingest.summary(),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    return Report(meta, group_scores(records), records)
+
+
+def run_meta(settings: Settings) -> dict:
+    """What a reader needs to reproduce a figure: commit, model and the answer knobs."""
+
+    def git(*argv: str) -> str | None:
+        try:
+            return subprocess.run(["git", "-C", str(PROJECT_ROOT), *argv], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    # Every knob that changes an answer; not paths, addresses, secrets or server limits.
+    ignore = {"data_dir", "seeds_dir", "chroma_url", "chroma_timeout", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
+              "max_question_chars", "max_file_bytes", "host", "port", "concurrency", "fetch_timeout", "fetch_max_redirects",
+              "fetch_allow_private", "fetch_user_agent"}
+    if settings.backend == "extractive":
+        ignore |= {"llm_model", "llm_max_tokens"}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": [line.split(maxsplit=1)[-1] for line in (git("status", "--porcelain", "--", "qa", "prompts") or "").splitlines()],
+        "settings": settings.model_dump(mode="json", exclude=ignore),
+    }
+
+
+# --- output ----------------------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, metric: str = "") -> str:
+    if value is None:
+        return "–"
+    if metric.startswith("latency"):
+        return f"{value:.2f}"
+    if metric == "pct":
+        return f"{value:.1f}"
+    if metric == "n":
+        return str(int(value))
+    return f"{value:.3f}"
+
+
+def cell(text: str, limit: int = 0) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
+
+
+SHOWN = metrics.METRICS
+
+
+def provenance(meta: dict) -> str:
+    """The uncommitted files a figure depends on, so a reader knows the commit alone does not reproduce it."""
+    return f" + uncommitted changes to {', '.join(meta['uncommitted'])}" if meta["uncommitted"] else ""
+
+
+def render_markdown(report: Report, title: str) -> str:
+    m, g = report.meta, report.groups
+    langs = [k for k in g if k.startswith("lang.")]
+    types = [k for k in g if k.startswith("type.")]
+    lines = [
+        f"# {title}",
+        "",
+        f"{m['date']} · commit `{m['commit']}`{provenance(m)}"
+        f" · backend `{m['backend']}` · {m['questions']} questions ({m['answerable']} answerable,"
+        f" {m['questions'] - m['answerable']} unanswerable or false-premise) · {m['seconds']} s",
+        "",
+        "Settings: " + ", ".join(f"`{k}={v}`" for k, v in m["settings"].items()),
+        "",
+        "## Headline",
+        "",
+        "| metric | overall | " + " | ".join(k.split(".", 1)[1] for k in langs) + " |",
+        "|---|---:|" + "---:|" * len(langs),
+        "| questions | " + " | ".join(fmt(g[k]["n"], "n") for k in ["overall", *langs]) + " |",
+    ]
+    lines += [f"| {LABELS[x]} | " + " | ".join(fmt(g[k][x], x) for k in ["overall", *langs]) + " |" for x in SHOWN]
+    lines += [
+        "",
+        "## By question type",
+        "",
+        "| type | n | " + " | ".join(SHORT[x] for x in SHOWN) + " |",
+        "|---|---:|" + "---:|" * len(SHOWN),
+    ]
+    lines += [f"| {k.split('.', 1)[1]} | {fmt(g[k]['n'], 'n')} | " + " | ".join(fmt(g[k][x], x) for x in SHOWN) + " |" for k in types]
+    failed = [r for r in report.records if r.failed]
+    lines += [
+        "",
+        DEFINITIONS,
+        "",
+        f"## Per question ({len(failed)} with issues, listed first)",
+        "",
+        "| | id | type | lang | rank | facts | cited | verifier kept | strict ok | latency s | issues | answer |",
+        "|---|---|---|---|---:|---|---|---|---|---:|---|---|",
+    ]
+    for r in sorted(report.records, key=lambda r: not r.failed):
+        sc = r.score
+        facts = "–" if sc.fact_recall is None else f"{sc.fact_recall:.2f}"
+        lines.append(
+            f"| {'✗' if r.failed else '✓'} | {r.id} | {r.type} | {r.lang} | {sc.rank or '–'} | {facts} | "
+            f"{', '.join(a[:3] for a in r.cited_articles) or '–'} | {sc.supported}/{sc.sentences} | {sc.strict_ok}/{sc.shown} | "
+            f"{sc.latency:.2f} | {cell('; '.join(r.issues))} | {cell(r.answer, 320)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+SHORT = {
+    "hit_at_1": "hit@1", "hit_at_5": "hit@5", "mrr": "MRR", "citation_precision": "cit P", "citation_recall": "cit R",
+    "fact_recall": "facts", "grounding_verifier": "verifier", "grounding_strict": "strict", "quote_offsets": "offsets",
+    "refusal_accuracy": "refusal acc", "wrong_refusals": "wrong ref", "hedges": "partial", "accuracy": "acc", "precision": "prec",
+    "latency_p50": "p50 s", "latency_p95": "p95 s",
+}
+
+DEFINITIONS = """## How the figures are computed
+
+- **Retrieval** (answerable questions): rank of the first source article among the distinct articles of the
+  retrieved passages (`top_k` passages, so a source not retrieved counts as a miss); hit@k and MRR from that rank.
+- **Citations** (answered, answerable questions): precision = cited articles that hold the answer / cited
+  articles; recall = source articles cited / source articles.
+- **Fact recall** (answerable): share of fact groups found in the answer's shown sentences, not in the attribution
+  before them (an article title can hold a fact; accents, case and thousands separators ignored; whole words); a
+  refusal scores 0.
+- **Grounded (project verifier)**: drafted answer sentences the verifier kept / all drafted sentences.
+  **Grounded (strict numbers)**: an independent check (eval/qa_eval/metrics.py): a shown sentence passes when it cites
+  something and every number in it occurs in the quote or passage of its own citations.
+  **Quotes match article offsets**: citations whose quote equals the article text at `start:end`.
+- **Refusal accuracy**: unanswerable, false-premise and off-topic questions refused (off-topic: general knowledge
+  about something the articles mention, such as the currency of Armenia); **wrong refusals**: answerable ones refused.
+- **Accuracy / precision** (PaperQA2): correct / all questions and correct / answered questions, where an
+  answerable question is correct when answered with every fact, an unanswerable one when refused (a refusal is
+  PaperQA2's "unsure"; answering an unanswerable question is a wrong answer).
+- **Latency**: `Answer.timings.total` per question on this machine (2 shared cores)."""
+
+
+def plot(report: Report, path: Path) -> None:
+    """One heatmap of the 0–1 metrics by group, and latency bars: the report at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    quality = [x for x in SHOWN if not x.startswith("latency")]
+    names = list(report.groups)
+    grid = np.array([[np.nan if report.groups[g][x] is None else report.groups[g][x] for x in quality] for g in names], dtype=float)
+    fig, (ax, lat) = plt.subplots(1, 2, figsize=(17, 0.45 * len(names) + 2.5), gridspec_kw={"width_ratios": [4, 1]})
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
+    colour = grid.copy()
+    colour[:, quality.index("wrong_refusals")] = 1 - colour[:, quality.index("wrong_refusals")]  # green = good everywhere
+    ax.imshow(np.ma.masked_invalid(colour), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(quality)), [SHORT[x] for x in quality], rotation=40, ha="right")
+    ax.set_yticks(range(len(names)), [f"{g} (n={int(report.groups[g]['n'])})" for g in names])
+    for i in range(len(names)):
+        for j in range(len(quality)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_title("Quality by group (green is good; for wrong refusals lower is better)")
+    y = np.arange(len(names))
+    p50 = [report.groups[g]["latency_p50"] or 0 for g in names]
+    p95 = [report.groups[g]["latency_p95"] or 0 for g in names]
+    lat.barh(y + 0.2, p50, height=0.4, label="p50")
+    lat.barh(y - 0.2, p95, height=0.4, label="p95")
+    lat.set_yticks(y, [])
+    lat.set_ylim(len(names) - 0.5, -0.5)  # the heatmap's rows, top to bottom
+    lat.set_xlabel("seconds")
+    lat.set_title("Latency")
+    lat.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(report: Report, out: Path, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    data = {"meta": report.meta, "metrics": report.groups, "questions": [asdict(r) | {"failed": r.failed} for r in report.records]}
+    (out / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    (out / "report.md").write_text(render_markdown(report, title), encoding="utf-8")
+    if importlib.util.find_spec("matplotlib") is not None:  # the optional `bench` extra draws the picture
+        plot(report, out / "metrics.png")
+
+
+# --- thresholds ------------------------------------------------------------------------------------------
+
+
+def check(values: dict[str, float | None], thresholds: Path, section: str) -> int:
+    """Print each metric outside its bound; non-zero when there is one."""
+    try:
+        table = tomllib.loads(thresholds.read_text(encoding="utf-8"))[section]
+    except FileNotFoundError:
+        raise QAError(f"no thresholds file at {thresholds}") from None
+    except (tomllib.TOMLDecodeError, KeyError) as exc:
+        raise QAError(f"{thresholds}: no usable [{section}] table ({exc})") from None
+    minimum, maximum = metrics.flatten(table.get("min", {})), metrics.flatten(table.get("max", {}))
+    failures = metrics.failed_thresholds(values, minimum, maximum)
+    for f in failures:
+        print(f"check failed: {f}", file=sys.stderr)
+    if not failures:
+        print(f"check passed: {len(minimum) + len(maximum)} thresholds from {thresholds} [{section}]")
+    return 1 if failures else 0
+
+
+# --- command line ----------------------------------------------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=Path, default=EVAL_DIR / "questions.jsonl", help="gold questions (JSON lines)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default eval/report, eval/report/xquad or eval/xquad)")
+    parser.add_argument("--check", action="store_true", help="exit non-zero when a metric is outside eval/thresholds.toml")
+    parser.add_argument("--thresholds", type=Path, default=EVAL_DIR / "thresholds.toml")
+    parser.add_argument("--section", default="gold",
+                        help="table of the thresholds file --check reads (gold, fresh); '_untranslated' is added without Apertium")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="store to use (default: a fresh temporary folder; data/eval/xquad for --xquad)")
+    parser.add_argument("--xquad", action="store_true", help="run the XQuAD benchmark instead of the gold questions")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="XQuAD: questions per direction (default 100); SQuAD 2.0: questions spread over the file (default all)")
+    parser.add_argument("--full", action="store_true", help="XQuAD: all 1190 questions per direction")
+    parser.add_argument("--xquad-dir", type=Path, default=None, help="folder holding xquad.en.json and xquad.es.json")
+    parser.add_argument("--seed", type=int, default=0, help="XQuAD sample seed")
+    parser.add_argument("--quiet", action="store_true", help="no per-question progress")
+    parser.add_argument("--articles", type=Path, default=None,
+                        help="folder of the articles the dataset asks about (default seeds/; eval/fresh/articles for eval/fresh)")
+    parser.add_argument("--squad2", action="store_true", help="run SQuAD 2.0 (8 dev articles, no gold paragraph given) instead")
+    parser.add_argument("--squad2-file", type=Path, default=None, help="SQuAD 2.0 JSON (default ../shared/benchmarks/squad2)")
+    parser.add_argument("--reader-folds", type=Path, default=None,
+                        help="SQuAD 2.0: folder of the article-held-out fold readers (default eval/reader_folds)")
+    parser.add_argument("--disable-check", action="append", default=None, metavar="NAME",
+                        help="turn a named check off (repeatable), to measure what it earns")
+
+
+def progress_printer(args: argparse.Namespace) -> Callable[[str], None]:
+    return (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+
+
+@contextmanager
+def data_dir(chosen: Path | None):
+    """The given store folder, or a temporary one removed afterwards (a run never touches the user's store)."""
+    if chosen is not None:
+        yield chosen
+        return
+    with tempfile.TemporaryDirectory(prefix="qa-eval-", ignore_cleanup_errors=True) as tmp:
+        yield Path(tmp)
+
+
+def execute(args: argparse.Namespace, bot) -> int:
+    """Evaluate `bot` on the dataset, write the report and apply `--check`."""
+    questions = load_questions(args.dataset)
+    report = evaluate(bot, questions, progress_printer(args))
+    out = args.out or EVAL_DIR / "report"
+    write(report, out, f"Grounding evaluation: {args.dataset.name}")
+    overall = report.groups["overall"]
+    print(f"{len(report.records)} questions · " + " · ".join(f"{SHORT[x]} {fmt(overall[x], x)}" for x in SHOWN))
+    print(f"report: {out / 'report.md'}")
+    # Without a translator, answers across languages are judged on e5 and names alone: a gate of its own.
+    section = args.section + ("" if bot.translator is not None else "_untranslated")
+    return check(report.flat(), args.thresholds, section) if args.check else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.xquad:
+        from qa_eval import xquad
+
+        return xquad.run(args)
+    if args.squad2:
+        from qa_eval import squad2
+
+        return squad2.run(args)
+    from qa.assistant import Assistant
+
+    articles = args.articles or (args.dataset.parent / "articles" if (args.dataset.parent / "articles").is_dir() else None)
+    with data_dir(args.data_dir) as folder:
+        settings = Settings(data_dir=folder, collection="eval", chroma_url=None, disabled_checks=args.disable_check or [],
+                            **({"seeds_dir": articles} if articles else {}))
+        return execute(args, Assistant(settings))

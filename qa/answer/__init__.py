@@ -1,0 +1,1 @@
+"""The answer stage: question, evidence, reader, checks, decide, draft, verify and cite."""

@@ -1,0 +1,528 @@
+"""The HTTP API (`qa serve`): REST `/v1/ask`, an OpenAI-compatible `/v1/chat/completions`, the articles, the chat.
+
+Only the public API (`Assistant`, `count_tokens` and the types) is used here. Errors become HTTP statuses at this
+edge (each QAError names its own) in OpenAI's error shape, {"error": {"message", "type", "code"}}, so any OpenAI client
+reports them as they are. Answers are computed in worker threads, at most `concurrency` at once.
+"""
+
+import argparse
+import json
+import logging
+import re
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, replace
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import anyio
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
+
+from qa import count_tokens
+from qa.assistant import Assistant
+from qa.core.errors import QAError
+from qa.core.settings import Settings
+from qa.index.store import StoredArticle
+from qa.core.types import Answer, Citation, Filters, Rejected
+from qa.apps.ui import UNUSABLE_UPLOAD, build_app, chat_logins, chat_options, ingest_uploads, safe_upload_name
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/v1"
+CHAT_PATH = "/chat"
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    """One part of an OpenAI message's content; only text parts carry words the bot can read."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class Message(BaseModel):
+    """A turn of the conversation, OpenAI's (and Gradio's) format."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class FilterBody(BaseModel):
+    """Restrict the articles an answer may come from; dates are ISO (YYYY-MM-DD) and inclusive."""
+
+    model_config = ConfigDict(extra="forbid")
+    article_ids: list[str] | None = None
+    lang: Literal["en", "es"] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @model_validator(mode="after")
+    def _usable(self) -> "FilterBody":
+        """The same check as every other caller's (Filters.problem), so a bad range is a 422 here too."""
+        filters = self.to_filters()
+        if filters is not None and (problem := filters.problem()) is not None:
+            raise ValueError(problem)
+        return self
+
+    def to_filters(self) -> Filters | None:
+        filters = Filters(article_ids=tuple(self.article_ids) if self.article_ids else None, lang=self.lang,
+                          date_from=self.date_from.isoformat() if self.date_from else None,
+                          date_to=self.date_to.isoformat() if self.date_to else None)
+        return None if filters.is_empty() else filters
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question, English or Spanish.")
+    history: list[Message] | None = Field(None, description="Earlier turns, oldest first, for follow-up questions.")
+    filters: FilterBody | None = None
+
+
+class StreamOptions(BaseModel):
+    """OpenAI's stream options; only include_usage means something here."""
+
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = Field(False, description="Send the token counts in a last chunk before [DONE], as OpenAI does.")
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat request. Other fields OpenAI clients send (temperature, max_tokens ...) are accepted and unused:
+    the answer is the articles' words, not a sampled text. System messages are ignored for the same reason."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    filters: FilterBody | None = Field(None, description="Not OpenAI's: the filters of /v1/ask (extra_body in OpenAI clients).")
+
+    @model_validator(mode="after")
+    def _ends_with_a_question(self) -> "ChatRequest":
+        if self.messages[-1].role != "user":
+            raise ValueError(f"the last message must be the user's question (role 'user'), not '{self.messages[-1].role}'")
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed when stream is true (OpenAI's rule)")
+        return self
+
+
+class Usage(BaseModel):
+    """OpenAI's token counts, by tiktoken's cl100k_base, so clients can budget their context: the prompt is every
+    message's text as sent, the completion the answer's text with its markers. It is what the client sent and got, not
+    what a drafting model (QA_BACKEND=openai) read: that prompt holds the retrieved passages, and by default none runs."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, messages: list[Message], answer: str) -> "Usage":
+        prompt = sum(count_tokens(m.text()) for m in messages)
+        completion = count_tokens(answer)
+        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+
+def _history(messages: list[Message] | None) -> list[dict] | None:
+    """The turns the bot reads (the user's and its own), as Assistant.ask takes them."""
+    return [{"role": m.role, "content": m.text()} for m in messages or [] if m.role in ("user", "assistant")] or None
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    kind = {401: "authentication_error", 404: "not_found_error"}.get(status, kind)
+    return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status_code=status, headers=headers)
+
+
+def _failure(exc: Exception) -> JSONResponse:
+    """An exception as OpenAI's error: a QAError says what went wrong; anything else, a bug, is not shown (it is logged)."""
+    if isinstance(exc, QAError):
+        return _error(exc.http_status, str(exc), _snake(type(exc).__name__))
+    return _error(500, f"something went wrong ({type(exc).__name__}); the error was logged", "internal_error")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """Every problem of the request, each with where it is: 'body.question: Field required'."""
+    problems = []
+    for err in exc.errors():
+        if err["type"] == "json_invalid":
+            problems.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error', err['msg'])}, at character {err['loc'][-1]})")
+        else:
+            problems.append(f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}")
+    return "; ".join(problems)
+
+
+class BodyLimit:
+    """413 for an /v1 request body over the limit, whether it declares its length or arrives in chunks."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _too_large(self) -> HTTPException:
+        return HTTPException(413, f"the request body is larger than {self.limit:,} bytes (QA_MAX_REQUEST_BYTES)")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            exc = self._too_large()
+            await _error(exc.status_code, exc.detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> ASGIMessage:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise self._too_large()  # raised inside the route's body read, so it becomes the 413 response
+            return message
+
+        await self.app(scope, counted, send)
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+def web_url(article: StoredArticle) -> str | None:
+    """The page the article was fetched from; None for an uploaded or local file, whose path is the server's own."""
+    return article.path if urlsplit(article.path).scheme in ("http", "https") else None
+
+
+class ArticleInfo(BaseModel):
+    """An article as a client sees it. Not its file on the server, its text's hash or its MinHash signature: those are
+    the store's bookkeeping."""
+
+    id: str
+    title: str
+    date: str | None = Field(description="ISO YYYY-MM-DD, or None when the article gives none.")
+    source: str | None = Field(description="The outlet.")
+    author: str | None
+    lang: str
+    url: str | None = Field(description="The web page or feed item it was fetched from; None for an uploaded or local file.")
+    chunks: int = Field(description="How many passages it is searched in.")
+    translated: bool = Field(description="Its sentences carry their translation into the other language.")
+    same_as: str | None = Field(description="The stored article it repeats (then its own text is not indexed again).")
+    outlets: list[str] = Field(description="Every outlet that carried the story: its own, then its copies'.")
+
+    @classmethod
+    def of(cls, article: StoredArticle) -> "ArticleInfo":
+        return cls(id=article.id, title=article.title, date=article.date, source=article.source, author=article.author,
+                   lang=article.lang, url=web_url(article), chunks=article.chunks, translated=article.translated,
+                   same_as=article.same_as, outlets=list(article.outlets))
+
+
+class ArticleText(ArticleInfo):
+    text: str = Field(description="The text a citation's offsets point into.")
+
+
+class ArticleList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ArticleInfo]
+
+
+# --- Open WebUI's sources -----------------------------------------------------------------------------
+
+
+class SourceDocument(BaseModel):
+    """What Open WebUI names a source by: its chip and its list show `name`; its quote window links to `url`."""
+
+    id: str = Field(description="The article id.")
+    name: str = Field(description="'Outlet (date): title'.")
+    url: str | None = Field(None, description="The page the article was fetched from; left out for a file.")
+
+
+class SourceMetadata(BaseModel):
+    source: str = Field(description="The article id; with '#n' (the citation's number) when an earlier source has its id or name.")
+    name: str
+
+
+class Source(BaseModel):
+    """One citation in the shape of Open WebUI's own retrieved sources: the quote is the document it shows when [n]
+    is clicked."""
+
+    source: SourceDocument
+    document: list[str]
+    metadata: list[SourceMetadata]
+
+
+class SourceEvent(BaseModel):
+    """Open WebUI's `event` field of a streamed chunk: it adds `data` to the message's sources, saved with the chat."""
+
+    type: Literal["source"] = "source"
+    data: Source
+
+
+def _label(citation: Citation) -> str:
+    """'Outlet (date): title', leaving out what the article does not give."""
+    said = " ".join(x for x in (citation.source, f"({citation.date})" if citation.date else None) if x)
+    return f"{said}: {citation.title}" if said else citation.title
+
+
+def open_webui_sources(citations: list[Citation], urls: dict[str, str]) -> list[Source]:
+    """The citations as Open WebUI sources in [n] order. Open WebUI links [n] to the n-th source in the order they
+    came, after merging those with the same metadata `source` (its list) or `name` (its chips): a citation whose article
+    or label an earlier one has (another passage of it) gets its own of each, or every marker after it would point one
+    source too far."""
+    out: list[Source] = []
+    for c in sorted(citations, key=lambda c: c.n):
+        label = _label(c)
+        repeat = any(s.source.id == c.article_id or s.source.name == label for s in out)
+        name = f"{label} [{c.n}]" if repeat else label
+        key = f"{c.article_id}#{c.n}" if repeat else c.article_id
+        out.append(Source(source=SourceDocument(id=c.article_id, name=name, url=urls.get(c.article_id)), document=[c.quote],
+                          metadata=[SourceMetadata(source=key, name=name)]))
+    return out
+
+
+def _answer_summary(answer: Answer) -> dict[str, Any]:
+    return {"grade": answer.grade, "refused": answer.refused, "confidence": answer.confidence,
+            "standalone_question": answer.standalone_question}
+
+
+def _sse(data: dict[str, Any] | str) -> bytes:
+    return format_sse_event(data_str=data if isinstance(data, str) else json.dumps(data, ensure_ascii=False))
+
+
+class Completion:
+    """One chat completion's stream: Assistant.stream with drafts=False, so each answer sentence goes out as soon as
+    it is verified and nothing unverified does; then Open WebUI's source events, the citations in the last chunk, and
+    the usage when asked. Each step runs in a worker thread under the server's limit of answers computed at once."""
+
+    def __init__(self, events: Iterator[str | Answer], sources: Callable[[list[Citation]], list[Source]], head: dict[str, Any],
+                 body: ChatRequest, limiter: anyio.CapacityLimiter) -> None:
+        self.events, self.sources, self.head, self.body, self.limiter = events, sources, head, body, limiter
+        self.include_usage = body.stream_options is not None and body.stream_options.include_usage
+
+    async def next(self) -> str | Answer:
+        return await anyio.to_thread.run_sync(next, self.events, limiter=self.limiter)
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        usage = {"usage": None} if self.include_usage else {}  # OpenAI's shape: null until the usage chunk
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return _sse({**self.head, "object": "chat.completion.chunk", "choices": choices, **usage, **extra})
+
+    async def chunks(self, first: str | Answer) -> AsyncIterator[bytes]:
+        """The role, the verified text as it comes, a chunk with an Open WebUI source event for each citation, [1]'s
+        first (an empty delta, so clients that read choices[0] of every chunk go on working; others ignore the field),
+        the citations, the usage when asked, then [DONE]. A failure after the first chunk (the headers are sent) ends
+        the stream with an error event in OpenAI's shape, which OpenAI clients raise."""
+        try:
+            yield self.chunk({"role": "assistant", "content": ""})
+            event = first
+            while not isinstance(event, Answer):
+                yield self.chunk({"content": event})
+                event = await self.next()
+            for source in await anyio.to_thread.run_sync(self.sources, event.citations, limiter=self.limiter):
+                yield self.chunk({}, event=SourceEvent(data=source).model_dump(exclude_none=True))
+            yield self.chunk({}, "stop", citations=[asdict(c) for c in event.citations], answer=_answer_summary(event))
+            if self.include_usage:
+                usage = Usage.of(self.body.messages, event.text).model_dump()
+                yield _sse({**self.head, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+            yield _sse("[DONE]")
+        except Exception as exc:
+            if not isinstance(exc, QAError):
+                log.exception("streaming a chat completion failed")
+            yield _sse(json.loads(_failure(exc).body))
+        finally:
+            self.events.close()
+
+
+def mounts_chat(settings: Settings, logins: list[tuple[str, str]] | None) -> bool:
+    """With an API key set, an open chat would answer through its own endpoints without the key: only behind a login."""
+    return settings.serve_chat and (bool(logins) or settings.api_key is None)
+
+
+def build_api(bot: Assistant) -> FastAPI:
+    """The FastAPI app over one Assistant; with `serve_chat`, the Gradio chat is mounted at /chat/."""
+    settings = bot.settings
+    started = int(time.time())
+    limiter = anyio.CapacityLimiter(settings.concurrency)
+    changing = threading.Lock()  # one upload or deletion at a time, as in the chat: each reads the manifest, then writes
+
+    async def answer(question: str, history: list[dict] | None, filters: Filters | None) -> Answer:
+        return await anyio.to_thread.run_sync(partial(bot.ask, question, history=history, filters=filters), limiter=limiter)
+
+    def sources(citations: list[Citation]) -> list[Source]:
+        """The citations as Open WebUI sources, with the page of each article fetched from the web."""
+        if not citations:
+            return []
+        urls = {a.id: url for a in bot.articles() if (url := web_url(a)) is not None}
+        return open_webui_sources(citations, urls)
+
+    bearer = HTTPBearer(auto_error=False, description="The key set in QA_API_KEY (only when it is set).")
+
+    def require_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if settings.api_key is None:
+            return
+        if credentials is None:
+            raise HTTPException(401, "this server needs an API key: send the header Authorization: Bearer <key>",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not secrets.compare_digest(credentials.credentials.encode(), settings.api_key.get_secret_value().encode()):
+            raise HTTPException(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(title="News Q&A", version="1",
+                  description="Grounded answers from news articles: every claim cites the article it comes from.")
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.exception_handler(QAError)
+    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
+        return _failure(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, validation_message(exc), "invalid_request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), None, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _failure(exc)
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, Any]:
+        """200 when the store answers (with how many articles it holds); 503 with the reason when it does not."""
+        return {"status": "ok", "articles": bot.article_count()}
+
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_key)])
+
+    @v1.post("/ask", response_model=Answer, tags=["answers"])
+    async def ask(body: AskRequest) -> Answer:
+        """The whole Answer: text with [n] markers, grade, confidence, citations with quote, offsets and answer span."""
+        return await answer(body.question, _history(body.history), body.filters.to_filters() if body.filters else None)
+
+    @v1.post("/chat/completions", tags=["openai"])
+    async def chat_completions(body: ChatRequest) -> Any:
+        """OpenAI-compatible: the answer in choices[0].message.content with its [n] markers, the citations in a
+        top-level `citations` list and the token counts in `usage`; Open WebUI shows the citations from a top-level
+        `sources` list. Streamed, each sentence comes once it is verified, then a chunk with an Open WebUI `event` of
+        type "source" for each citation in [n] order, the citations in the last chunk; `stream_options.include_usage`
+        adds the usage chunk before [DONE]."""
+        if body.model != settings.api_model:
+            raise HTTPException(404, f"the model '{body.model}' does not exist; this server answers as '{settings.api_model}'")
+        question, history = body.messages[-1].text(), _history(body.messages[:-1])
+        filters = body.filters.to_filters() if body.filters else None
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": settings.api_model}
+        if body.stream:
+            completion = Completion(bot.stream(question, history=history, filters=filters, drafts=False), sources, head, body, limiter)
+            first = await completion.next()  # an unusable question or a store that is down is still an HTTP status
+            return EventSourceResponse(completion.chunks(first), headers={"Cache-Control": "no-cache"})
+        ans = await answer(question, history, filters)
+        cited = await anyio.to_thread.run_sync(sources, ans.citations, limiter=limiter)
+        return {**head, "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": ans.text}, "finish_reason": "stop"}],
+                "usage": Usage.of(body.messages, ans.text).model_dump(),
+                "citations": [asdict(c) for c in ans.citations], "answer": _answer_summary(ans),
+                "sources": [s.model_dump(exclude_none=True) for s in cited]}
+
+    @v1.get("/models", tags=["openai"])
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": settings.api_model, "object": "model", "created": started, "owned_by": "qa"}]}
+
+    @v1.get("/articles", tags=["articles"])
+    def list_articles() -> ArticleList:
+        return ArticleList(data=[ArticleInfo.of(a) for a in bot.articles()])
+
+    @v1.get("/articles/{article_id}", tags=["articles"])
+    def get_article(article_id: str) -> ArticleText:
+        """One article with its text, so a citation's offsets can be shown in their place."""
+        article = next((a for a in bot.articles() if a.id == article_id), None)
+        text = bot.article_text(article_id) if article is not None else None
+        if article is None or text is None:
+            raise HTTPException(404, f"no article has the id '{article_id}'")
+        return ArticleText(**ArticleInfo.of(article).model_dump(), text=text)
+
+    @v1.post("/articles", tags=["articles"])
+    def add_articles(files: Annotated[list[UploadFile], File(description=".txt or .md articles; the file name is the article id.")]) -> dict[str, Any]:
+        """Upload articles: added, updated, unchanged and rejected (with the reason), like `qa ingest`; 422 when
+        none could be stored. A body naming URLs joins here once articles can be fetched from the web."""
+        rejected: list[Rejected] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = []
+            for i, upload in enumerate(files):
+                name = safe_upload_name(upload.filename or "")
+                if name is None:
+                    rejected.append(Rejected(upload.filename or "", UNUSABLE_UPLOAD))
+                    continue
+                path = Path(tmp, str(i), name)
+                path.parent.mkdir()
+                path.write_bytes(upload.file.read())
+                staged.append(path)
+            with changing:
+                report = ingest_uploads(bot, staged)
+        report = replace(report, rejected=[*rejected, *report.rejected])
+        if not (report.added or report.updated or report.unchanged):
+            raise HTTPException(422, "no article was stored: " + "; ".join(f"{r.path or 'a file without a name'}: {r.reason}" for r in report.rejected))
+        return report.to_dict()
+
+    @v1.delete("/articles/{article_id}", tags=["articles"])
+    def delete_article(article_id: str) -> dict[str, Any]:
+        with changing:
+            removed = bot.remove(article_id)
+        if removed is None:
+            raise HTTPException(404, f"no article has the id '{article_id}'")
+        return {"removed": article_id}
+
+    app.include_router(v1)
+    chat = chat_options(settings)
+    if mounts_chat(settings, chat["auth"]):
+        import gradio as gr
+
+        app = gr.mount_gradio_app(app, build_app(bot), path=CHAT_PATH, **chat)
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.serve_port
+    bot = Assistant(settings)
+    bot.articles()  # index the seeds of an empty store before listening, not inside the first request
+    app = build_api(bot)
+    if mounts_chat(settings, chat_logins(settings)):
+        chat = f", chat at {CHAT_PATH}/"
+    else:
+        chat = "; the chat is off" + (": with QA_API_KEY set it opens only behind a login (QA_AUTH or QA_AUTH_FILE)" if settings.serve_chat else "")
+    print(f"qa serve on http://{host}:{port} (API docs at /docs{chat})", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0

@@ -1,0 +1,532 @@
+"""Chroma-backed storage: chunks (via llama-index's ChromaVectorStore), sentence vectors, an article manifest, and the
+lexical index beside them (qa.index.lexical, in the data folder, also when Chroma is a server).
+
+The manifest record of an article is written last and removed first, so it marks a committed
+article: an ingest killed midway leaves no half-article visible, and the next run redoes it.
+The lexical index follows the manifest: an ingest commits it once at its end (see `ingesting`).
+"""
+
+import json
+import math
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import numpy as np
+
+from qa.index.embed import Embedder, pooled
+from qa.core.errors import StoreCorrupted, StoreUnavailable
+from qa.index.lexical import Lexical, LexicalStore, file_lock, replace_text
+from qa.core.settings import Settings
+from qa.core.types import Article, Chunk, Sentence
+
+# The manifest stores no vectors of use; Chroma still wants one per record.
+_NO_VECTOR = [1.0]
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    lang: str
+    path: str
+    sha256: str
+    chunks: int
+    translated: bool = False  # its sentences carry their translation into the other language
+    author: str | None = None
+    same_as: str | None = None  # a near-duplicate of this stored story: recorded, its text not indexed again
+    outlets: tuple[str, ...] = ()  # every outlet that carried the story: its own, then its merged copies'
+    minhash: str = field(default="", repr=False)  # its MinHash signature (qa/ingest/dedup.py), to find later copies
+
+    @property
+    def version(self) -> str:
+        """What the lexical index holds the article at: a translation landing later changes its sentences."""
+        return version(self.sha256, self.translated)
+
+
+def version(sha256: str, translated: bool) -> str:
+    return f"{sha256}+translated" if translated else sha256
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article to store with its chunks and sentences (Store.put_articles)."""
+
+    article: Article
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    minhash: str = ""
+
+    @property
+    def translated(self) -> bool:
+        return any(s.translation is not None for s in self.sentences)
+
+
+_PAGE = 5000
+_MANIFEST = "manifest.json"  # in the lexical folder: the manifest as read at a change token (Store.manifest)
+_CHANGES = "changes"  # in the lexical folder: a token rewritten after each manifest write (Store.changes)
+_ARTICLES_PER_READ = 500
+
+
+def lexical_folder(settings: Settings, base: str) -> Path:
+    """Where the lexical index lives: in the data folder, one per collection and per Chroma server."""
+    if not settings.chroma_url:
+        return settings.data_dir / "lexical" / base
+    url = urlparse(settings.chroma_url)
+    return settings.data_dir / "lexical" / f"{url.hostname}-{url.port or 8000}" / base
+
+
+def _date_int(date: str | None) -> int:
+    return int(date.replace("-", "")) if date else 0
+
+
+def open_client(settings: Settings):
+    """A Chroma client for the configured store, with failures turned into the project's errors."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            # chromadb's HTTP session waits forever (timeout=None): a hung server would block a chat for good.
+            client._server._session.timeout = httpx.Timeout(settings.chroma_timeout)
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+        return client
+    path = settings.chroma_path
+    _check_local_store(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreCorrupted(f"the local store at {path} cannot be opened ({exc}); move it aside and run `qa ingest` again") from exc
+
+
+def _check_local_store(path: Path) -> None:
+    """Detect a damaged store before Chroma does something worse than fail."""
+    db = path / "chroma.sqlite3"
+    if not db.exists():
+        if path.is_dir() and any(p.is_dir() for p in path.iterdir()):
+            raise StoreCorrupted(f"the local store at {path} has index folders but no chroma.sqlite3 database; "
+                                 "move it aside and run `qa ingest` again")
+        return
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+            conn.execute("SELECT count(*) FROM collections").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorrupted(f"the local store at {path} is corrupted ({exc}); move it aside and run `qa ingest` again") from exc
+    if not result or result[0] != "ok":
+        raise StoreCorrupted(f"the local store at {path} failed its integrity check ({result}); move it aside and run `qa ingest` again")
+
+
+def _sentence_meta(sentence: Sentence) -> dict:
+    """A stored sentence's metadata: where it is, and its translation once made."""
+    return {"article_id": sentence.article_id, "chunk_id": sentence.chunk_id, "start": sentence.start, "end": sentence.end,
+            **({"translation": sentence.translation} if sentence.translation is not None else {})}
+
+
+def _meta(article: Article) -> dict:
+    """The metadata every record of an article carries (what retrieval filters on and citations show)."""
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "date": article.date or "",
+        "date_int": _date_int(article.date),
+        "source": article.source or "",
+        "lang": article.lang,
+    }
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder: Embedder, client=None) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.embedder = embedder
+        self._lock = threading.RLock()
+        self.client = client if client is not None else open_client(settings)
+        base = f"{settings.collection}-{embedder.name}"
+        try:
+            self.chunks = self.client.get_or_create_collection(f"{base}-chunks", embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self.sentences = self.client.get_or_create_collection(f"{base}-sentences", embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self.articles = self.client.get_or_create_collection(f"{base}-articles", embedding_function=None)
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self.lexical = LexicalStore(lexical_folder(settings, base), settings.bm25_k1, settings.bm25_b)
+
+    def _wrap(self, exc: Exception) -> Exception:
+        if isinstance(exc, (StoreUnavailable, StoreCorrupted)):
+            return exc
+        where = self.settings.chroma_url or str(self.settings.chroma_path)
+        if self.settings.chroma_url:
+            return StoreUnavailable(f"the Chroma server at {where} is not answering ({type(exc).__name__}: {exc})")
+        return StoreCorrupted(f"the local store at {where} failed ({type(exc).__name__}: {exc})")
+
+    # --- reads -------------------------------------------------------------------------
+
+    def _get_all(self, collection, include: list[str], where: dict | None = None) -> dict[str, list]:
+        """Read a whole collection page by page: one get() of ~100k records exceeds SQLite's variable limit."""
+        got: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+        try:
+            while True:
+                page = collection.get(include=include, limit=_PAGE, offset=len(got["ids"]), where=where)
+                for key in got:
+                    got[key].extend(page[key] if page[key] is not None else [])  # embeddings come as one array
+                if len(page["ids"]) < _PAGE:
+                    return got
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+    def manifest(self, kept: bool = True) -> dict[str, StoredArticle]:
+        """Every stored article's record. Read from Chroma once per change (Store.changes) and kept beside the lexical
+        index, so a restarted process reads one file: Chroma's get of 977 articles' records took 0.27 s warm, 1.2 s cold.
+
+        A writer killed between a Chroma write and its token leaves the kept copy one write behind until the next
+        write; ingest, which must see exactly what Chroma holds, reads with kept=False.
+        """
+        token = self.changes()
+        cached = self._cached_manifest(token) if kept else None
+        if cached is not None:
+            return cached
+        out = self._read_manifest()
+        if token:
+            replace_text(self.lexical.folder / _MANIFEST,
+                         json.dumps({"changes": token, "articles": [asdict(a) for a in out.values()]}, ensure_ascii=False))
+        return out
+
+    def _cached_manifest(self, token: str) -> dict[str, StoredArticle] | None:
+        """The kept manifest when it was read at this change token; None when it is older, absent or unreadable."""
+        try:
+            kept = json.loads((self.lexical.folder / _MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not token or kept.get("changes") != token:
+            return None
+        return {a["id"]: StoredArticle(**{**a, "outlets": tuple(a["outlets"])}) for a in kept["articles"]}
+
+    def _read_manifest(self) -> dict[str, StoredArticle]:
+        got = self._get_all(self.articles, ["metadatas"])
+        out = {}
+        for aid, meta in zip(got["ids"], got["metadatas"] or []):
+            out[aid] = StoredArticle(
+                id=aid,
+                title=meta["title"],
+                date=meta.get("date") or None,
+                source=meta.get("source") or None,
+                lang=meta["lang"],
+                path=meta.get("path", ""),
+                sha256=meta["sha256"],
+                chunks=int(meta.get("chunks", 0)),
+                translated=bool(meta.get("translated", False)),
+                author=meta.get("author") or None,
+                same_as=meta.get("same_as") or None,
+                outlets=tuple(json.loads(meta["outlets"])) if meta.get("outlets") else ((meta["source"],) if meta.get("source") else ()),
+                minhash=meta.get("minhash", ""),
+            )
+        return out
+
+    def article_text(self, article_id: str) -> str | None:
+        try:
+            got = self.articles.get(ids=[article_id], include=["documents"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        docs = got.get("documents") or []
+        return docs[0] if docs else None
+
+    def changes(self) -> str:
+        """A token that changes with every manifest write by any process on this data folder (where the lexical index
+        lives too): a query re-reads the manifest only then, for one small file read instead of two Chroma counts."""
+        try:
+            return (self.lexical.folder / _CHANGES).read_text()
+        except FileNotFoundError:
+            return ""
+
+    def _changed(self) -> None:
+        self.lexical.folder.mkdir(parents=True, exist_ok=True)
+        replace_text(self.lexical.folder / _CHANGES, uuid.uuid4().hex)
+
+    def count_chunks(self) -> int:
+        try:
+            return self.chunks.count()
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+    def count_articles(self) -> int:
+        try:
+            return self.articles.count()
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+    def all_chunks(self) -> list[Chunk]:
+        return self._chunks(self._get_all(self.chunks, ["documents", "metadatas"]))
+
+    def _by_article(self, collection, include: list[str], article_ids: list[str]) -> Iterator[dict]:
+        """The records of these articles, a few hundred articles per read (within SQLite's variable limit)."""
+        for i in range(0, len(article_ids), _ARTICLES_PER_READ):
+            yield self._get_all(collection, include, {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}})
+
+    def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
+        """The stored chunks of these articles."""
+        return [c for got in self._by_article(self.chunks, ["documents", "metadatas"], article_ids) for c in self._chunks(got)]
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        try:
+            got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return {c.id: c for c in self._chunks(got)}
+
+    def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks (a get by ids: about 1 ms for 20 at 100k chunks, where a query restricted to
+        the same ids takes 60 ms)."""
+        if not chunk_ids:
+            return {}
+        try:
+            got = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])}
+
+    @staticmethod
+    def _chunks(got: dict[str, list]) -> list[Chunk]:
+        return [
+            Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
+            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
+
+    # --- the lexical index -------------------------------------------------------------
+
+    @contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Hold the ingest lock while articles are written, then commit the lexical index once (also when interrupted).
+
+        Queries meanwhile use the last committed generation (new articles reach them by vector search only)
+        instead of rebuilding it after every article.
+        """
+        with file_lock(self.lexical.folder / "ingest.lock"):
+            try:
+                yield
+            finally:
+                self.commit_lexical()
+
+    def commit_lexical(self) -> Lexical:
+        """Make the lexical index hold exactly the committed articles."""
+        return self.lexical.synced({a.id: a.version for a in self.manifest(kept=False).values()}, self)
+
+    def lexical_index(self, manifest: dict[str, StoredArticle]) -> Lexical:
+        """The lexical index for queries: brought up to the manifest unless an ingest is running (it commits at its end)."""
+        current = self.lexical.load()
+        held = {a.id: a.version for a in manifest.values()}
+        if current.held == held:
+            return current
+        with file_lock(self.lexical.folder / "ingest.lock", wait=False) as free:
+            if not free:
+                return current
+            return self.lexical.synced(held, self)
+
+    def dense_search(self, query_vec: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        """The ids of the k chunks nearest the vector, with llama-index's ChromaVectorStore similarity (exp(-cosine distance)).
+
+        Ids and distances only: reading the texts and metadata of a wide search costs more than the search itself at
+        100k chunks, and the caller reads only the few chunks that rank (chunks_by_id).
+        """
+        try:
+            got = self.chunks.query(query_embeddings=query_vec[None, :], n_results=k, where=where or None, include=["distances"])
+        except Exception as exc:
+            if "no" in str(exc).lower() and "element" in str(exc).lower():
+                return []
+            raise self._wrap(exc) from exc
+        return [(cid, math.exp(-dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
+
+    @staticmethod
+    def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
+        return [
+            (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"]),
+                      translation=m.get("translation")), np.asarray(emb, dtype=np.float32))
+            for sid, doc, m, emb in zip(ids, docs, metas, embs)
+        ]
+
+    def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
+        if not chunk_ids:
+            return []
+        return self._sentences_where({"chunk_id": {"$in": list(chunk_ids)}})
+
+    def article_sentences(self, article_id: str) -> list[Sentence]:
+        return [s for s, _ in self._sentences_where({"article_id": article_id})]
+
+    def sentences_of(self, article_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
+        """The stored sentences of these articles with their vectors (for a lexical build)."""
+        return [row for got in self._by_article(self.sentences, ["documents", "metadatas", "embeddings"], article_ids)
+                for row in self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])]
+
+    def _sentences_where(self, where: dict) -> list[tuple[Sentence, np.ndarray]]:
+        try:
+            got = self.sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        return self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+
+    # --- writes ------------------------------------------------------------------------
+
+    def put_articles(self, batch: list[NewArticle]) -> None:
+        """Replace these articles together: drop their old records, write their chunks and sentences, then commit their
+        manifest entries (translations, when the sentences carry none, come later through put_translations).
+
+        One Chroma write per collection for the whole batch: each call costs about 8 ms beyond its records, and one
+        article took six (benchmarks/trials/ingest_parts.py). A kill before the manifest write leaves the whole batch
+        uncommitted, and the next ingest redoes it.
+        """
+        from llama_index.core.schema import TextNode
+
+        sentences = [s for item in batch for s in item.sentences]
+        sent_vecs = self._embedded([s.text for s in sentences])
+        chunk_vecs = self._chunk_vectors(batch, sent_vecs)
+        nodes = []
+        for item in batch:
+            meta = _meta(item.article)
+            for c in item.chunks:
+                node = TextNode(id_=c.id, text=c.text, embedding=chunk_vecs[len(nodes)].tolist(),
+                                metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
+                node.relationships = {}
+                node.excluded_embed_metadata_keys = list(node.metadata)
+                node.excluded_llm_metadata_keys = list(node.metadata)
+                node.metadata["document_id"] = item.article.id
+                nodes.append(node)
+        ids = [item.article.id for item in batch]
+        with self._lock:
+            try:
+                self.articles.delete(ids=ids)  # uncommit first: a kill from here on leaves no stale article
+                self._changed()
+                self._delete_records(ids)
+                for i in range(0, len(nodes), self._max_batch):
+                    self.vector_store.add(nodes[i : i + self._max_batch])
+                for i in range(0, len(sentences), self._max_batch):
+                    part = sentences[i : i + self._max_batch]
+                    self.sentences.add(
+                        ids=[s.id for s in part],
+                        documents=[s.text for s in part],
+                        embeddings=sent_vecs[i : i + len(part)],
+                        metadatas=[_sentence_meta(s) for s in part],
+                    )
+                self._commit([(item.article, {"chunks": len(item.chunks), "translated": item.translated,
+                                              "minhash": item.minhash}) for item in batch])
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+            for item in batch:
+                self.lexical.stage(item.article.id, version(item.article.sha256, item.translated), item.chunks)
+
+    @cached_property
+    def _max_batch(self) -> int:
+        """The most records one Chroma write takes (SQLite's variable limit locally; the server's setting remotely)."""
+        return self.client.get_max_batch_size()
+
+    def _chunk_vectors(self, batch: list[NewArticle], sent_vecs: np.ndarray) -> np.ndarray:
+        """Pooled from the sentence vectors (settings.chunk_vectors), a chunk that holds no sentence embedded on its own."""
+        chunks = [c for item in batch for c in item.chunks]
+        if self.settings.chunk_vectors == "embedded":
+            return self._embedded([c.text for c in chunks])
+        parts, at = [], 0
+        for item in batch:  # spans are offsets in their own article's text
+            parts.append(pooled([(c.start, c.end) for c in item.chunks], [(s.start, s.end) for s in item.sentences],
+                                sent_vecs[at : at + len(item.sentences)]))
+            at += len(item.sentences)
+        vecs = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        alone = [i for i, v in enumerate(vecs) if not v.any()]
+        if alone:
+            vecs[alone] = self._embedded([chunks[i].text for i in alone])
+        return vecs
+
+    def _embedded(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors, settings.embed_batch texts per model call (a whole write batch at once costs memory, not time)."""
+        step = self.settings.embed_batch
+        parts = [self.embedder.embed_passages(texts[i : i + step]) for i in range(0, len(texts), step)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def put_duplicate(self, article: Article, same_as: str, minhash: str = "") -> None:
+        """Record a near-duplicate of a stored story: its manifest entry (metadata, text, `same_as`) without chunks or
+        sentences, so it is listed and re-ingested as unchanged but never retrieved or cited beside its story."""
+        with self._lock:
+            try:
+                self.articles.delete(ids=[article.id])
+                self._changed()
+                self._delete_records([article.id])
+                self._commit([(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})])
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+            self.lexical.stage(article.id, version(article.sha256, False), [])  # held with no chunks: the commit reads nothing back
+
+    def _commit(self, entries: list[tuple[Article, dict]]) -> None:
+        for i in range(0, len(entries), self._max_batch):
+            part = entries[i : i + self._max_batch]
+            self.articles.upsert(ids=[a.id for a, _ in part], documents=[a.text for a, _ in part], embeddings=[_NO_VECTOR] * len(part),
+                                 metadatas=[{**_meta(a), "path": a.path, "sha256": a.sha256, "author": a.author or "", **extra}
+                                            for a, extra in part])
+        self._changed()
+
+    def put_translations(self, by_article: dict[str, list[Sentence]]) -> None:
+        """Give stored articles' sentences their translations (one write for a whole batch); vectors and chunks stay."""
+        done = {aid: [s for s in sents if s.translation is not None] for aid, sents in by_article.items()}
+        done = {aid: sents for aid, sents in done.items() if sents}
+        if not done:
+            return
+        rows = [s for sents in done.values() for s in sents]
+        with self._lock:
+            try:
+                self.sentences.update(
+                    ids=[s.id for s in rows],
+                    metadatas=[_sentence_meta(s) for s in rows],
+                )
+                got = self.articles.get(ids=list(done), include=["metadatas"])
+                self.articles.update(ids=got["ids"], metadatas=[{**meta, "translated": True} for meta in got["metadatas"]])
+                self._changed()
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+            for aid, meta in zip(got["ids"], got["metadatas"]):
+                self.lexical.restage(aid, version(meta["sha256"], True))
+
+    def update_manifest(self, article_id: str, **fields: str | int | bool) -> None:
+        """Change some fields of an article's manifest entry (a new path, its signature, its outlets); chunks stay."""
+        with self._lock:
+            try:
+                got = self.articles.get(ids=[article_id], include=["metadatas"])
+                if got["ids"]:
+                    self.articles.update(ids=[article_id], metadatas=[{**got["metadatas"][0], **fields}])
+                    self._changed()
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def remove_article(self, article_id: str) -> None:
+        with self._lock:
+            try:
+                self.articles.delete(ids=[article_id])
+                self._delete_records([article_id])
+                self._changed()
+            except Exception as exc:
+                raise self._wrap(exc) from exc
+
+    def _delete_records(self, article_ids: list[str]) -> None:
+        for i in range(0, len(article_ids), _ARTICLES_PER_READ):  # within SQLite's variable limit
+            where = {"article_id": {"$in": article_ids[i : i + _ARTICLES_PER_READ]}}
+            self.chunks.delete(where=where)
+            self.sentences.delete(where=where)

@@ -1,0 +1,1 @@
+"""From a source to clean articles: files, feeds and pages read, near-duplicates found, chunks, translations."""

@@ -1,0 +1,1 @@
+"""Hybrid retrieval over the store: dense and lexical recall fused, filtered."""
