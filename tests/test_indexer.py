@@ -141,6 +141,30 @@ def test_an_untranslated_article_is_only_translated_again_at_the_next_ingest(set
     assert stored and all(s.translation == f"<es> {s.text}" for s in stored)
 
 
+def test_sentences_keep_their_event_dates_and_a_store_written_before_them_is_dated_by_the_next_ingest(settings, seeds_copy):
+    embedder = FakeEmbedder()
+    bot = Assistant(settings.model_copy(update={"translate": False}), embedder=embedder, auto_ingest=False)
+    bot.ingest([seeds_copy])
+    dates = {s.text[:40]: s.event_date for s in bot.store.article_sentences(KHOJALY)}
+    assert "1992-02-26" in dates.values() and "2023" in dates.values() and None in dates.values()
+    # The store as the code before event dates wrote it: no dates on the sentences, the records not marked dated.
+    got = bot.store.sentences.get(include=["metadatas"])
+    bot.store.sentences.update(ids=got["ids"], metadatas=[{**m, "event_date": None} for m in got["metadatas"]])
+    records = bot.store.articles.get(include=["metadatas"])
+    bot.store.articles.update(ids=records["ids"], metadatas=[{**m, "dated": False} for m in records["metadatas"]])
+    bot.store.commit_lexical()
+    old = Assistant(settings.model_copy(update={"translate": False}), embedder=embedder, auto_ingest=False)
+    assert not old.ask("How many people were taken hostage in Khojaly?").refused  # it keeps working, undated
+    chunks = [c.id for c in old.store.all_chunks() if c.article_id == KHOJALY]
+    assert not any(s.event_date for s, _ in old.retriever.sentences_for(chunks))
+    embedded = embedder.passages_embedded
+    again = old.ingest([seeds_copy])
+    assert len(again.unchanged) == 5 and embedder.passages_embedded == embedded  # dated in place, nothing embedded again
+    assert all(a.dated for a in old.articles())
+    assert {s.text[:40]: s.event_date for s in old.store.article_sentences(KHOJALY)} == dates
+    assert {s.text[:40]: s.event_date for s, _ in old.retriever.sentences_for(chunks)} == dates
+
+
 # --- near-duplicates, feeds, URLs -------------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ class Sentence:
     start: int
     end: int
     translation: str | None = None  # into the other language (English <-> Spanish), made at ingest when a translator is there
+    event_date: str | None = None  # when what it reports happened, ISO at its precision (qa.ingest.dates); None: undated
 
     @staticmethod
     def make_id(article_id: str, start: int) -> str:

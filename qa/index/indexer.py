@@ -11,7 +11,7 @@ from qa.ingest.articles import iter_files
 from qa.ingest.dedup import Signatures, Stories
 from qa.core.errors import IngestError
 from qa.ingest.fetch import is_url
-from qa.ingest.chunking import chunk_article, sentences_of
+from qa.ingest.chunking import chunk_article, dated, sentences_of
 from qa.core.settings import Settings
 from qa.ingest.sources import Known, Sources
 from qa.index.store import NewArticle, Store, StoredArticle
@@ -167,11 +167,16 @@ class Pending:
 
 
 def _keep(article: Article, old: StoredArticle, store: Store, pending: Pending) -> None:
-    """An unchanged article: only what is missing is done (its translation) or what moved is noted (its path)."""
+    """An unchanged article: only what is missing is done (its event dates, its translation) or what moved is noted
+    (its path)."""
+    stored = None
+    if not old.dated and old.same_as is None:  # stored before event dates were: dated now, nothing embedded again
+        stored = [dated(s, article) for s in store.article_sentences(article.id)]
+        store.put_event_dates({article.id: stored})
     if not old.translated and old.same_as is None:
         # Stored before a translator was there, or its translation failed: only the translation is tried
         # again, so a broken Apertium costs one run per batch and ingest, not a re-embedding of the store.
-        pending.add(article.id, article.lang, store.article_sentences(article.id))
+        pending.add(article.id, article.lang, stored if stored is not None else store.article_sentences(article.id))
     if not is_url(article.path) and Path(old.path or ".").resolve() != Path(article.path).resolve():
         store.update_manifest(article.id, path=article.path)
 

@@ -39,7 +39,7 @@ _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _ARRAYS = ("chunk_ids", "doc_article", "offsets", "tokens")
 _TR_ARRAYS = ("offsets", "tokens")  # the translations' own runs, saved as tr_<name>.npy; the other arrays are shared
 _TR_FOLDER = "translated"  # the translations' bm25s files, inside the generation
-_FORMAT = 3  # docs.json's "format": a generation written before sentences (2) or translations (3) were kept in it is rebuilt
+_FORMAT = 4  # docs.json's "format": a generation written before sentences (2), translations (3) or event dates (4) were kept in it is rebuilt
 
 
 def replace_text(path: Path, text: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.core.types import Chunk, Sentence
 
-_ARRAYS = ("by_doc", "spans", "text_at", "text", "tr_at", "tr", "has_tr", "vectors")
+_ARRAYS = ("by_doc", "spans", "text_at", "text", "tr_at", "tr", "has_tr", "ev_at", "ev", "vectors")
 _FILE = "sentences-{}.npy"
 _BLOCK = 65536  # rows copied at a time between generations: the vectors are never all in memory
 
@@ -32,13 +32,16 @@ class SentenceTable:
     tr_at: np.ndarray  # int64, rows + 1
     tr: np.ndarray  # uint8
     has_tr: np.ndarray  # bool, rows
+    ev_at: np.ndarray  # int64, rows + 1
+    ev: np.ndarray  # uint8: each row's event date, ISO (empty: undated)
     vectors: np.ndarray  # float32 (rows, dim)
 
     @classmethod
     def empty(cls, docs: int = 0) -> "SentenceTable":
         zero = np.zeros(1, dtype=np.int64)
         return cls(np.zeros(docs + 1, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), zero, np.zeros(0, dtype=np.uint8),
-                   zero, np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=bool), np.zeros((0, 0), dtype=np.float32))
+                   zero, np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=bool), zero, np.zeros(0, dtype=np.uint8),
+                   np.zeros((0, 0), dtype=np.float32))
 
     @classmethod
     def load(cls, folder: Path) -> "SentenceTable":
@@ -58,10 +61,12 @@ class SentenceTable:
                 lo, hi = (int(x) for x in rows(self.by_doc, d, d + 2))
                 spans, has_tr, vectors = rows(self.spans, lo, hi), rows(self.has_tr, lo, hi), rows(self.vectors, lo, hi)
                 texts, translations = rows.texts(self.text, self.text_at, lo, hi), rows.texts(self.tr, self.tr_at, lo, hi)
+                events = rows.texts(self.ev, self.ev_at, lo, hi)
                 for i in range(hi - lo):
                     start, end = int(spans[i, 0]), int(spans[i, 1])
                     out.append((Sentence(id=Sentence.make_id(article_id, start), article_id=article_id, chunk_id=chunk_id,
-                                         text=texts[i], start=start, end=end, translation=translations[i] if has_tr[i] else None),
+                                         text=texts[i], start=start, end=end, translation=translations[i] if has_tr[i] else None,
+                                         event_date=events[i] or None),
                                 vectors[i]))
         return out
 
@@ -78,8 +83,9 @@ class SentenceTable:
         text, text_at = _joined(_kept(self.text, self.text_at, keep_rows), [s.text for s, _ in new_rows])
         tr, tr_at = _joined(_kept(self.tr, self.tr_at, keep_rows), [s.translation or "" for s, _ in new_rows])
         has_tr = np.concatenate([self.has_tr[keep_rows], np.array([s.translation is not None for s, _ in new_rows], dtype=bool)])
+        ev, ev_at = _joined(_kept(self.ev, self.ev_at, keep_rows), [s.event_date or "" for s, _ in new_rows])
         for name, array in (("by_doc", by_doc), ("spans", spans), ("text_at", text_at), ("text", text), ("tr_at", tr_at), ("tr", tr),
-                            ("has_tr", has_tr)):
+                            ("has_tr", has_tr), ("ev_at", ev_at), ("ev", ev)):
             np.save(folder / _FILE.format(name), array)
         self._write_vectors(folder / _FILE.format("vectors"), (n, dim), keep_rows, [v for _, v in new_rows])
         return SentenceTable.load(folder)

@@ -46,15 +46,17 @@ class StoredArticle:
     same_as: str | None = None  # a near-duplicate of this stored story: recorded, its text not indexed again
     outlets: tuple[str, ...] = ()  # every outlet that carried the story: its own, then its merged copies'
     minhash: str = field(default="", repr=False)  # its MinHash signature (qa/ingest/dedup.py), to find later copies
+    dated: bool = False  # its sentences carry their event dates (a store written before them is dated by the next ingest)
 
     @property
     def version(self) -> str:
-        """What the lexical index holds the article at: a translation landing later changes its sentences."""
-        return version(self.sha256, self.translated)
+        """What the lexical index holds the article at: a translation or event dates landing later change its sentences."""
+        return version(self.sha256, self.translated, self.dated)
 
 
-def version(sha256: str, translated: bool) -> str:
-    return f"{sha256}+translated" if translated else sha256
+def version(sha256: str, translated: bool, dated: bool = True) -> str:
+    """The article's text hash, marked with what its sentences carry (an old store's undated record keeps its version)."""
+    return sha256 + ("+translated" if translated else "") + ("" if dated else "+undated")
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ def _check_local_store(path: Path) -> None:
 def _sentence_meta(sentence: Sentence) -> dict:
     """A stored sentence's metadata: where it is, and its translation once made."""
     return {"article_id": sentence.article_id, "chunk_id": sentence.chunk_id, "start": sentence.start, "end": sentence.end,
-            **({"translation": sentence.translation} if sentence.translation is not None else {})}
+            **({"translation": sentence.translation} if sentence.translation is not None else {}),
+            **({"event_date": sentence.event_date} if sentence.event_date is not None else {})}
 
 
 def _meta(article: Article) -> dict:
@@ -241,6 +244,7 @@ class Store:
                 same_as=meta.get("same_as") or None,
                 outlets=tuple(json.loads(meta["outlets"])) if meta.get("outlets") else ((meta["source"],) if meta.get("source") else ()),
                 minhash=meta.get("minhash", ""),
+                dated=bool(meta.get("dated", False)),
             )
         return out
 
@@ -363,7 +367,7 @@ class Store:
     def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
         return [
             (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"]),
-                      translation=m.get("translation")), np.asarray(emb, dtype=np.float32))
+                      translation=m.get("translation"), event_date=m.get("event_date")), np.asarray(emb, dtype=np.float32))
             for sid, doc, m, emb in zip(ids, docs, metas, embs)
         ]
 
@@ -430,7 +434,7 @@ class Store:
                         metadatas=[_sentence_meta(s) for s in part],
                     )
                 self._commit([(item.article, {"chunks": len(item.chunks), "translated": item.translated,
-                                              "minhash": item.minhash}) for item in batch])
+                                              "minhash": item.minhash, "dated": True}) for item in batch])
             except Exception as exc:
                 raise self._wrap(exc) from exc
             for item in batch:
@@ -471,7 +475,7 @@ class Store:
                 self.articles.delete(ids=[article.id])
                 self._changed()
                 self._delete_records([article.id])
-                self._commit([(article, {"chunks": 0, "same_as": same_as, "minhash": minhash})])
+                self._commit([(article, {"chunks": 0, "same_as": same_as, "minhash": minhash, "dated": True})])
             except Exception as exc:
                 raise self._wrap(exc) from exc
             self.lexical.stage(article.id, version(article.sha256, False), [])  # held with no chunks: the commit reads nothing back
@@ -503,7 +507,22 @@ class Store:
             except Exception as exc:
                 raise self._wrap(exc) from exc
             for aid, meta in zip(got["ids"], got["metadatas"]):
-                self.lexical.restage(aid, version(meta["sha256"], True))
+                self.lexical.restage(aid, version(meta["sha256"], True, bool(meta.get("dated"))))
+
+    def put_event_dates(self, by_article: dict[str, list[Sentence]]) -> None:
+        """Give a stored article's sentences their event dates (a store written before them): its record is marked
+        dated, which changes its version, so the lexical commit reads its sentence rows again."""
+        rows = [s for sents in by_article.values() for s in sents]
+        with self._lock:
+            try:
+                for i in range(0, len(rows), self._max_batch):
+                    part = rows[i : i + self._max_batch]
+                    self.sentences.update(ids=[s.id for s in part], metadatas=[_sentence_meta(s) for s in part])
+                got = self.articles.get(ids=list(by_article), include=["metadatas"])
+                self.articles.update(ids=got["ids"], metadatas=[{**meta, "dated": True} for meta in got["metadatas"]])
+                self._changed()
+            except Exception as exc:
+                raise self._wrap(exc) from exc
 
     def update_manifest(self, article_id: str, **fields: str | int | bool) -> None:
         """Change some fields of an article's manifest entry (a new path, its signature, its outlets); chunks stay."""

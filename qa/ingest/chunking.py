@@ -1,5 +1,6 @@
 """Cut an article into token-sized, sentence-respecting chunks that remember their offsets."""
 
+from dataclasses import replace
 from functools import lru_cache
 
 import tiktoken
@@ -8,6 +9,9 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from qa.core.text import sentences as split_sentences
 from qa.core.types import Article, Chunk, Sentence
+from qa.ingest.dates import EventDater
+
+event_date = EventDater()
 
 
 @lru_cache(maxsize=1)
@@ -71,11 +75,19 @@ def _place(text: str, body: str, previous: Chunk | None) -> int | None:
 
 
 def sentences_of(article: Article, chunks: list[Chunk]) -> list[Sentence]:
-    """Each article sentence, attached to the chunk where it starts (the chunk a citation will quote)."""
+    """Each article sentence, attached to the chunk where it starts (the chunk a citation will quote), with the date
+    of what it reports when it gives one."""
     out: list[Sentence] = []
     for span in split_sentences(article.text):
         owner = next((c for c in chunks if c.start <= span.start < c.end), None)
         if owner is None:
             continue
-        out.append(Sentence(id=Sentence.make_id(article.id, span.start), article_id=article.id, chunk_id=owner.id, text=span.text, start=span.start, end=span.end))
+        out.append(dated(Sentence(id=Sentence.make_id(article.id, span.start), article_id=article.id, chunk_id=owner.id,
+                                  text=span.text, start=span.start, end=span.end), article))
     return out
+
+
+def dated(sentence: Sentence, article: Article) -> Sentence:
+    """The sentence with its event date, resolved against the article's date (a stored one, too: Store migration)."""
+    event = event_date(sentence.text, article.lang, article.date)
+    return replace(sentence, event_date=event.value if event else None)
