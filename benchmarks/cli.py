@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import OUT_DIR, RESULT, WORK_DIR, free_port, start_chroma, stop_process, wait_http
+from benchmarks.common import OUT_DIR, RESULT, WORK_DIR
+
+from qa_eval.servers import free_port, start_chroma, stop_process, wait_http
 from benchmarks.compare import compare_markdown, run_compare, w_cold_baseline, w_cold_ours, w_ingest_baseline, w_ingest_ours, w_queries
 from benchmarks.lexical import lexical_markdown, run_lexical, w_lexical_build, w_lexical_query
 from benchmarks.load import load_markdown, run_load_mode

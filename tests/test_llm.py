@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from qa.core.errors import BackendError
-from qa.answer.llm import OpenAICompatLLM, ServerProcess, Transcript, build_llm, free_port, sse_deltas
+from qa.answer.llm import OpenAICompatLLM, Transcript, build_llm, sse_deltas
+from qa_eval.servers import ServerProcess, free_port
 from tests.conftest import make_settings
 
 

@@ -4,7 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.common import SEED_QUESTIONS, free_port, start_chat, stop_process, wait_http
+from benchmarks.common import SEED_QUESTIONS
+
+from qa_eval.servers import free_port, start_chat, stop_process, wait_http
 from benchmarks.load import run_load
 
 pytestmark = [pytest.mark.server, pytest.mark.model]

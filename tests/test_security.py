@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from qa import Answer, Assistant
-from benchmarks.common import free_port
+from qa_eval.servers import free_port
 from tests.conftest import KHOJALY, SEEDS, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from qa import Assistant, Settings
-from benchmarks.common import free_port, stop_process, wait_http
+from qa_eval.servers import free_port, stop_process, wait_http
 from qa.core.errors import BackendError, StoreUnavailable
 from qa.apps.serve import build_api
 from qa.core.settings import PROJECT_ROOT

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qa import Assistant, Settings
-from benchmarks.common import free_port, start_chroma, stop_process, wait_http
+from qa_eval.servers import free_port, start_chroma, stop_process, wait_http
 from tests.conftest import KHOJALY, SEEDS, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM
 

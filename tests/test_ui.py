@@ -3,7 +3,6 @@
 import html
 import json
 import re
-import socket
 import threading
 import time
 from argparse import Namespace
@@ -20,6 +19,7 @@ from qa.core.errors import InvalidSetting, StoreUnavailable, TranslationFailed
 from pathlib import Path
 
 from qa.core.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage
+from qa_eval.servers import free_port
 from tests.conftest import KHOJALY, cited_bot, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, docx_bytes, news_page, pdf_bytes
 
@@ -566,12 +566,6 @@ class SlowBot(Assistant):
         if "slow" in question:
             self.release.wait(30)
         yield from super().stream(question, history, filters)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_one_slow_answer_does_not_block_another(settings):

@@ -3,7 +3,6 @@
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from qa.core.settings import PROJECT_ROOT
+from qa_eval.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.server]
 
@@ -106,12 +106,6 @@ class ChatServer:
     def restart(self) -> None:
         self.stop()
         self.start()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

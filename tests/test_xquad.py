@@ -9,6 +9,7 @@ import pytest
 from qa import Assistant
 
 from qa_eval import evaluate, metrics, xquad
+from qa_eval.paths import paths
 from tests.fakes import FakeEmbedder
 
 PARAGRAPHS = {
@@ -114,9 +115,9 @@ def test_sample_is_seeded_and_shared():
     assert xquad.sample(corpus_questions, None, 0) == corpus_questions
 
 
-@pytest.mark.skipif(not (xquad.DEFAULT_DIR / "xquad.en.json").exists(), reason="XQuAD files not present")
+@pytest.mark.skipif(not (paths().xquad_dir / "xquad.en.json").exists(), reason="XQuAD files not present")
 def test_real_files_pair_up():
-    corpus = xquad.load_corpus(xquad.DEFAULT_DIR)
+    corpus = xquad.load_corpus(paths().xquad_dir)
     assert len(corpus.paragraphs["en"]) == len(corpus.paragraphs["es"]) == 240
     assert len(corpus.questions) == 1190
     q = corpus.questions[0]

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa_eval import metrics
+from qa_eval.paths import paths
 from qa.core.errors import QAError
 from qa.core.settings import PROJECT_ROOT, Settings
 from qa.core.types import Answer
 
-EVAL_DIR = PROJECT_ROOT / "eval"
 TYPES = ("fact", "number", "date", "why", "how", "open", "crosslingual", "multi", "followup", "conflict", "unanswerable", "false_premise", "off_topic")
 LABELS = {
     "hit_at_1": "retrieval hit@1", "hit_at_5": "retrieval hit@5", "mrr": "retrieval MRR",
@@ -456,10 +456,10 @@ def check(values: dict[str, float | None], thresholds: Path, section: str) -> in
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, default=EVAL_DIR / "questions.jsonl", help="gold questions (JSON lines)")
+    parser.add_argument("--dataset", type=Path, default=None, help="questions (JSON lines; default the gold set, eval/questions.jsonl)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default eval/report, eval/report/xquad or eval/xquad)")
     parser.add_argument("--check", action="store_true", help="exit non-zero when a metric is outside eval/thresholds.toml")
-    parser.add_argument("--thresholds", type=Path, default=EVAL_DIR / "thresholds.toml")
+    parser.add_argument("--thresholds", type=Path, default=None, help="default eval/thresholds.toml")
     parser.add_argument("--section", default="gold",
                         help="table of the thresholds file --check reads (gold, fresh); '_untranslated' is added without Apertium")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -497,9 +497,10 @@ def data_dir(chosen: Path | None):
 
 def execute(args: argparse.Namespace, bot) -> int:
     """Evaluate `bot` on the dataset, write the report and apply `--check`."""
+    args = with_defaults(args)
     questions = load_questions(args.dataset)
     report = evaluate(bot, questions, progress_printer(args))
-    out = args.out or EVAL_DIR / "report"
+    out = args.out or paths().eval_dir / "report"
     write(report, out, f"Grounding evaluation: {args.dataset.name}")
     overall = report.groups["overall"]
     print(f"{len(report.records)} questions · " + " · ".join(f"{SHORT[x]} {fmt(overall[x], x)}" for x in SHOWN))
@@ -509,7 +510,17 @@ def execute(args: argparse.Namespace, bot) -> int:
     return check(report.flat(), args.thresholds, section) if args.check else 0
 
 
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The gold set and the thresholds file from the evaluation folder, unless given."""
+    if (args.dataset is None and not (args.xquad or args.squad2)) or (args.check and args.thresholds is None):
+        folder = paths().eval_dir
+        args.dataset = args.dataset or folder / "questions.jsonl"
+        args.thresholds = args.thresholds or folder / "thresholds.toml"
+    return args
+
+
 def run(args: argparse.Namespace) -> int:
+    args = with_defaults(args)
     if args.xquad:
         from qa_eval import xquad
 

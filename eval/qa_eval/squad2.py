@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_eval import metrics
-from qa.index.embed import E5Embedder
-from qa_eval.evaluate import EVAL_DIR, check, fmt, progress_printer, provenance, run_meta
+from qa.index.embed import make_embedder
+from qa_eval.paths import paths
+from qa_eval.evaluate import check, fmt, progress_printer, provenance, run_meta
 from qa.answer.reader import TreeReader
-from qa.core.settings import PROJECT_ROOT, Settings
+from qa.core.settings import Settings
 from qa_eval.xquad import QueryCache
 
-DEFAULT_FILE = PROJECT_ROOT.parent / "shared" / "benchmarks" / "squad2" / "squad2-dev-8.json"
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "eval" / "squad2"
-FOLDS_DIR = PROJECT_ROOT / "data" / "eval" / "reader_folds"  # written by eval/train_reader.py
 
 
 @dataclass(frozen=True)
@@ -142,20 +140,23 @@ def render_markdown(meta: dict, table: dict[str, dict], results: list[SResult]) 
 def run(args: argparse.Namespace) -> int:
     from qa.assistant import Assistant
 
-    source = args.squad2_file or DEFAULT_FILE
+    where = paths()
+    english = where.squad2_file
+    source = args.squad2_file or english
     # Another file (the Spanish dev-8) gets its own store and report, so the two sets' articles never share a store.
-    name = "squad2" if source == DEFAULT_FILE else source.stem
-    data_dir = args.data_dir or DEFAULT_DATA_DIR.parent / name
+    name = "squad2" if source == english else source.stem
+    data_dir = args.data_dir or where.stores / name
+    folds = args.reader_folds or where.stores / "reader_folds"  # written by eval/train_reader.py
     settings = Settings(data_dir=data_dir, seeds_dir=data_dir / "articles", collection="squad2", chroma_url=None,
                         disabled_checks=args.disable_check or [])
     progress = progress_printer(args)
     texts, questions = load(source)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
-    readers = fold_readers(args.reader_folds or FOLDS_DIR) if settings.reader == "tree" else {}
-    reader_of = held_out_readers(questions, readers, DEFAULT_FILE)
+    readers = fold_readers(folds) if settings.reader == "tree" else {}
+    reader_of = held_out_readers(questions, readers, english)
     by_folds = reader_of is not None
     held_out = by_folds or settings.reader == "neural"
-    embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
+    embedder = QueryCache(make_embedder(settings))
     base = Assistant(settings, embedder=embedder, auto_ingest=False)
     progress(f"indexing {len(texts)} articles into {data_dir} (slow the first time only)")
     ingest = base.ingest([write_articles(texts, settings.seeds_dir)])
@@ -180,13 +181,13 @@ def run(args: argparse.Namespace) -> int:
             progress(f"squad2: {i}/{len(questions)}")
     table = {"all": summarize(results)} | {t: summarize([r for r in results if r.title == t]) for t in dict.fromkeys(q.title for q in questions)}
     meta = run_meta(settings) | {
-        "reader": ("article-held-out fold readers from " + str((args.reader_folds or FOLDS_DIR).relative_to(PROJECT_ROOT))) if by_folds
+        "reader": ("article-held-out fold readers from " + folds.name) if by_folds
         else f"{base.reader.name} (shipped; " + ("none of these articles in its training data)" if held_out
                                                   else "these articles were in its training data)"),
         "articles": len(texts), "questions": len(results), "ingest": ingest.summary(), "seconds": round(time.perf_counter() - t0, 1),
         "held_out": held_out,
     }
-    out = args.out or (EVAL_DIR / name)
+    out = args.out or (where.eval_dir / name)
     out.mkdir(parents=True, exist_ok=True)
     lean = [{"qid": r.qid, "answerable": r.answerable, "grade": r.grade, "right": r.right, "confidence": r.confidence,
              "refused_by": r.refused_by} for r in results]

@@ -16,15 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from qa_eval import metrics
-from qa.index.embed import E5Embedder, Embedder
-from qa_eval.evaluate import EVAL_DIR, cell, check, fmt, progress_printer, provenance, run_meta
-from qa.core.settings import PROJECT_ROOT, Settings
+from qa.index.embed import Embedder, make_embedder
+from qa_eval.paths import paths
+from qa_eval.evaluate import cell, check, fmt, progress_printer, provenance, run_meta
+from qa.core.settings import Settings
 from qa.core.types import Filters
 
 LANGS = ("en", "es")
 DIRECTIONS = (("en", "en"), ("es", "es"), ("es", "en"), ("en", "es"))
-DEFAULT_DIR = PROJECT_ROOT.parent / "shared" / "benchmarks" / "xquad"
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "eval" / "xquad"
 # Reading comprehension with the gold paragraph given (Artetxe et al. 2020, via DESIGN.md): (F1, EM).
 PUBLISHED = {
     "XLM-R Large": {"en": (86.5, 75.7), "es": (82.0, 63.9)},
@@ -242,14 +241,14 @@ def render_markdown(meta: dict, table: dict[str, dict[str, float | None]], resul
 def run(args: argparse.Namespace) -> int:
     from qa.assistant import Assistant
 
-    settings = xquad_settings(args.data_dir or DEFAULT_DATA_DIR).model_copy(update={"disabled_checks": args.disable_check or []})
-    embedder = QueryCache(E5Embedder(settings.embed_model, settings.embed_threads))
+    settings = xquad_settings(args.data_dir or paths().stores / "xquad").model_copy(update={"disabled_checks": args.disable_check or []})
+    embedder = QueryCache(make_embedder(settings))
     return execute(args, Assistant(settings, embedder=embedder, auto_ingest=False))
 
 
 def execute(args: argparse.Namespace, bot) -> int:
     """Index the paragraphs into `bot`'s store, ask every direction, write the report and apply `--check`."""
-    corpus = load_corpus(args.xquad_dir or DEFAULT_DIR)
+    corpus = load_corpus(args.xquad_dir or paths().xquad_dir)
     settings = bot.settings
     progress = progress_printer(args)
     progress(f"indexing {2 * len(corpus.paragraphs['en'])} paragraphs into {settings.data_dir} (slow the first time only)")
@@ -269,7 +268,7 @@ def execute(args: argparse.Namespace, bot) -> int:
         "backend": settings.backend, "paragraphs": len(corpus.paragraphs["en"]), "total_questions": len(corpus.questions),
         "ingest": ingest.summary(), "seconds": round(time.perf_counter() - t0, 1),
     }
-    out = args.out or (EVAL_DIR / "xquad" if args.full else EVAL_DIR / "report" / "xquad")
+    out = args.out or (paths().eval_dir / "xquad" if args.full else paths().eval_dir / "report" / "xquad")
     out.mkdir(parents=True, exist_ok=True)
     # Scores per question, not texts: the full run's 4,760 predictions would make a multi-megabyte file to commit.
     lean = [{"qid": r.qid, "direction": r.direction, "rank": r.rank, "refused": r.refused, "em": r.em, "f1": round(r.f1, 4),

@@ -80,7 +80,7 @@ def _delegate(module: str):
     def run(args: argparse.Namespace) -> int:
         import importlib
 
-        return importlib.import_module(f"qa.{module}").run(args)
+        return importlib.import_module(module).run(args)
 
     return run
 
@@ -107,18 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="start the Gradio chat on 127.0.0.1")
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
-    p.set_defaults(func=_delegate("ui"))
+    p.set_defaults(func=_delegate("qa.apps.ui"))
 
     p = sub.add_parser("serve", help="start the REST and OpenAI-compatible API (and the chat at /chat/) on 127.0.0.1")
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None, help="default 8000 (QA_SERVE_PORT)")
-    p.set_defaults(func=_delegate("serve"))
+    p.set_defaults(func=_delegate("qa.apps.serve"))
 
     p = sub.add_parser("eval", help="run the grounding evaluation")
     from qa_eval.evaluate import configure
 
     configure(p)
-    p.set_defaults(func=_delegate("evaluate"))
+    p.set_defaults(func=_delegate("qa_eval.evaluate"))
 
     p = sub.add_parser("bench", help="run the benchmarks (from a source checkout: benchmarks/)")
     bench = _benchmarks()

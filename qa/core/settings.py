@@ -33,6 +33,16 @@ class Settings(BaseSettings):
         shipped("seeds"),
         description="Articles indexed on first use when the store is empty.",
     )
+    eval_dir: Path | None = Field(
+        None if INSTALLED else PROJECT_ROOT / "eval",
+        description="`qa eval`'s folder of question sets, thresholds.toml and reports: eval/ in a checkout; an installed "
+        "wheel has none, so set it (or pass --dataset, --thresholds and --out).",
+    )
+    benchmarks_dir: Path | None = Field(
+        None if INSTALLED else PROJECT_ROOT.parent / "shared" / "benchmarks",
+        description="Folder holding the external benchmark sets (squad2/, xquad/) that `qa eval --squad2 / --xquad` and "
+        "`qa bench` read: ../shared/benchmarks beside a checkout.",
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (`chroma run`); unset means a local persistent store under data_dir.",
@@ -281,6 +291,12 @@ class Settings(BaseSettings):
         3_000_000, ge=1024,
         description="Larger /v1 request bodies get 413; above max_file_bytes so one article upload fits with its form headers.",
     )
+
+    @field_validator("eval_dir", "benchmarks_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        """QA_EVAL_DIR= (empty) means no folder, as in an installed wheel, not the current one."""
+        return None if v == "" else v
 
     @field_validator("dense_widths")
     @classmethod
