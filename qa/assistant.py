@@ -122,6 +122,27 @@ class Assistant:
         assert answer is not None
         return answer
 
+    def search(self, question: str, filters: Filters | None = None) -> list[Passage]:
+        """The passages hybrid retrieval finds for a question, best first, without reading or answering: this project's
+        retriever for another framework's query engine (qa.apps.llama_index)."""
+        question = self._clean(question)
+        self._ensure_seeded()
+        self._check_filters(filters)
+        return self.retriever.retrieve(question, filters)
+
+    def rank(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """`passages` scored by the reader, most probable first: each one's score is the probability that its best
+        sentence among the reader's candidates answers the question (0 when none of its sentences was a candidate)."""
+        asked = parse(self._clean(question))
+        qvec = self.embedder.embed_queries([asked.text])[0]
+        sents = self.retriever.sentences_for([p.chunk_id for p in passages])
+        evidence, _ = self.composer.read(asked, gather(asked, qvec, passages, sents, self.settings.reader_candidates),
+                                         self.retriever.snapshot().bm25.idf)
+        best: dict[int, float] = {}
+        for e in evidence:  # most probable first
+            best.setdefault(e.passage_index, e.p or 0.0)
+        return sorted((replace(p, score=best.get(i, 0.0)) for i, p in enumerate(passages, 1)), key=lambda p: -p.score)
+
     def stream(self, question: str, history: list[dict] | None = None, filters: Filters | None = None, *,
                drafts: bool = True) -> Iterator[str | Answer]:
         """Yield text deltas as they are produced, then the final verified Answer. With a model drafting the answer,
