@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, disputable, partial_text, refusal_text, stream_generated
+from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, partial_text, refusal_text, stream_generated
+from qa.answer.disagreement import Disagreement, Disputed
 from qa.answer.checks import build_checks
 from qa.index.embed import E5Embedder, Embedder
 from qa.core import prompts
@@ -65,6 +66,7 @@ class Assistant:
         self.reader = reader or build_reader(self.settings)
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
+        self.disagreement = Disagreement(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 
@@ -183,7 +185,7 @@ class Assistant:
         if found is None:
             found = self._search(asked, qvecs, filters)
             t_retrieve += found.retrieve_seconds
-        passages, sents, decisions, idf = found.passages, found.sents, found.decisions, found.idf
+        passages, sents, decisions = found.passages, found.sents, found.decisions
         trace = [conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
         trace += [step for d in decisions for step in d.trace]
         answered = [(q, qv, d) for q, qv, d in zip(asked, qvecs, decisions) if d.grade != "refused"]
@@ -200,11 +202,14 @@ class Assistant:
             return
         grade = "answer" if any(d.grade == "answer" for _, _, d in answered) else "partial"
         chosen: list[Evidence] = []
+        disputed = False
         for q, qvec, decision in answered:
-            rival = self._rival(q, qvec, decision, passages, sents, filters, idf) if decision.grade == "answer" and disputable(q) else None
-            chosen.extend(self.composer.choose(decision, rival, q))
+            verdict = self._disputed(q, qvec, decision, passages, sents, filters)
+            trace.append(verdict.step)
+            disputed = disputed or verdict.rival is not None
+            chosen.extend(self.composer.choose(decision, verdict.rival, q))
         if self.llm is None:
-            draft = self.composer.extract(lang, passages, chosen, sents)
+            draft = self.composer.extract(lang, passages, chosen, sents, disputed)
             if grade == "partial":
                 draft = replace(draft, lead=partial_text(lang))
             drafted: Iterable[str | Drafted] = draft.sentences
@@ -293,11 +298,14 @@ class Assistant:
             if unknown:
                 raise InvalidFilter(f"unknown article id {', '.join(map(repr, unknown))}; the articles are: {', '.join(sorted(known)) or '(none)'}")
 
-    def _rival(self, question: Question, qvec: np.ndarray, decision: Decision, passages: list[Passage],
-               sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None, idf: Callable[[str], float]) -> Evidence | None:
-        """Another article's report of the same date or count, which may lie beyond the answer's passages (an English
-        question, a Spanish report): the closest sentences across the store are read too. A rival found there joins
-        the passages, so the model, composer and verifier all see it."""
+    def _disputed(self, question: Question, qvec: np.ndarray, decision: Decision, passages: list[Passage],
+                  sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None) -> Disputed:
+        """The disagreement step: another article's report of the asked date, count, amount or name that differs from
+        the answer's, which may lie beyond the answer's passages (an English question, a Spanish report), so the
+        sentences closest to the question across the store are compared too. One found there joins the passages, so
+        the model, composer and verifier all see it."""
+        if self.disagreement.slot(question) is None:
+            return self.disagreement(question, decision.evidence[0], [])
         pool = decision.evidence[1:]
         extra: list[Passage] = []
         extra_sents: list[tuple[Sentence, np.ndarray]] = []
@@ -306,15 +314,17 @@ class Assistant:
             found, wide = self.retriever.sentence_passages(qvec, filters, self.settings.rival_k)
             extra = [p for p in found if p.chunk_id not in seen]
             extra_sents = [(s, v) for s, v in wide if s.chunk_id not in seen]
-            wide_evidence = gather(question, qvec, passages + extra, extra_sents, self.settings.reader_candidates)
-            pool = sorted(pool + self.composer.read(question, wide_evidence, idf)[0], key=lambda e: -(e.p or 0.0))
-        rival = self.composer.rival(decision.evidence[0], pool)
+            known = {e.sentence.id for e in pool}
+            pool += [e for e in gather(question, qvec, passages + extra, sents + extra_sents, len(sents) + len(extra_sents))
+                     if e.sentence.id not in known]
+        verdict = self.disagreement(question, decision.evidence[0], pool)
+        rival = verdict.rival
         if rival is not None and rival.passage_index > len(passages):
             passage = extra[rival.passage_index - len(passages) - 1]
             passages.append(passage)
             sents.extend((s, v) for s, v in extra_sents if s.chunk_id == passage.chunk_id)
-            rival = replace(rival, passage_index=len(passages))
-        return rival
+            verdict = replace(verdict, rival=replace(rival, passage_index=len(passages)))
+        return verdict
 
     def _clean(self, question: str) -> str:
         if not isinstance(question, str):

@@ -165,12 +165,15 @@ def test_two_articles_dating_one_event_differently_are_both_quoted_with_the_note
     assert {c.article_id for c in ans.citations} == {"000_fbefe321117536a3", "002_80680643ca28e344"}
     assert "differ" in ans.text and all(c.supported for c in ans.citations)
     assert any(t.step == "decide" and t.verdict == "answer" for t in ans.trace)
+    step = next(t for t in ans.trace if t.step == "disagreement")
+    assert step.verdict == "differ" and step.detail.startswith("date: 2020-11-10 vs 2020-11-09")
 
 
 def test_a_question_for_neither_a_date_nor_a_count_is_not_searched_for_another_report(settings):
     bot = Assistant(settings, embedder=FakeEmbedder(), reader=FakeReader("November 10, 2020", "9 de noviembre de 2020"))
     ans = bot.ask("What did the trilateral statement on Karabakh do?")
     assert "differ" not in ans.text and len({c.article_id for c in ans.citations}) == 1
+    assert [t.verdict for t in ans.trace if t.step == "disagreement"] == ["not asked"]
 
 
 def test_under_the_answer_bar_a_likely_sentence_is_a_partial_answer_and_an_unlikely_one_a_refusal(settings):

@@ -23,10 +23,10 @@ from qa.answer.question import Question, language_words
 from qa.answer.reader import Reader
 from qa.core.settings import Settings
 from qa.answer.span import answer_span
-from qa.core.text import fold, is_directive, is_year, numbers, sentences as split_sentences, terms, without_directives, words
+from qa.core.text import fold, is_directive, sentences as split_sentences, terms, without_directives, words
 from qa.ingest.translate import Translator, translated
 from qa.core.types import Answer, AnswerSentence, Citation, Passage, Sentence, TraceStep
-from qa.answer.verify import MARKER, Check as Verdict, Verifier, months, strip_markers
+from qa.answer.verify import MARKER, Check as Verdict, Verifier, strip_markers
 
 class Drafted(NamedTuple):
     """One sentence of a draft: its words, the passages it cites (1-based; invalid numbers are dropped when it is
@@ -77,13 +77,6 @@ class Decision:
 
 # Questions answered by a few sentences rather than a phrase.
 OPEN_ASKS = frozenset({"open", "reason", "manner"})
-
-# Questions whose answer two reports can give differently: a date or a count.
-_DISPUTABLE = frozenset({"time", "count", "amount", "duration"})
-
-
-def disputable(question: Question) -> bool:
-    return question.asks in _DISPUTABLE
 
 
 class Composer:
@@ -136,22 +129,9 @@ class Composer:
 
     # --- extractive ----------------------------------------------------------------------
 
-    def rival(self, best: Evidence, pool: list[Evidence]) -> Evidence | None:
-        """Another article's differing date or count for what the best sentence reports (9 vs 10 November), which
-        the reader also takes for an answer (sentence_bar)."""
-        def years(e: Evidence) -> set[str]:
-            return {n for n in numbers(e.sentence.text) if is_year(n)}
-
-        for e in pool:
-            if e.sentence.article_id == best.sentence.article_id or (e.p or 0.0) < self.settings.sentence_bar:
-                continue
-            same_year = not (years(best) and years(e)) or years(best) & years(e)
-            if same_year and _conflicting([best, e], self.settings.same_event_similarity):
-                return e
-        return None
-
     def choose(self, decision: Decision, rival: Evidence | None = None, question: Question | None = None) -> list[Evidence]:
-        """The best sentence, plus others from its article the reader also takes for an answer, and the rival report.
+        """The best sentence, plus others from its article the reader also takes for an answer, and another article's
+        report that differs from it (qa/answer/disagreement.py).
         An open question ("What happened in X?", "Why ...?") takes up to open_sentences of them."""
         best = decision.evidence[0]
         chosen = [best]
@@ -165,10 +145,12 @@ class Composer:
                 chosen.append(e)
         return chosen + ([rival] if rival is not None else [])
 
-    def extract(self, lang: str, passages: list[Passage], chosen: list[Evidence], sents: list[tuple[Sentence, np.ndarray]]) -> Draft:
-        """Quote the chosen sentences, attributed to their article, in reading order."""
+    def extract(self, lang: str, passages: list[Passage], chosen: list[Evidence], sents: list[tuple[Sentence, np.ndarray]],
+                disputed: bool = False) -> Draft:
+        """Quote the chosen sentences, attributed to their article, in reading order; `disputed`: they hold two
+        articles' different values for what was asked, which the note after them says."""
         chosen = list({c.sentence.id: c for c in chosen}.values())
-        note = prompts.load(f"conflict.{lang}").render() if _conflicting(chosen, self.settings.same_event_similarity) else None
+        note = _said("conflict", lang) if disputed else None
         chosen = _with_antecedents(chosen, sents)
         # Keep each article's sentences together and in reading order, best article first.
         order = {}
@@ -399,27 +381,6 @@ def _attribution_prefix(p: Passage, lang: str) -> str:
 def _attribution(p: Passage) -> str:
     who = p.source or f"“{p.title}”"
     return f"{who} ({p.date})" if p.date else who
-
-
-def _days_and_counts(text: str) -> set[str]:
-    return {n for n in numbers(text) if not is_year(n)}
-
-
-def _conflicting(chosen: list[Evidence], same_event: float) -> bool:
-    """Two articles dating the same kind of event differently (9 vs 10 November), or counting it differently: the
-    same month, or sentences closer than `same_event` by e5."""
-    for i, a in enumerate(chosen):
-        for b in chosen[i + 1 :]:
-            if a.sentence.article_id == b.sentence.article_id:
-                continue
-            # Years only place the event; the days or counts are what can disagree ("late Sept. 2020" and
-            # "27 September 2020" agree).
-            na, nb = _days_and_counts(a.sentence.text), _days_and_counts(b.sentence.text)
-            if not na or not nb or na == nb:
-                continue
-            if months(a.sentence.text) & months(b.sentence.text) or float(a.vector @ b.vector) > same_event:
-                return True
-    return False
 
 
 def generated_sentences(deltas: Iterable[str]) -> Iterator[str | Drafted]:

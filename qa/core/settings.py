@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     dense_keep: int = Field(1, ge=0, le=20, description="The closest chunks by meaning that join the passages even when rank fusion leaves them out.")
     rival_k: int = Field(
         20, ge=0, le=200,
-        description="Sentences, closest to the question across the store, searched for another article's differing date or count (0: no search).",
+        description="Sentences, closest to the question across the store, compared by the disagreement step for another "
+        "article's different date, count, amount or name (0: only the answer's own evidence is compared).",
     )
     rival_chunks: int = Field(
         50, ge=1, le=1000,
@@ -183,8 +184,8 @@ class Settings(BaseSettings):
     )
     sentence_bar: float = Field(
         0.5, ge=0.0, le=1.0,
-        description="Least probability that a sentence holds the answer for it to be quoted beside the best one (another "
-        "sentence of its article, or another article's differing date or count): more likely than not.",
+        description="Least probability that another sentence of the best one's article holds the answer for it to be "
+        "quoted beside it: more likely than not.",
     )
     overview_articles: int = Field(
         12, ge=1, le=100,
@@ -196,8 +197,16 @@ class Settings(BaseSettings):
     )
     same_event_similarity: float = Field(
         0.9, ge=0.0, le=1.0,
-        description="e5 cosine above which two articles' sentences with different days or counts report the same event "
-        "differently (without a shared month), so both are quoted with the conflict note.",
+        description="e5 cosine from which another article's sentence reports the same event as the answer's, for the "
+        "disagreement step: one with a different value for what was asked is then quoted too, with the note that the "
+        "sources differ. Two reports of one fact in one language lie at 0.92-0.97, other sentences of the story under 0.9 "
+        "(eval/time/pairs.jsonl); across languages e5 puts them no closer than other events, so dates use same_event_days.",
+    )
+    same_event_days: int = Field(
+        7, ge=0, le=366,
+        description="Days within which another article's date for the asked event is the same event told differently "
+        "(the ceasefire statement of 9 November in one seed, 10 November in another), at any e5 cosine: two events of "
+        "one story are weeks apart more often than days.",
     )
     disabled_checks: list[str] = Field(
         default_factory=list,
