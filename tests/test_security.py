@@ -128,7 +128,7 @@ def chat_url(html_bot) -> Iterator[str]:
 
 def _chat(bot: Assistant, question: str) -> str:
     """What the chat puts on the page for one question: its messages and both panels, as HTML."""
-    from qa.apps.ui import ChatHandlers, Session
+    from qa.apps.handlers import ChatHandlers, Session
 
     *_, final = ChatHandlers(bot).respond(question, Session(), "", None, "", "", "")
     messages, _, sources, passages = final[:4]
@@ -158,7 +158,7 @@ def test_html_in_the_question_is_inert_in_the_chat(html_bot, chat_url):
 )
 def test_upload_names_cannot_leave_the_uploads_folder(chat_url, tmp_path, name):
     """Gradio's upload endpoint, then the chat's own upload handler: nothing lands outside data/uploads."""
-    from qa.apps.ui import ChatHandlers
+    from qa.apps.handlers import ChatHandlers
 
     with httpx.Client(base_url=chat_url, timeout=60) as client:
         resp = client.post("/gradio_api/upload", files={"files": (name, b"Escaped article text about Baku.", "text/plain")})

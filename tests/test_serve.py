@@ -531,7 +531,7 @@ def test_with_a_key_and_no_login_the_chat_is_not_mounted(base):
 def test_the_chat_under_serve_is_served_as_qa_chat_serves_it(base):
     """`qa chat`'s options: the exports folder is served wherever the data folder is, and the theme is the system's
     fonts, so the page loads no font file."""
-    from qa.apps.ui import ChatHandlers, Session
+    from qa.apps.handlers import ChatHandlers, Session
 
     bot = variant(base, serve_chat=True)
     chat = ChatHandlers(bot)

@@ -127,7 +127,7 @@ QUESTIONS = {
 
 @pytest.mark.model
 def test_qa_ingest_and_ask_answer_from_each_format_citing_it(newsroom, site, tmp_path, monkeypatch, capsys):
-    from qa.apps import ui
+    from qa.apps import render
     from qa.assistant import Assistant
     from qa.apps.cli import main
 
@@ -151,5 +151,5 @@ def test_qa_ingest_and_ask_answer_from_each_format_citing_it(newsroom, site, tmp
         # the chat shows that article with exactly the quoted words highlighted
         same = bot.ask(question)
         first = same.citations[0]
-        shown = re.sub(r"</?strong[^>]*>", "", ui.render_sources(same, {first.article_id: text}, 0, selected=first.n))
-        assert first.article_id == article.id and f'<mark class="qa-quote">{ui.esc(cite["quote"])}</mark>' in shown
+        shown = re.sub(r"</?strong[^>]*>", "", render.render_sources(same, {first.article_id: text}, 0, selected=first.n))
+        assert first.article_id == article.id and f'<mark class="qa-quote">{render.esc(cite["quote"])}</mark>' in shown

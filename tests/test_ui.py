@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa import Answer, Assistant, Citation, Filters
-from qa.apps import ui
-from qa.apps.chats import ChatSummary
+from qa.apps import handlers, inputs, render, theme, ui, uploads
+from qa.apps.chats import ChatStore, ChatSummary
 from qa.core.errors import InvalidSetting, StoreUnavailable, TranslationFailed
 from pathlib import Path
 
@@ -50,14 +50,14 @@ def last(gen):
 
 def test_answer_text_is_escaped_and_only_known_markers_become_links():
     ans = Answer(text='Crowd shouted <script>alert("x")</script> & left [1]. Invented [7].', citations=[citation()], refused=False, passages=[])
-    out = ui.render_answer(ans, turn=3)
+    out = render.render_answer(ans, turn=3)
     assert "<script>" not in out and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; left" in out
     assert out.count('href="#cite-3-1"') == 1
     assert "[7]" in out and "#cite-3-7" not in out
 
 
 def test_refusal_is_styled_as_refusal_in_its_language():
-    es = ui.render_answer(Answer(text="Los artículos <no> contienen", citations=[], refused=True, passages=[], lang="es"), 0)
+    es = render.render_answer(Answer(text="Los artículos <no> contienen", citations=[], refused=True, passages=[], lang="es"), 0)
     assert 'class="qa-refusal"' in es and "reformular" in es and "&lt;no&gt;" in es
     assert "qa-cite" not in es and "qa-notice-error" not in es
 
@@ -67,7 +67,7 @@ def test_sentences_removed_by_the_verifier_are_shown_struck_with_reason():
         AnswerSentence("Kept claim.", (1,), True),
         AnswerSentence("9000 <b>soldiers</b> came.", (1,), False, 0.1, "'9000' is not in the cited passage"),
     ])
-    out = ui.render_answer(ans, 0)
+    out = render.render_answer(ans, 0)
     assert 'class="qa-removed"' in out
     assert "<s>9000 &lt;b&gt;soldiers&lt;/b&gt; came.</s>" in out and "&#x27;9000&#x27; is not in the cited passage" in out
     assert "Kept claim" in out.split("qa-removed")[0]
@@ -77,7 +77,7 @@ def test_a_quote_s_machine_translation_is_set_apart():
     ans = Answer(text="Según EFE: 1275 people were taken hostage. [1] (Traducción automática de Apertium: 1275 personas <b>rehenes</b>.)",
                  citations=[citation()], refused=False, passages=[], lang="es", sentences=[
                      AnswerSentence("1275 people were taken hostage.", (1,), True, translation="1275 personas <b>rehenes</b>.")])
-    out = ui.render_answer(ans, 0)
+    out = render.render_answer(ans, 0)
     assert '<span class="qa-translation" lang="es">1275 personas &lt;b&gt;rehenes&lt;/b&gt;.</span>' in out
     assert "1275 people were taken hostage." in out.split("qa-translation")[0]
 
@@ -85,7 +85,7 @@ def test_a_quote_s_machine_translation_is_set_apart():
 @given(st.text(max_size=200) | st.text("<>&\"' ab\n", max_size=60), st.integers(-5, 205), st.integers(-5, 205))
 def test_highlight_marks_exactly_the_span_and_keeps_the_rest_as_text(text, a, b):
     start, end = min(a, b), max(a, b)
-    out = ui.highlight(text, start, end)
+    out = render.highlight(text, start, end)
     marked = MARK.search(out).group(1)
     s, e = max(0, min(start, len(text))), max(0, min(end, len(text)))
     assert html.unescape(marked) == text[s:e] and "<" not in marked and ">" not in marked
@@ -101,11 +101,11 @@ def test_sources_list_articles_and_selected_citation_highlights_its_quote():
     c1 = citation(1, article_id="k", title="Khojaly <statement>", quote=text[start:end], start=start, end=end)
     c2 = citation(2, article_id="k", title="Khojaly <statement>", quote=text[:5], start=0, end=5)
     ans = Answer(text="x [1] y [2]", citations=[c1, c2], refused=False, passages=[], question="How <many>?")
-    listing = ui.render_sources(ans, {"k": text}, turn=0)
+    listing = render.render_sources(ans, {"k": text}, turn=0)
     assert listing.count('class="qa-source"') == 1  # one card per article, both citations in it
     assert "Khojaly &lt;statement&gt;" in listing and "2024-02-28" in listing and "Azernews" in listing and ">en<" in listing
     assert "<mark" not in listing and "How &lt;many&gt;?" in listing
-    chosen = ui.render_sources(ans, {"k": text}, turn=0, selected=1)
+    chosen = render.render_sources(ans, {"k": text}, turn=0, selected=1)
     assert html.unescape(MARK.search(chosen).group(1)) == c1.quote
     assert "x&lt;/b&gt;.\n\n<mark" in chosen  # the run of blank lines before the quote is squeezed
     assert "&lt;b&gt;x&lt;/b&gt;" in chosen and "<b>x</b>" not in chosen and "<people>" not in chosen
@@ -116,7 +116,7 @@ def test_uncited_passages_are_listed_with_scores():
     cited = passage(chunk_id="a1:0", start=0, end=100)
     other = passage(chunk_id="a2:3", article_id="a2", title="Other <t>", text="uncited <text>", start=0, end=50, score=0.0161, bm25_score=4.2)
     ans = Answer(text="x [1]", citations=[citation(start=10, end=20)], refused=False, passages=[cited, other])
-    out = ui.render_passages(ans)
+    out = render.render_passages(ans)
     assert "1 retrieved but not cited" in out and "Other &lt;t&gt;" in out and "uncited &lt;text&gt;" in out
     assert "fused 0.016 · dense 0.810 · bm25 4.200" in out
 
@@ -125,13 +125,13 @@ def test_uncited_passages_are_listed_with_scores():
 
 
 def test_filters_map_to_the_public_type():
-    assert ui.to_filters(None, "", "", " ") is None
-    assert ui.to_filters(["a", "b"], "es", "2020-01-01", "2021-12-31") == Filters(("a", "b"), "es", "2020-01-01", "2021-12-31")
+    assert inputs.to_filters(None, "", "", " ") is None
+    assert inputs.to_filters(["a", "b"], "es", "2020-01-01", "2021-12-31") == Filters(("a", "b"), "es", "2020-01-01", "2021-12-31")
     for bad in ("2021-13-01", "01/02/2021", "2021-1-1"):
         with pytest.raises(ValueError, match="YYYY-MM-DD"):
-            ui.to_filters(None, None, bad, None)
+            inputs.to_filters(None, None, bad, None)
     with pytest.raises(ValueError, match="empty"):
-        ui.to_filters(None, None, "2022-01-01", "2021-01-01")
+        inputs.to_filters(None, None, "2022-01-01", "2021-01-01")
 
 
 @pytest.mark.parametrize("name, safe", [
@@ -149,7 +149,7 @@ def test_filters_map_to_the_public_type():
     ("archive.txt.exe", None),
 ])
 def test_upload_names_are_basenames_in_a_safe_alphabet(name, safe):
-    assert ui.safe_upload_name(name) == safe
+    assert uploads.safe_upload_name(name) == safe
 
 
 def test_uploads_are_copied_only_inside_the_uploads_folder(tmp_path):
@@ -157,9 +157,9 @@ def test_uploads_are_copied_only_inside_the_uploads_folder(tmp_path):
     src.mkdir()
     (src / "news item.txt").write_text("An article.")
     (src / "tool.exe").write_text("binary")
-    uploads = tmp_path / "data" / "uploads"
-    saved, rejected = ui.save_uploads([str(src / "news item.txt"), str(src / "tool.exe")], uploads)
-    assert saved == [uploads.resolve() / "news_item.txt"] and saved[0].read_text() == "An article."
+    folder = tmp_path / "data" / "uploads"
+    saved, rejected = uploads.save_uploads([str(src / "news item.txt"), str(src / "tool.exe")], folder)
+    assert saved == [folder.resolve() / "news_item.txt"] and saved[0].read_text() == "An article."
     assert [r.path for r in rejected] == ["tool.exe"]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["news item.txt", "news_item.txt", "tool.exe"]
 
@@ -167,8 +167,8 @@ def test_uploads_are_copied_only_inside_the_uploads_folder(tmp_path):
 def test_chat_logins_come_from_qa_auth_and_a_users_file(tmp_path):
     users = tmp_path / "users"
     users.write_text("# who may chat\n\n  bob : pw:with:colons\ncy:x\n")
-    assert ui.chat_logins(make_settings(tmp_path)) is None
-    assert ui.chat_logins(make_settings(tmp_path, auth="ann:secret", auth_file=users)) == [("ann", "secret"), ("bob", " pw:with:colons"), ("cy", "x")]
+    assert inputs.chat_logins(make_settings(tmp_path)) is None
+    assert inputs.chat_logins(make_settings(tmp_path, auth="ann:secret", auth_file=users)) == [("ann", "secret"), ("bob", " pw:with:colons"), ("cy", "x")]
 
 
 @pytest.mark.parametrize("auth, lines, says", [
@@ -182,17 +182,17 @@ def test_a_malformed_login_is_named_without_its_password(tmp_path, auth, lines, 
     if lines is not None:
         users.write_text(lines)
     with pytest.raises(InvalidSetting, match=says) as err:
-        ui.chat_logins(make_settings(tmp_path, auth=auth, auth_file=users if lines is not None else None))
+        inputs.chat_logins(make_settings(tmp_path, auth=auth, auth_file=users if lines is not None else None))
     assert "secret" not in str(err.value)
 
 
 def test_a_missing_users_file_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidSetting, match="the chat's users file .*nobody cannot be read"):
-        ui.chat_logins(make_settings(tmp_path, auth_file=tmp_path / "nobody"))
+        inputs.chat_logins(make_settings(tmp_path, auth_file=tmp_path / "nobody"))
 
 
 def test_upload_handler_ingests_and_reports(fake_bot, tmp_path):
-    h = ui.ChatHandlers(fake_bot)
+    h = handlers.ChatHandlers(fake_bot)
     good = tmp_path / "lisbon_trams.md"
     good.write_text("# Lisbon buys trams\n\nThe Lisbon council approved 42 new electric trams on Monday.\n")
     empty = tmp_path / "empty.txt"
@@ -208,7 +208,7 @@ def test_upload_handler_ingests_and_reports(fake_bot, tmp_path):
 
 def test_an_upload_named_like_an_indexed_article_from_elsewhere_is_rejected(fake_bot, tmp_path):
     """The file name is the article id: a seed's name would replace the seed. A re-upload updates the upload."""
-    h = ui.ChatHandlers(fake_bot)
+    h = handlers.ChatHandlers(fake_bot)
     seed = next(a for a in fake_bot.articles() if a.id == KHOJALY)
     clash = tmp_path / f"{KHOJALY}.txt"
     clash.write_text("A different text under the seed's name.\n")
@@ -224,7 +224,7 @@ def test_an_upload_named_like_an_indexed_article_from_elsewhere_is_rejected(fake
 
 def test_pdf_docx_and_feed_uploads_and_a_url_are_ingested(settings, tmp_path):
     bot = Assistant(settings.model_copy(update={"fetch_allow_private": True}), embedder=FakeEmbedder(), auto_ingest=False)
-    h = ui.ChatHandlers(bot)
+    h = handlers.ChatHandlers(bot)
     (tmp_path / "bridge.pdf").write_bytes(pdf_bytes("Porto bridge closes", ["The Luiz I bridge will close for 6 weeks."],
                                                     author="Douro Daily", created="2024-04-22T10:00:00"))
     (tmp_path / "library.docx").write_bytes(docx_bytes("Valencia library opens", ["It holds 120,000 books."],
@@ -237,22 +237,22 @@ def test_pdf_docx_and_feed_uploads_and_a_url_are_ingested(settings, tmp_path):
         report, cleared, _ = h.add_urls(f"  {url}  file:///etc/passwd ", "")
     assert "added: Lisbon harbour reopens (127.0.0.1-harbour-" in report and "rejected file:///etc/passwd: only http and https" in report and cleared == ""
     assert next(a for a in bot.articles() if a.path == url).source == "Coast Herald"
-    refused, _, _ = ui.ChatHandlers(Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)).add_urls(url, "")
+    refused, _, _ = handlers.ChatHandlers(Assistant(settings, embedder=FakeEmbedder(), auto_ingest=False)).add_urls(url, "")
     assert "non-public address" in refused and f"rejected {url}" in refused
 
 
 def test_a_story_merged_from_several_outlets_is_one_source_listing_them():
     c = citation(1, article_id="k", quote="q", outlets=("Azernews", "Azertac"))
-    listing = ui.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"k": "q"}, turn=0, selected=1)
+    listing = render.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"k": "q"}, turn=0, selected=1)
     assert listing.count('class="qa-source"') == 1 and listing.count("Azernews, Azertac (the same story)") == 2
-    report = ui.render_report(IngestReport(merged=[Merged("copy", "k", "Azertac", 0.9)]))
+    report = render.render_report(IngestReport(merged=[Merged("copy", "k", "Azertac", 0.9)]))
     assert "merged copy (Azertac) into k: the same story" in report and "merged 1" in report
 
 
 def test_one_vote_per_answer_a_new_click_replaces_it(settings):
     bot = cited_bot(settings)
-    h = ui.ChatHandlers(bot)
-    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    h = handlers.ChatHandlers(bot)
+    session = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]
     answer = session.answers[0]
     assert h.feedback(session, "", gr.LikeData(None, {"index": 0, "value": "q", "liked": True})) == ""  # the user's own message
     assert "saved" in h.feedback(session, "", gr.LikeData(None, {"index": 1, "value": "a", "liked": True}))
@@ -264,11 +264,11 @@ def test_one_vote_per_answer_a_new_click_replaces_it(settings):
     assert lines[0]["citations"][0]["quote"] == answer.citations[0].quote and lines[0]["citations"][0]["start"] == answer.citations[0].start
     assert "withdrawn" in h.feedback(session, "", gr.LikeData(None, {"index": 1, "value": "a", "liked": None}))
     assert settings.feedback_path.read_text() == ""
-    assert "animation: qa-fade" in ui.CSS  # the thank-you notice fades
+    assert "animation: qa-fade" in theme.CSS  # the thank-you notice fades
 
 
 def test_a_rejected_upload_is_not_kept_and_its_report_replaces_the_last(fake_bot, tmp_path):
-    h = ui.ChatHandlers(fake_bot)
+    h = handlers.ChatHandlers(fake_bot)
     good = tmp_path / "trams.txt"
     good.write_text("The Lisbon council approved 42 new electric trams on Monday.\n")
     assert "added" in h.upload([str(good)], "")[0]
@@ -283,36 +283,36 @@ def test_a_rejected_upload_is_not_kept_and_its_report_replaces_the_last(fake_bot
 
 
 def test_an_over_long_question_is_refused_with_a_notice_not_cut(fake_bot):
-    h = ui.ChatHandlers(fake_bot)
+    h = handlers.ChatHandlers(fake_bot)
     long = "How many people were taken hostage? " * 300
-    messages, box, _, _, notice, session, *_ = last(h.respond(long, ui.Session(), "", None, "", "", ""))
+    messages, box, _, _, notice, session, *_ = last(h.respond(long, handlers.Session(), "", None, "", "", ""))
     assert box == long and messages == [] and session.answers == []
     assert f"{len(long.strip()):,} characters" in notice and "nothing was sent" in notice
-    es = last(h.respond("¿Cuántas personas fueron tomadas como rehenes? " * 300, ui.Session(), "", None, "", "", ""))[4]
+    es = last(h.respond("¿Cuántas personas fueron tomadas como rehenes? " * 300, handlers.Session(), "", None, "", "", ""))[4]
     assert "caracteres" in es and "no se envió nada" in es
 
 
 def test_a_spanish_question_gets_spanish_words(settings):
     bot = cited_bot(settings)
-    h = ui.ChatHandlers(bot)
-    out = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", ui.Session(), "", None, "", "", ""))
+    h = handlers.ChatHandlers(bot)
+    out = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", handlers.Session(), "", None, "", "", ""))
     sources, passages, labels = out[2], out[3], out[8:]
     assert "Fuentes" in sources and "Sources" not in sources
     assert "recuperados" in passages.lower() or "Se citaron todos" in passages or "Sin fuentes" in sources
-    named = dict(zip(ui.LABELLED, labels))
+    named = dict(zip(handlers.LABELLED, labels))
     assert named["ask"]["value"] == "Preguntar" and named["passages_box"]["label"] == "Recuperados pero no citados"
     # chosen, the interface language holds whatever the question's language
-    english = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", ui.Session(), "en", None, "", "", ""))
-    assert "Sources" in english[2] and "Fuentes" not in english[2] and dict(zip(ui.LABELLED, english[8:]))["ask"]["value"] == "Ask"
+    english = last(h.respond("¿Cuántas personas fueron tomadas como rehenes en Jojalí?", handlers.Session(), "en", None, "", "", ""))
+    assert "Sources" in english[2] and "Fuentes" not in english[2] and dict(zip(handlers.LABELLED, english[8:]))["ask"]["value"] == "Ask"
 
 
 def test_saved_chats_can_be_resumed_renamed_exported_and_deleted(settings):
     bot = cited_bot(settings)
-    h = ui.ChatHandlers(bot)
-    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
-    later = ui.ChatHandlers(bot, ui.ChatStore.for_settings(settings))  # as after a restart
+    h = handlers.ChatHandlers(bot)
+    session = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]
+    later = handlers.ChatHandlers(bot, ChatStore.for_settings(settings))  # as after a restart
     assert [value for _, value in later.chat_choices()] == [session.chat_id]
-    messages, sources, _, _, resumed, title = later.open_chat(session.chat_id, ui.Session(), "")
+    messages, sources, _, _, resumed, title = later.open_chat(session.chat_id, handlers.Session(), "")
     assert resumed.answers == session.answers and title == QUESTION and "qa-cite" in messages[1]["content"]
     follow = last(later.respond("And how many were children?", resumed, "", None, "", "", ""))[5]
     assert len(follow.answers) == 2 and follow.chat_id == session.chat_id
@@ -329,25 +329,25 @@ def test_saved_chats_can_be_resumed_renamed_exported_and_deleted(settings):
     renamed = Path(later.chat_files(follow)[0]["value"])
     assert renamed.name == "Khojaly who counted.md" and sorted(p.name for p in renamed.parent.iterdir()) == [
         "Khojaly who counted.json", "Khojaly who counted.md"]
-    assert later.delete_chat(follow, "")[5] == ui.Session() and later.chat_choices() == []
+    assert later.delete_chat(follow, "")[5] == handlers.Session() and later.chat_choices() == []
     assert not renamed.parent.exists()  # a deleted chat leaves no export behind
 
 
 def test_a_new_chat_offers_no_export_of_the_last_one(settings):
-    h = ui.ChatHandlers(cited_bot(settings))
-    session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    h = handlers.ChatHandlers(cited_bot(settings))
+    session = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]
     assert h.chat_files(session)[0]["interactive"]
     cleared = h.new_chat("")[5]
     assert h.chat_files(cleared) == ({"__type__": "update", "value": None, "interactive": False},) * 2 + (None,)
 
 
 def test_two_chats_with_the_same_question_are_told_apart(settings):
-    h = ui.ChatHandlers(cited_bot(settings))
-    older = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
-    newer = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]
+    h = handlers.ChatHandlers(cited_bot(settings))
+    older = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]
+    newer = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]
     labels = {chat_id: label for label, chat_id in h.chat_choices()}
     assert list(labels) == [newer.chat_id, older.chat_id] and len(set(labels.values())) == 2
-    when = ui.local_time(h.chats.get(newer.chat_id).updated)
+    when = inputs.local_time(h.chats.get(newer.chat_id).updated)
     assert labels[newer.chat_id] == f"{QUESTION} · {when} · questions: 1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when)
     es = dict((v, k) for k, v in h.chat_choices("es"))[newer.chat_id]
@@ -361,15 +361,15 @@ def test_two_chats_with_the_same_question_are_told_apart(settings):
             stamp = "2026-12-07T17:48:38.984344+00:00"
             return [ChatSummary(i, QUESTION, stamp, stamp, 1) for i in ("newer", "older")]
 
-    alike = [label for label, _ in ui.ChatHandlers(h.assistant, SameMinute()).chat_choices()]
+    alike = [label for label, _ in handlers.ChatHandlers(h.assistant, SameMinute()).chat_choices()]
     assert alike[1] == alike[0] + " (2)"
 
 
 def test_a_page_load_lists_the_chats_saved_since_and_reopens_this_browser_s_chat(settings):
-    h = ui.ChatHandlers(cited_bot(settings))
+    h = handlers.ChatHandlers(cited_bot(settings))
     empty = h.page_load(None, False, "")
-    assert empty[4] == ui.Session() and empty[5]["choices"] == [] and empty[7]["choices"]  # the articles to filter by
-    session = last(ui.ChatHandlers(h.assistant).respond(QUESTION, ui.Session(), "", None, "", "", ""))[5]  # another tab
+    assert empty[4] == handlers.Session() and empty[5]["choices"] == [] and empty[7]["choices"]  # the articles to filter by
+    session = last(handlers.ChatHandlers(h.assistant).respond(QUESTION, handlers.Session(), "", None, "", "", ""))[5]  # another tab
     remembered = h.chat_files(session)[2]
     messages, sources, _, notice, opened, chat_list, title, *_ = h.page_load(remembered, False, "")
     assert opened.answers == session.answers and chat_list["value"] == session.chat_id and title == QUESTION
@@ -377,7 +377,7 @@ def test_a_page_load_lists_the_chats_saved_since_and_reopens_this_browser_s_chat
     assert "qa-source" in sources and notice == ""
     h.delete_chat(session, "")
     gone = h.page_load(remembered, False, "")
-    assert gone[4] == ui.Session() and gone[5]["choices"] == [] and gone[5]["value"] is None
+    assert gone[4] == handlers.Session() and gone[5]["choices"] == [] and gone[5]["value"] is None
 
 
 class BrokenPair:
@@ -392,7 +392,7 @@ class BrokenPair:
 def test_quotes_going_untranslated_are_told_once_in_the_page(settings):
     bot = cited_bot(settings)
     bot.translator = None
-    h = ui.ChatHandlers(bot)
+    h = handlers.ChatHandlers(bot)
     first = h.page_load(None, False, "")
     assert "sudo apt-get install -y apertium apertium-en-es" in first[3] and "qa-notice-warning" in first[3] and first[-1] is True
     assert h.page_load(None, True, "")[3] == ""  # told once in this browser
@@ -403,7 +403,7 @@ def test_quotes_going_untranslated_are_told_once_in_the_page(settings):
 def test_a_missing_translator_or_pair_is_found(settings, translate, translator, missing):
     bot = cited_bot(settings.model_copy(update={"translate": translate}))
     bot.translator = translator
-    assert ui.translation_missing(bot) is missing
+    assert inputs.translation_missing(bot) is missing
 
 
 def test_a_title_cut_at_ingest_is_whole_in_the_opened_article():
@@ -411,16 +411,16 @@ def test_a_title_cut_at_ingest_is_whole_in_the_opened_article():
             "existing mine problem in Azerbaijan, Azernews reports.\n\nOn the occasion of the 32nd anniversary ...")
     cut = "The Peruvian Congress adopted a statement on the anniversary of the Khojaly genocide and called to support the…"
     whole = text.split("\n")[0].rstrip(".")  # as titles are stored
-    assert ui.full_title(cut, text) == whole and ui.full_title("Lisbon orders electric trams", text) == "Lisbon orders electric trams"
-    assert ui.full_title(cut, None) == cut and ui.full_title("A sentence that ends. Then…", "A sentence that ends. Then more. And") == (
+    assert render.full_title(cut, text) == whole and render.full_title("Lisbon orders electric trams", text) == "Lisbon orders electric trams"
+    assert render.full_title(cut, None) == cut and render.full_title("A sentence that ends. Then…", "A sentence that ends. Then more. And") == (
         "A sentence that ends. Then more")
     c = citation(1, title=cut, quote="On the occasion", start=text.index("On the"), end=text.index("On the") + 15)
-    shown = ui.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"a1": text}, 0, selected=1)
+    shown = render.render_sources(Answer(text="x [1]", citations=[c], refused=False, passages=[]), {"a1": text}, 0, selected=1)
     assert f"[1] {whole}</div>" in shown and shown.count(cut) == 1  # the card keeps the short title, the article the whole one
 
 
 def test_the_chat_api_takes_named_optional_parameters_and_uploaded_articles(fake_bot, tmp_path):
-    h = ui.ChatHandlers(fake_bot)
+    h = handlers.ChatHandlers(fake_bot)
     first = h.chat_api(QUESTION)
     assert first["citations"] and first["question"] == QUESTION
     note = tmp_path / "trams.txt"
@@ -441,13 +441,13 @@ def test_the_chat_api_takes_named_optional_parameters_and_uploaded_articles(fake
 
 def test_respond_streams_then_shows_linked_answer_and_sources(settings):
     bot = cited_bot(settings)
-    h = ui.ChatHandlers(bot)
-    steps = list(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))
+    h = handlers.ChatHandlers(bot)
+    steps = list(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))
     assert len(steps) > 3  # pending, several deltas, final
     assert "qa-streaming" in steps[1][0][-1]["content"]
     messages, box, sources, passages, notice, session, chat_list, title, *labels = steps[-1]
     answer = session.answers[0]
-    assert not answer.refused and box == "" and notice == "" and len(labels) == len(ui.LABELLED)
+    assert not answer.refused and box == "" and notice == "" and len(labels) == len(handlers.LABELLED)
     assert chat_list["value"] == session.chat_id and title["value"] == QUESTION
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert 'href="#cite-0-1"' in messages[1]["content"]
@@ -464,12 +464,12 @@ def test_respond_streams_then_shows_linked_answer_and_sources(settings):
 
 
 def test_errors_become_notices_and_keep_the_question(fake_bot, monkeypatch):
-    h = ui.ChatHandlers(fake_bot)
-    out = last(h.respond("   ", ui.Session(), "", None, "", "", ""))
+    h = handlers.ChatHandlers(fake_bot)
+    out = last(h.respond("   ", handlers.Session(), "", None, "", "", ""))
     messages, box, _, _, notice, session = out[:6]
     assert messages == [] and box == "   " and "question is empty" in notice and "qa-notice-error" in notice
 
-    out = last(h.respond(QUESTION, ui.Session(), "", None, "", "2024-99-01", ""))
+    out = last(h.respond(QUESTION, handlers.Session(), "", None, "", "2024-99-01", ""))
     assert "YYYY-MM-DD" in out[4] and out[1] == QUESTION
 
     def down(*a, **kw):
@@ -477,7 +477,7 @@ def test_errors_become_notices_and_keep_the_question(fake_bot, monkeypatch):
         yield
 
     monkeypatch.setattr(fake_bot, "stream", down)
-    messages, box, _, _, notice, session = last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[:6]
+    messages, box, _, _, notice, session = last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[:6]
     assert "store is unavailable" in notice and box == QUESTION and messages == [] and session.answers == []
 
     def bug(*a, **kw):
@@ -485,12 +485,12 @@ def test_errors_become_notices_and_keep_the_question(fake_bot, monkeypatch):
         yield
 
     monkeypatch.setattr(fake_bot, "stream", bug)
-    assert "Something went wrong while answering (RuntimeError)" in last(h.respond(QUESTION, ui.Session(), "", None, "", "", ""))[4]
+    assert "Something went wrong while answering (RuntimeError)" in last(h.respond(QUESTION, handlers.Session(), "", None, "", "", ""))[4]
 
 
 def test_filters_reach_retrieval(fake_bot):
-    h = ui.ChatHandlers(fake_bot)
-    session = last(h.respond(QUESTION, ui.Session(), "", ["002_80680643ca28e344"], "", "", ""))[5]
+    h = handlers.ChatHandlers(fake_bot)
+    session = last(h.respond(QUESTION, handlers.Session(), "", ["002_80680643ca28e344"], "", "", ""))[5]
     assert {p.article_id for p in session.answers[0].passages} == {"002_80680643ca28e344"}
 
 
@@ -535,26 +535,26 @@ def test_a_first_start_says_in_the_terminal_what_it_indexes_and_what_is_missing(
 
 def test_a_first_start_indexes_in_the_background_and_a_question_waits_for_it(settings):
     bot = Assistant(settings.model_copy(update={"answer_bar": 0.0}), embedder=FakeEmbedder(), llm=FakeLLM(), reader=FakeReader())
-    assert ui.FirstIndex.needed(bot)
+    assert uploads.FirstIndex.needed(bot)
     hold = threading.Event()
     ingest = bot.ingest
     bot.ingest = lambda paths, progress=None: hold.wait(30) and ingest(paths, progress)  # indexing until the test lets go
-    first = ui.FirstIndex(bot).start()
-    h = ui.ChatHandlers(bot, first_index=first)
+    first = uploads.FirstIndex(bot).start()
+    h = handlers.ChatHandlers(bot, first_index=first)
     load = h.page_load(None, False, "")
     assert "First start: indexing the articles" in load[8] and "<progress>" in load[8] and load[9].active
     assert load[7]["choices"] == []  # nothing reads the store while it is written
     first.progress = IngestProgress(2, 5, 11, 0.4)
     assert "2 de 5 leídos" in h.indexing_tick("es")[0]
-    steps = h.respond(QUESTION, ui.Session(), "", None, "", "", "")
+    steps = h.respond(QUESTION, handlers.Session(), "", None, "", "", "")
     shown = next(steps)[0]
-    assert shown[0]["content"] == ui.render_question(QUESTION) and "qa-streaming" in shown[1]["content"]
+    assert shown[0]["content"] == render.render_question(QUESTION) and "qa-streaming" in shown[1]["content"]
     hold.set()
     answered = last(steps)
     assert answered[5].answers[0].citations and first.done.is_set()
     notice, timer, articles = h.indexing_tick("")
     assert "Ready: 5 articles indexed" in notice and not timer.active and len(articles["choices"]) == 5
-    assert not ui.FirstIndex.needed(bot) and h.page_load(None, False, "")[8] == ""
+    assert not uploads.FirstIndex.needed(bot) and h.page_load(None, False, "")[8] == ""
 
 
 class SlowBot(Assistant):
@@ -594,6 +594,6 @@ def test_the_answering_words_are_bold_in_the_quote_not_in_the_title():
                  answer_start=quote.index("4 horas"), answer_end=quote.index("4 horas") + 7)
     ans = Answer(text=f"Según el artículo “{c.title}”: {quote} [1]", citations=[c], refused=False, passages=[], lang="es",
                  sentences=[AnswerSentence(quote, (1,), True)])
-    out = ui.render_answer(ans, 0)
+    out = render.render_answer(ans, 0)
     assert out.count('<strong class="qa-answer-span">') == 1
     assert "casi 4 horas”" in out and 'casi <strong class="qa-answer-span">4 horas</strong>.' in out

@@ -25,6 +25,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = Settings()
     bot = Assistant(settings, auto_ingest=False)
+    from qa.apps.uploads import progress_printer
+
     report = bot.ingest(args.paths or [settings.seeds_dir], progress=None if args.quiet else progress_printer(settings.progress_seconds))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -39,21 +41,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     # What was accepted is stored; the exit code still says that something was not.
     print(f"error: {len(report.rejected)} of the inputs rejected", file=sys.stderr)
     return 2
-
-
-def progress_printer(every: float):
-    """Progress lines on stderr, at most one per `every` seconds, and the last one always."""
-    import time
-
-    last = [-every]
-
-    def show(p) -> None:
-        now = time.monotonic()
-        if now - last[0] >= every or p.files_done == p.files_total:
-            last[0] = now
-            print(p.line(), file=sys.stderr, flush=True)
-
-    return show
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

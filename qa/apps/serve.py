@@ -40,7 +40,9 @@ from qa.core.errors import QAError
 from qa.core.settings import Settings
 from qa.index.store import StoredArticle
 from qa.core.types import Answer, Citation, Filters, Rejected
-from qa.apps.ui import UNUSABLE_UPLOAD, build_app, chat_logins, chat_options, ingest_uploads, safe_upload_name
+from qa.apps.inputs import chat_logins
+from qa.apps.ui import build_app, chat_options
+from qa.apps.uploads import UNUSABLE_UPLOAD, ingest_uploads, safe_upload_name
 
 log = logging.getLogger(__name__)
 
