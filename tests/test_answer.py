@@ -47,7 +47,6 @@ def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings)
     bot = bot_with(settings)
     passages = bot.retriever.retrieve("How many people were taken hostage in Khojaly?")
     hostage = next(i for i, p in enumerate(passages, 1) if "1275" in p.text)
-    other = next(i for i, p in enumerate(passages, 1) if i != hostage)
     bot.llm.reply = f"1275 people were taken hostage [{hostage}][{hostage}][99]. Nothing else was reported there [0]."
     ans = bot.ask("How many people were taken hostage in Khojaly?")
     assert not ans.refused
@@ -59,8 +58,7 @@ def test_invented_markers_dropped_and_renumbered_in_order_of_first_use(settings)
     assert article[c.start : c.end] == c.quote
     # the marker-less sentence cites nothing and is dropped by the verifier
     dropped = [s for s in ans.sentences if not s.supported]
-    assert dropped and dropped[0].reason.startswith("cites nothing")
-    assert other != hostage
+    assert [s.text for s in dropped] == ["Nothing else was reported there."] and dropped[0].reason.startswith("cites nothing")
 
 
 def test_unsupported_generated_claim_is_removed(settings):

@@ -125,6 +125,8 @@ class _Rows:
     def __call__(self, array: np.ndarray, lo: int, hi: int) -> np.ndarray:
         if not isinstance(array, np.memmap):
             return np.array(array[lo:hi])
+        if hi <= lo:  # a doc without sentences; reshape(-1, 0) could not tell how many rows nothing is
+            return np.zeros((0, *array.shape[1:]), dtype=array.dtype)
         f = self._files.get(array.filename)
         if f is None:
             f = self._files[array.filename] = open(array.filename, "rb")
