@@ -21,7 +21,8 @@ from qa.answer.question import Question, about_collection, parse, split_question
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.retrieve.hybrid import Retriever
 from qa.core.settings import Settings
-from qa.index.store import Store, StoredArticle
+from qa.index.records import StoredArticle
+from qa.index.store import Store
 from qa.core.text import detect_lang, normalise_input, sentences as split_sentences
 from qa.ingest.translate import Translator, build_translator
 from qa.core.types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep

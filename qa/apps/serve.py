@@ -38,7 +38,7 @@ from qa import count_tokens
 from qa.assistant import Assistant
 from qa.core.errors import QAError
 from qa.core.settings import Settings
-from qa.index.store import StoredArticle
+from qa.index.records import StoredArticle
 from qa.core.types import Answer, Citation, Filters, Rejected
 from qa.apps.inputs import chat_logins
 from qa.apps.ui import build_app, chat_options
