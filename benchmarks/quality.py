@@ -108,12 +108,12 @@ def measure(probes: list[Probe], articles: Path, work: Path, name: str, embedder
 
 
 def run_quality(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
-    from qa.index.embed import E5Embedder
+    from qa.index.embed import make_embedder
     from qa_eval.paths import paths
 
     work = Path(args.work) / "quality"
     settings = Settings()
-    embedder = MemoEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))
+    embedder = MemoEmbedder(make_embedder(settings))
     result: dict[str, Any] = {"mode": "quality", "command": args.command_line, "machine": machine(), "sample": args.questions,
                               "datasets": {}}
     sets = {

@@ -142,13 +142,13 @@ def _load_vectors(path: Path) -> dict[str, np.ndarray]:
 def w_scale_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
     """Grow the store to cfg['target'] chunks: the XQuAD base with the real model first, then variations."""
     from qa.assistant import Assistant
-    from qa.index.embed import E5Embedder
+    from qa.index.embed import make_embedder
 
     settings = worker_settings(cfg)
     work = Path(cfg["work"])
     vec_path = work / "base_vectors.npz"
     progress_path = work / "progress.jsonl"
-    real = E5Embedder(settings.embed_model, settings.embed_threads)
+    real = make_embedder(settings)
     bases = xquad_articles()
     records = []
 

