@@ -146,7 +146,7 @@ def reset_store(settings: Settings, prefixes: list[str]) -> None:
     if not settings.chroma_url:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
         return
-    from qa.index.store import open_client
+    from qa.index.chroma import open_client
 
     client = open_client(settings)
     for col in client.list_collections():

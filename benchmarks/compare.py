@@ -54,7 +54,7 @@ def w_ingest_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
     from qa.ingest.articles import ArticleRejected, iter_files, parse_file
     from qa.index.embed import E5Embedder
     from qa.ingest.chunking import encoding
-    from qa.index.store import open_client
+    from qa.index.chroma import open_client
 
     settings = worker_settings(cfg)
     embedder = TimedEmbedder(E5Embedder(settings.embed_model, settings.embed_threads))

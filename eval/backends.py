@@ -24,7 +24,8 @@ from qa_eval import metrics  # noqa: E402
 from qa.core import prompts
 from qa.index.embed import E5Embedder  # noqa: E402
 from qa_eval.paths import paths  # noqa: E402
-from qa_eval.evaluate import GoldQuestion, Record, ask_all, cell, fmt, load_questions, run_meta, score  # noqa: E402
+from qa_eval.evaluate import GoldQuestion, ask_all, load_questions, score  # noqa: E402
+from qa_eval.report import Record, cell, fmt, run_meta  # noqa: E402
 from qa.answer.llm import Transcript, build_llm  # noqa: E402
 from qa_eval.servers import llama_server, registry_gguf, server_available
 

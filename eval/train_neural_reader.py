@@ -70,6 +70,10 @@ class Config:
     span_weight: float = 0.5
     checkpoint_every: int = 200  # steps
     threads: int = 2
+    # A finished run's checkpoint whose model weights start this one (its optimiser is not carried over), named by its
+    # sha256 so that another file is refused; "" starts from e5's weights.
+    init: str = ""
+    init_sha256: str = ""
 
     @classmethod
     def load(cls) -> "Config":
@@ -296,6 +300,12 @@ def train(cfg: Config) -> None:
         sched.load_state_dict(state["sched"])
         step = state["step"]
         print(f"resumed at step {step}/{total}", flush=True)
+    elif cfg.init:
+        start = ROOT / cfg.init
+        if sha256(start) != cfg.init_sha256:
+            raise SystemExit(f"{start} is not the checkpoint the config names (sha256 {cfg.init_sha256})")
+        model.load_state_dict(torch.load(start, weights_only=False)["model"])
+        print(f"started from {cfg.init}", flush=True)
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss(ignore_index=-1)
     model.train()

@@ -17,14 +17,17 @@ from qa.answer.conversation import Resolution, resolve
 from qa.core.errors import InvalidFilter, InvalidQuestion
 from qa.index.indexer import ingest_paths
 from qa.answer.llm import LLM, build_llm
-from qa.answer.question import Question, about_collection, parse, split_question
+from qa.answer.question import Question, about_collection, parse, split_question, timeline_topic
+from qa.answer.timeline import Chronicle
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.retrieve.hybrid import Retriever
 from qa.core.settings import Settings
-from qa.index.store import Store, StoredArticle
+from qa.index.records import StoredArticle
+from qa.index.store import Store
 from qa.core.text import detect_lang, normalise_input, sentences as split_sentences
 from qa.ingest.translate import Translator, build_translator
-from qa.core.types import Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timings, TraceStep
+from qa.core.types import (Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timeline, TimelineEvent,
+                           Timings, TraceStep)
 from qa.answer.verify import Verifier
 
 
@@ -67,6 +70,7 @@ class Assistant:
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self.disagreement = Disagreement(self.settings)
+        self.chronicle = Chronicle(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 
@@ -161,6 +165,12 @@ class Assistant:
             took = round(time.perf_counter() - t0, 4)
             yield replace(overview, timings=Timings(0.0, 0.0, 0.0, took, took))
             return
+        if (topic := timeline_topic(question)) is not None:
+            answer = self.timeline(topic, filters=filters, lang=lang).answer(question)
+            yield answer.text
+            took = round(time.perf_counter() - t0, 4)
+            yield replace(answer, timings=Timings(0.0, took, 0.0, took, took))
+            return
         resolution = resolve(question, history, self.settings, self.llm)
         standalone = resolution.standalone
         parts = [standalone] if resolution.follow_up else split_question(standalone)
@@ -237,6 +247,40 @@ class Assistant:
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(total - t_retrieve - finishing.seconds, 4),
                           verify=round(finishing.seconds, 4), total=round(total, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, timings=timings)
+
+    def timeline(self, topic: str, start: str | None = None, end: str | None = None, filters: Filters | None = None,
+                 lang: str | None = None) -> Timeline:
+        """The events the articles report about `topic`, oldest first, from the event dates resolved at ingest, within
+        [start, end] (ISO dates; a month or year holds its days); one line each, quoted, cited and verified like an
+        answer's sentences (qa/answer/timeline.py). `lang`: the language to speak (default: the topic's, which a few
+        words may not tell)."""
+        topic = self._clean(topic)
+        self._ensure_seeded()
+        self._check_filters(filters)
+        if (problem := Filters(date_from=start, date_to=end).problem()) is not None:
+            raise InvalidFilter(f"the timeline's range (date_from = start, date_to = end): {problem}")
+        lang = lang or detect_lang(topic)
+        asked = parse(topic)
+        qvec = self.embedder.embed_queries([topic])[0]
+        passages = self.retriever.retrieve(topic, filters, k=self.settings.timeline_passages, qvec=qvec)
+        sents = self.retriever.sentences_for([p.chunk_id for p in passages])
+        texts = {a: self.store.article_text(a) or "" for a in dict.fromkeys(p.article_id for p in passages)}
+        chronicled = self.chronicle(asked, gather(asked, qvec, passages, sents, len(sents)), texts, start, end)
+        finishing = Finishing(self.composer, lang, passages, sents, None)
+        lines: list[tuple[str, str, tuple[int, ...]]] = []
+        for event in chronicled.events:
+            if piece := finishing.add(event.drafted(lang)).strip():
+                lines.append((event.date, piece, finishing.verdicts[-1].citations))
+        answer = finishing.answer(topic, topic)
+        events = [TimelineEvent(day, text, tuple(finishing.renumber[m] for m in marks)) for day, text, marks in lines]
+        head = prompts.load(f"timeline.{lang}").render(topic=topic, count=str(len(events))) if events else \
+            prompts.load(f"timeline_none.{lang}").render()
+        trace = [TraceStep("timeline", f"{len(events)} events", chronicled.detail),
+                 TraceStep("verify", f"{len(answer.citations)} citations",
+                           f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} lines supported")]
+        return Timeline(topic=topic, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
+                        citations=answer.citations, passages=passages, sentences=answer.sentences, trace=trace,
+                        start=start, end=end)
 
     def overview(self, question: str, lang: str) -> Answer:
         """What the collection covers, for a question about all of it: the newest articles, one line each (title,

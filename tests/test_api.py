@@ -134,3 +134,15 @@ def test_cli_ask_exits_2_on_bad_filters(real_bot, monkeypatch, capsys, argv, mes
     assert main(["ask", *argv, "How many people were taken hostage in Khojaly?"]) == 2
     err = capsys.readouterr().err
     assert message in err and (argv[0] != "--article" or KHOJALY in err)
+
+
+def test_cli_timeline(real_bot, monkeypatch, capsys):
+    from qa.apps.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(real_bot.settings.data_dir))
+    assert main(["timeline", "the Khojaly genocide", "--lang", "en", "--to", "2020-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Timeline of the Khojaly genocide:") and "- 1992-02-26: " in out and f"[1] {KHOJALY}" in out
+    assert "- 2013: " in out and "- 2023: " not in out  # after --to
+    assert main(["timeline", "the Khojaly genocide", "--from", "1992"]) == 2
+    assert "not a date" in capsys.readouterr().err

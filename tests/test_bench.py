@@ -218,7 +218,7 @@ def test_workers_run_against_a_chroma_server(chroma_url, tmp_path):
     data = Path(cfg["data_dir"])
     assert [p.name for p in data.iterdir()] == ["lexical"]  # the lexical index only: no local Chroma store
 
-    from qa.index.store import open_client
+    from qa.index.chroma import open_client
 
     settings = worker_settings(cfg)
     client = open_client(settings)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.ingest.dates import EventDater, first_day
+from qa.ingest.dates import EventDater, first_day, gap_days, last_day
 
 dater = EventDater()
 
@@ -54,3 +54,15 @@ def test_the_article_date_is_never_the_event_date_of_an_undated_sentence() -> No
                                         ("2020-11-10", "2020-11-10")])
 def test_first_day(value: str, day: str) -> None:
     assert first_day(value).isoformat() == day
+
+
+@pytest.mark.parametrize("value, day", [("1992", "1992-12-31"), ("2020-02", "2020-02-29"), ("2020-12", "2020-12-31"),
+                                        ("2024-W18", "2024-05-05"), ("2020-11-10", "2020-11-10")])
+def test_last_day(value: str, day: str) -> None:
+    assert last_day(value).isoformat() == day
+
+
+@pytest.mark.parametrize("a, b, days", [("2020-11-09", "2020-11-10", 1), ("2020-11", "2020-11-10", 0), ("2020", "2020-11-10", 0),
+                                        ("2024-W18", "2024-05-01", 0), ("2020-09-27", "2020-11-09", 43), ("2021", "2020-12-30", 2)])
+def test_gap_days(a: str, b: str, days: int) -> None:
+    assert gap_days(a, b) == gap_days(b, a) == days

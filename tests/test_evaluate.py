@@ -11,7 +11,7 @@ import pytest
 
 from qa import Assistant
 
-from qa_eval import evaluate, metrics
+from qa_eval import evaluate, metrics, report
 from qa_eval.paths import paths
 from qa.ingest.articles import parse_file
 from qa.apps.cli import build_parser
@@ -107,10 +107,10 @@ def test_check_fails_on_a_threshold_above_the_achieved_value(tiny_run, capsys):
     achieved, p50 = values["overall.hit_at_5"], values["lang.en.latency_p50"]
     at_value = out / "ok.toml"
     at_value.write_text(f"[gold.min.overall]\nhit_at_5 = {achieved}\n[gold.max.lang.en]\nlatency_p50 = {p50}\n")
-    assert evaluate.check(values, at_value, "gold") == 0
+    assert report.check(values, at_value, "gold") == 0
     above = out / "bad.toml"
     above.write_text(f"[gold.min.overall]\nhit_at_5 = {achieved + 0.01}\n[gold.max.lang.en]\nlatency_p50 = {p50 / 2}\n")
-    assert evaluate.check(values, above, "gold") == 1
+    assert report.check(values, above, "gold") == 1
     err = capsys.readouterr().err
     assert "overall.hit_at_5" in err and "lang.en.latency_p50" in err
 
@@ -118,9 +118,9 @@ def test_check_fails_on_a_threshold_above_the_achieved_value(tiny_run, capsys):
 def test_check_without_the_section_is_an_error(tmp_path):
     (tmp_path / "t.toml").write_text("[xquad.min]\n")
     with pytest.raises(QAError, match=r"\[gold\]"):
-        evaluate.check({}, tmp_path / "t.toml", "gold")
+        report.check({}, tmp_path / "t.toml", "gold")
     with pytest.raises(QAError, match="no thresholds file"):
-        evaluate.check({}, tmp_path / "missing.toml", "gold")
+        report.check({}, tmp_path / "missing.toml", "gold")
 
 
 @pytest.mark.parametrize("change, message", [

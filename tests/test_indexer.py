@@ -288,7 +288,7 @@ def test_progress_counts_files_chunks_and_estimates_the_rest(bot, seeds_copy):
 
 
 def test_qa_ingest_prints_progress_at_most_every_few_seconds_and_always_the_end(capsys):
-    from qa.apps.cli import progress_printer
+    from qa.apps.uploads import progress_printer
     from qa.core.types import IngestProgress
 
     show = progress_printer(3600.0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answer.question import ASKS, about_collection, language_words, parse, split_question
+from qa.answer.question import ASKS, about_collection, language_words, parse, split_question, timeline_topic
 
 
 @pytest.mark.parametrize("question, lang, asks", [
@@ -66,3 +66,16 @@ def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
     assert split_question(prefixed) == [prefixed]
     assert split_question("What did Putin say and what did Aliyev answer?") == ["What did Putin say?", "what did Aliyev answer?"]
 
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("Give me a timeline of the Khojaly events", "the Khojaly events"),
+    ("Timeline for the Riverton flood?", "the Riverton flood"),
+    ("¿Me das la cronología de la huelga de autobuses?", "la huelga de autobuses"),
+    ("Cronología del conflicto", "conflicto"),
+    ("Línea de tiempo de la huelga", "la huelga"),
+    ("When did the flood begin?", None),
+    ("Timeline of", None),  # nothing to make it of: an ordinary question
+])
+def test_what_a_question_asks_the_timeline_of(question, topic):
+    assert timeline_topic(question) == topic

@@ -4,7 +4,7 @@ import pytest
 
 from qa import Assistant
 from qa.retrieve.hybrid import allows, chroma_where
-from qa.index.store import StoredArticle
+from qa.index.records import StoredArticle
 from qa.core.types import Chunk, Filters
 from tests.conftest import KHOJALY, SPANISH
 from tests.fakes import FakeEmbedder, FakeReader

@@ -670,3 +670,15 @@ def test_qa_serve_answers_with_the_real_models_behind_a_key(real_bot, tmp_path):
         stop_process(proc)
         log.close()
     assert proc.returncode is not None
+
+
+def test_timeline_lists_the_dated_events_each_cited(base):
+    api = client(base)
+    r = api.post("/v1/timeline", json={"topic": "the Khojaly genocide", "lang": "en"})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["text"].startswith("Timeline of the Khojaly genocide:") and any(e["date"] == "1992-02-26" for e in data["events"])
+    assert {n for e in data["events"] for n in e["citations"]} == {c["n"] for c in data["citations"]}
+    later = api.post("/v1/timeline", json={"topic": "the Khojaly genocide", "start": "2013-01-01", "lang": "en"}).json()
+    assert later["events"] and all(e["date"] >= "2013" for e in later["events"])
+    assert api.post("/v1/timeline", json={"topic": "the Khojaly genocide", "start": "26/02/1992"}).status_code == 422

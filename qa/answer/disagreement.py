@@ -10,7 +10,6 @@ across languages, where e5 puts two reports of one event no closer than two even
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from qa.answer.evidence import Evidence
 from qa.answer.question import Question
@@ -19,7 +18,7 @@ from qa.answer.verify import names
 from qa.core.settings import Settings
 from qa.core.text import numbers
 from qa.core.types import TraceStep
-from qa.ingest.dates import first_day
+from qa.ingest.dates import gap_days
 
 # What each kind of question asks for, as a slot that two reports can fill differently.
 SLOTS = {"time": "date", "count": "count", "duration": "count", "amount": "amount", "person": "name"}
@@ -85,31 +84,13 @@ class Disagreement:
         return e.sentence.text[span.start:span.end] if span else None
 
     def same_event(self, slot: str, mine: str, theirs: str, similarity: float) -> bool:
-        return similarity >= self.similar or (slot == "date" and _gap_days(mine, theirs) <= self.days)
+        return similarity >= self.similar or (slot == "date" and gap_days(mine, theirs) <= self.days)
 
     @staticmethod
     def differ(slot: str, mine: str, theirs: str) -> bool:
         """Neither value holds the other: 2020-11 and 2020-11-10 agree, as do '1,200' and '1200'; 9 and 10 November,
         'Peter Lund' and 'Erik Sand' do not."""
         if slot == "date":
-            return _gap_days(mine, theirs) > 0
+            return gap_days(mine, theirs) > 0
         a, b = (numbers(mine), numbers(theirs)) if slot != "name" else (names(mine), names(theirs))
         return bool(a and b and not a & b)
-
-
-def _last_day(value: str) -> date:
-    """The last day an event date covers (a year's 31 December, a week's Sunday)."""
-    first = first_day(value)
-    if "-W" in value:
-        return first + timedelta(days=6)
-    parts = value.split("-")
-    if len(parts) == 3:
-        return first
-    if len(parts) == 2:
-        return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return first.replace(month=12, day=31)
-
-
-def _gap_days(a: str, b: str) -> int:
-    """Days between two event dates' spans; 0 when they overlap (one holds the other)."""
-    return max(0, (first_day(b) - _last_day(a)).days, (first_day(a) - _last_day(b)).days)

@@ -28,6 +28,7 @@ class LanguageWords:
     boilerplate: tuple[str, ...]  # folded cues of page furniture (photo credits, subscriptions)
     byline: tuple[str, ...]  # folded words that open a line naming only its writer
     overview: tuple[str, ...]  # folded questions about the whole collection
+    timeline: tuple[str, ...]  # folded words that ask for a timeline of what follows them
 
 
 @cache
@@ -46,6 +47,7 @@ def language_words(lang: str) -> LanguageWords:
         boilerplate=tuple(fold(w) for w in data["boilerplate"]["cues"]),
         byline=tuple(fold(w) for w in data["boilerplate"]["byline"]),
         overview=tuple(fold(w) for w in data["overview"]["questions"]),
+        timeline=tuple(fold(w) for w in data["timeline"]["leads"]),
     )
 
 
@@ -80,6 +82,18 @@ def about_collection(text: str) -> bool:
     language files' overview questions, whole, in either language."""
     folded = " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
     return any(folded in language_words(lang).overview for lang in LANGS)
+
+
+def timeline_topic(text: str) -> str | None:
+    """What a question asks the timeline of ("Give me a timeline of the Khojaly events" -> "the Khojaly events"), or
+    None when it asks for none: the words after a language file's timeline lead, in either language."""
+    folded = fold(text)
+    leads = cue_pattern(tuple(w for lang in LANGS for w in language_words(lang).timeline))
+    m = leads.search(folded)
+    if m is None:
+        return None
+    topic = (text if len(folded) == len(text) else folded)[m.end():].strip(" ?¿!.:,")
+    return topic or None
 
 
 def parse(text: str) -> Question:

@@ -1,4 +1,4 @@
-"""Command line: `qa ingest | ask | chat | serve | eval | bench`. Errors become messages and exit codes here only."""
+"""Command line: `qa ingest | ask | timeline | chat | serve | eval | bench`. Errors become messages and exit codes here only."""
 
 import argparse
 import json
@@ -61,6 +61,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    timeline = Assistant().timeline(args.topic, start=args.date_from, end=args.date_to, lang=args.lang)
+    if args.json:
+        print(json.dumps(timeline.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(timeline.text)
+    for c in timeline.citations:
+        print(f"[{c.n}] {c.article_id} · {c.title} · {c.source or '—'} · {c.date or 'undated'} · chars {c.start}-{c.end}")
+    return 0
+
+
 def _delegate(module: str):
     """Sub-commands that live in their own modules (chat UI, API server, evaluation)."""
 
@@ -90,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-from", help="earliest article date, YYYY-MM-DD")
     p.add_argument("--date-to", help="latest article date, YYYY-MM-DD")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("timeline", help="the events the articles date about a topic, oldest first, each cited")
+    p.add_argument("topic")
+    p.add_argument("--from", dest="date_from", help="earliest event date, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", help="latest event date, YYYY-MM-DD")
+    p.add_argument("--lang", choices=["en", "es"], help="the language to answer in (default: the topic's)")
+    p.add_argument("--json", action="store_true", help="print the whole Timeline as JSON")
+    p.set_defaults(func=cmd_timeline)
 
     p = sub.add_parser("chat", help="start the Gradio chat on 127.0.0.1")
     p.add_argument("--host", default=None)

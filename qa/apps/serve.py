@@ -1,4 +1,5 @@
-"""The HTTP API (`qa serve`): REST `/v1/ask`, an OpenAI-compatible `/v1/chat/completions`, the articles, the chat.
+"""The HTTP API (`qa serve`): REST `/v1/ask` and `/v1/timeline`, an OpenAI-compatible `/v1/chat/completions`, the
+articles, the chat.
 
 Only the public API (`Assistant`, `count_tokens` and the types) is used here. Errors become HTTP statuses at this
 edge (each QAError names its own) in OpenAI's error shape, {"error": {"message", "type", "code"}}, so any OpenAI client
@@ -38,8 +39,8 @@ from qa import count_tokens
 from qa.assistant import Assistant
 from qa.core.errors import QAError
 from qa.core.settings import Settings
-from qa.index.store import StoredArticle
-from qa.core.types import Answer, Citation, Filters, Rejected
+from qa.index.records import StoredArticle
+from qa.core.types import Answer, Citation, Filters, Rejected, Timeline
 from qa.apps.inputs import chat_logins
 from qa.apps.ui import build_app, chat_options
 from qa.apps.uploads import UNUSABLE_UPLOAD, ingest_uploads, safe_upload_name
@@ -102,6 +103,15 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="The question, English or Spanish.")
     history: list[Message] | None = Field(None, description="Earlier turns, oldest first, for follow-up questions.")
+    filters: FilterBody | None = None
+
+
+class TimelineRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str = Field(description="What the timeline is of, English or Spanish: 'the Riverton flood'.")
+    start: date | None = Field(None, description="Earliest event date (ISO, inclusive); events, not articles, are dated.")
+    end: date | None = Field(None, description="Latest event date (ISO, inclusive).")
+    lang: Literal["en", "es"] | None = Field(None, description="The language to answer in (default: the topic's).")
     filters: FilterBody | None = None
 
 
@@ -432,6 +442,14 @@ def build_api(bot: Assistant) -> FastAPI:
     async def ask(body: AskRequest) -> Answer:
         """The whole Answer: text with [n] markers, grade, confidence, citations with quote, offsets and answer span."""
         return await answer(body.question, _history(body.history), body.filters.to_filters() if body.filters else None)
+
+    @v1.post("/timeline", response_model=Timeline, tags=["answers"])
+    async def timeline(body: TimelineRequest) -> Timeline:
+        """The events the articles date about a topic, oldest first: one line each, quoted, cited and verified."""
+        made = partial(bot.timeline, body.topic, start=body.start.isoformat() if body.start else None,
+                       end=body.end.isoformat() if body.end else None, lang=body.lang,
+                       filters=body.filters.to_filters() if body.filters else None)
+        return await anyio.to_thread.run_sync(made, limiter=limiter)
 
     @v1.post("/chat/completions", tags=["openai"])
     async def chat_completions(body: ChatRequest) -> Any:

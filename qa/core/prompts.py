@@ -30,6 +30,10 @@ VARIABLES: dict[str, frozenset[str]] = {
     "conflict.es": frozenset(),
     "partial.en": frozenset(),
     "partial.es": frozenset(),
+    "timeline.en": frozenset({"topic", "count"}),
+    "timeline.es": frozenset({"topic", "count"}),
+    "timeline_none.en": frozenset(),
+    "timeline_none.es": frozenset(),
 }
 
 

@@ -166,6 +166,42 @@ class Answer:
                 {"role": "assistant", "content": self.text, "citations": [{"article_id": c.article_id} for c in self.citations]}]
 
 
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One line of a timeline: when it happened (ISO at its precision), the line as shown, and its citation numbers
+    (more than one when several outlets report the event)."""
+
+    date: str
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The events the articles report about a topic, oldest first, each line verified and cited like an answer's."""
+
+    topic: str
+    lang: str
+    text: str
+    events: list[TimelineEvent]
+    citations: list[Citation]
+    passages: list[Passage]
+    sentences: list[AnswerSentence]  # every line drafted, with the verifier's verdict (unsupported ones are not shown)
+    trace: list[TraceStep]
+    start: str | None = None
+    end: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def answer(self, question: str) -> Answer:
+        """The timeline as the answer to a question that asked for it (the chat, qa ask)."""
+        return Answer(text=self.text, citations=self.citations, refused=not self.events, passages=self.passages,
+                      question=question, standalone_question=question, lang=self.lang, sentences=self.sentences,
+                      grade="answer" if self.events else "refused", trace=self.trace,
+                      refused_by=None if self.events else "timeline")
+
+
 def _from_json(kind: type, values: dict[str, Any]):
     """A dataclass from its JSON form: JSON has no tuples, so the tuple fields get theirs back."""
     tuples = {f.name for f in fields(kind) if str(f.type).startswith("tuple")}

@@ -14,7 +14,8 @@ from qa.ingest.fetch import is_url
 from qa.ingest.chunking import chunk_article, dated, sentences_of
 from qa.core.settings import Settings
 from qa.ingest.sources import Known, Sources
-from qa.index.store import NewArticle, Store, StoredArticle
+from qa.index.records import NewArticle, StoredArticle
+from qa.index.store import Store
 from qa.ingest.translate import Translator, translated
 from qa.core.types import Article, IngestProgress, IngestReport, Merged, Rejected, Sentence
 

@@ -8,17 +8,13 @@ The lexical index follows the manifest: an ingest commits it once at its end (se
 
 import json
 import math
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import cached_property
-from pathlib import Path
-from urllib.parse import urlparse
 
-import httpx
 import numpy as np
 
 from qa.index.embed import Embedder, pooled
@@ -26,136 +22,17 @@ from qa.core.errors import StoreCorrupted, StoreUnavailable
 from qa.index.lexical import Lexical, LexicalStore, file_lock, replace_text
 from qa.core.settings import Settings
 from qa.core.types import Article, Chunk, Sentence
+from qa.index.chroma import lexical_folder, open_client
+from qa.index.records import NewArticle, StoredArticle, article_meta, sentence_meta, version
 
 # The manifest stores no vectors of use; Chroma still wants one per record.
 _NO_VECTOR = [1.0]
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    id: str
-    title: str
-    date: str | None
-    source: str | None
-    lang: str
-    path: str
-    sha256: str
-    chunks: int
-    translated: bool = False  # its sentences carry their translation into the other language
-    author: str | None = None
-    same_as: str | None = None  # a near-duplicate of this stored story: recorded, its text not indexed again
-    outlets: tuple[str, ...] = ()  # every outlet that carried the story: its own, then its merged copies'
-    minhash: str = field(default="", repr=False)  # its MinHash signature (qa/ingest/dedup.py), to find later copies
-    dated: bool = False  # its sentences carry their event dates (a store written before them is dated by the next ingest)
-
-    @property
-    def version(self) -> str:
-        """What the lexical index holds the article at: a translation or event dates landing later change its sentences."""
-        return version(self.sha256, self.translated, self.dated)
-
-
-def version(sha256: str, translated: bool, dated: bool = True) -> str:
-    """The article's text hash, marked with what its sentences carry (an old store's undated record keeps its version)."""
-    return sha256 + ("+translated" if translated else "") + ("" if dated else "+undated")
-
-
-@dataclass(frozen=True)
-class NewArticle:
-    """An article to store with its chunks and sentences (Store.put_articles)."""
-
-    article: Article
-    chunks: list[Chunk]
-    sentences: list[Sentence]
-    minhash: str = ""
-
-    @property
-    def translated(self) -> bool:
-        return any(s.translation is not None for s in self.sentences)
 
 
 _PAGE = 5000
 _MANIFEST = "manifest.json"  # in the lexical folder: the manifest as read at a change token (Store.manifest)
 _CHANGES = "changes"  # in the lexical folder: a token rewritten after each manifest write (Store.changes)
 _ARTICLES_PER_READ = 500
-
-
-def lexical_folder(settings: Settings, base: str) -> Path:
-    """Where the lexical index lives: in the data folder, one per collection and per Chroma server."""
-    if not settings.chroma_url:
-        return settings.data_dir / "lexical" / base
-    url = urlparse(settings.chroma_url)
-    return settings.data_dir / "lexical" / f"{url.hostname}-{url.port or 8000}" / base
-
-
-def _date_int(date: str | None) -> int:
-    return int(date.replace("-", "")) if date else 0
-
-
-def open_client(settings: Settings):
-    """A Chroma client for the configured store, with failures turned into the project's errors."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        try:
-            client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-            # chromadb's HTTP session waits forever (timeout=None): a hung server would block a chat for good.
-            client._server._session.timeout = httpx.Timeout(settings.chroma_timeout)
-            client.heartbeat()
-        except Exception as exc:
-            raise StoreUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
-        return client
-    path = settings.chroma_path
-    _check_local_store(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:
-        raise StoreCorrupted(f"the local store at {path} cannot be opened ({exc}); move it aside and run `qa ingest` again") from exc
-
-
-def _check_local_store(path: Path) -> None:
-    """Detect a damaged store before Chroma does something worse than fail."""
-    db = path / "chroma.sqlite3"
-    if not db.exists():
-        if path.is_dir() and any(p.is_dir() for p in path.iterdir()):
-            raise StoreCorrupted(f"the local store at {path} has index folders but no chroma.sqlite3 database; "
-                                 "move it aside and run `qa ingest` again")
-        return
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            result = conn.execute("PRAGMA quick_check").fetchone()
-            conn.execute("SELECT count(*) FROM collections").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise StoreCorrupted(f"the local store at {path} is corrupted ({exc}); move it aside and run `qa ingest` again") from exc
-    if not result or result[0] != "ok":
-        raise StoreCorrupted(f"the local store at {path} failed its integrity check ({result}); move it aside and run `qa ingest` again")
-
-
-def _sentence_meta(sentence: Sentence) -> dict:
-    """A stored sentence's metadata: where it is, and its translation once made."""
-    return {"article_id": sentence.article_id, "chunk_id": sentence.chunk_id, "start": sentence.start, "end": sentence.end,
-            **({"translation": sentence.translation} if sentence.translation is not None else {}),
-            **({"event_date": sentence.event_date} if sentence.event_date is not None else {})}
-
-
-def _meta(article: Article) -> dict:
-    """The metadata every record of an article carries (what retrieval filters on and citations show)."""
-    return {
-        "article_id": article.id,
-        "title": article.title,
-        "date": article.date or "",
-        "date_int": _date_int(article.date),
-        "source": article.source or "",
-        "lang": article.lang,
-    }
 
 
 class Store:
@@ -408,7 +285,7 @@ class Store:
         chunk_vecs = self._chunk_vectors(batch, sent_vecs)
         nodes = []
         for item in batch:
-            meta = _meta(item.article)
+            meta = article_meta(item.article)
             for c in item.chunks:
                 node = TextNode(id_=c.id, text=c.text, embedding=chunk_vecs[len(nodes)].tolist(),
                                 metadata={**meta, "start": c.start, "end": c.end}, start_char_idx=c.start, end_char_idx=c.end)
@@ -431,7 +308,7 @@ class Store:
                         ids=[s.id for s in part],
                         documents=[s.text for s in part],
                         embeddings=sent_vecs[i : i + len(part)],
-                        metadatas=[_sentence_meta(s) for s in part],
+                        metadatas=[sentence_meta(s) for s in part],
                     )
                 self._commit([(item.article, {"chunks": len(item.chunks), "translated": item.translated,
                                               "minhash": item.minhash, "dated": True}) for item in batch])
@@ -484,7 +361,7 @@ class Store:
         for i in range(0, len(entries), self._max_batch):
             part = entries[i : i + self._max_batch]
             self.articles.upsert(ids=[a.id for a, _ in part], documents=[a.text for a, _ in part], embeddings=[_NO_VECTOR] * len(part),
-                                 metadatas=[{**_meta(a), "path": a.path, "sha256": a.sha256, "author": a.author or "", **extra}
+                                 metadatas=[{**article_meta(a), "path": a.path, "sha256": a.sha256, "author": a.author or "", **extra}
                                             for a, extra in part])
         self._changed()
 
@@ -499,7 +376,7 @@ class Store:
             try:
                 self.sentences.update(
                     ids=[s.id for s in rows],
-                    metadatas=[_sentence_meta(s) for s in rows],
+                    metadatas=[sentence_meta(s) for s in rows],
                 )
                 got = self.articles.get(ids=list(done), include=["metadatas"])
                 self.articles.update(ids=got["ids"], metadatas=[{**meta, "translated": True} for meta in got["metadatas"]])
@@ -517,7 +394,7 @@ class Store:
             try:
                 for i in range(0, len(rows), self._max_batch):
                     part = rows[i : i + self._max_batch]
-                    self.sentences.update(ids=[s.id for s in part], metadatas=[_sentence_meta(s) for s in part])
+                    self.sentences.update(ids=[s.id for s in part], metadatas=[sentence_meta(s) for s in part])
                 got = self.articles.get(ids=list(by_article), include=["metadatas"])
                 self.articles.update(ids=got["ids"], metadatas=[{**meta, "dated": True} for meta in got["metadatas"]])
                 self._changed()

@@ -46,6 +46,24 @@ def first_day(value: str) -> date:
     return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
 
 
+def last_day(value: str) -> date:
+    """The last day an event date covers (a year's 31 December, a week's Sunday)."""
+    first = first_day(value)
+    if "-W" in value:
+        return first + timedelta(days=6)
+    parts = value.split("-")
+    if len(parts) == 3:
+        return first
+    if len(parts) == 2:
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first.replace(month=12, day=31)
+
+
+def gap_days(a: str, b: str) -> int:
+    """Days between two event dates' spans; 0 when they overlap (one holds the other)."""
+    return max(0, (first_day(b) - last_day(a)).days, (first_day(a) - last_day(b)).days)
+
+
 @dataclass(frozen=True)
 class DateWords:
     months: tuple[str, ...]

@@ -11,7 +11,8 @@ import numpy as np
 from qa.index.embed import Embedder
 from qa.core.settings import Settings
 from qa.index.lexical import Lexical
-from qa.index.store import Store, StoredArticle
+from qa.index.records import StoredArticle
+from qa.index.store import Store
 from qa.core.text import detect_lang, terms
 from qa.ingest.translate import OTHER
 from qa.core.types import Chunk, Filters, Passage, Sentence
