@@ -18,6 +18,7 @@ from qa.core.errors import InvalidFilter, InvalidQuestion
 from qa.index.indexer import ingest_paths
 from qa.answer.llm import LLM, build_llm
 from qa.answer.question import Question, about_collection, parse, split_question, timeline_topic
+from qa.answer.recency import Recency
 from qa.answer.timeline import Chronicle
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.retrieve.hybrid import Retriever
@@ -71,6 +72,7 @@ class Assistant:
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self.disagreement = Disagreement(self.settings)
         self.chronicle = Chronicle(self.settings)
+        self.recency = Recency(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
 
@@ -212,14 +214,22 @@ class Assistant:
             return
         grade = "answer" if any(d.grade == "answer" for _, _, d in answered) else "partial"
         chosen: list[Evidence] = []
-        disputed = False
+        revised = disputed = False
+        as_of: str | None = None  # the article a question about the latest is answered from, said with its date
         for q, qvec, decision in answered:
+            recent = self.recency(q, decision.evidence, passages)
+            trace.append(recent.step)
+            if recent.newest is not None:
+                decision = replace(decision, evidence=[recent.newest, *(e for e in decision.evidence if e is not recent.newest)])
+                as_of = as_of or recent.newest.sentence.article_id
             verdict = self._disputed(q, qvec, decision, passages, sents, filters)
             trace.append(verdict.step)
+            revised = revised or recent.earlier is not None
             disputed = disputed or verdict.rival is not None
-            chosen.extend(self.composer.choose(decision, verdict.rival, q))
+            chosen.extend(self.composer.choose(decision, recent.earlier or verdict.rival, q))
         if self.llm is None:
-            draft = self.composer.extract(lang, passages, chosen, sents, disputed)
+            note = "revised" if revised else "conflict" if disputed else None
+            draft = self.composer.extract(lang, passages, chosen, sents, note, as_of)
             if grade == "partial":
                 draft = replace(draft, lead=partial_text(lang))
             drafted: Iterable[str | Drafted] = draft.sentences

@@ -20,6 +20,7 @@ from qa.index.embed import Embedder
 from qa.answer.evidence import Evidence, gather, scored
 from qa.answer.llm import LLM
 from qa.answer.question import Question, language_words
+from qa.answer.recency import spoken_date
 from qa.answer.reader import Reader
 from qa.core.settings import Settings
 from qa.answer.span import answer_span
@@ -43,7 +44,7 @@ class Draft:
     """An extractive answer before verification: its sentences and what is said around them."""
 
     sentences: list[Drafted]
-    note: str | None = None  # said after the sentences when they cite more than one article: that the reports differ
+    note: str | None = None  # said after sentences citing more than one article: the reports differ, or one revises
     lead: str | None = None  # said before the sentences: for a partial answer, that the articles do not state exactly this
     answers: tuple[tuple[str, int, int], ...] = ()  # the reader's answering words: (article id, start, end) in article offsets
 
@@ -146,11 +147,12 @@ class Composer:
         return chosen + ([rival] if rival is not None else [])
 
     def extract(self, lang: str, passages: list[Passage], chosen: list[Evidence], sents: list[tuple[Sentence, np.ndarray]],
-                disputed: bool = False) -> Draft:
-        """Quote the chosen sentences, attributed to their article, in reading order; `disputed`: they hold two
-        articles' different values for what was asked, which the note after them says."""
+                note: str | None = None, as_of: str | None = None) -> Draft:
+        """Quote the chosen sentences, attributed to their article, in reading order. `note` names the prompt said
+        after them (conflict: two articles give different values for what was asked; revised: a newer one revises the
+        figure); the article `as_of` is attributed with the date it is as of (a question about the latest)."""
         chosen = list({c.sentence.id: c for c in chosen}.values())
-        note = _said("conflict", lang) if disputed else None
+        said = _said(note, lang) if note else None
         chosen = _with_antecedents(chosen, sents)
         # Keep each article's sentences together and in reading order, best article first.
         order = {}
@@ -164,11 +166,11 @@ class Composer:
             prefix = None
             if p.article_id not in seen_articles:
                 seen_articles.add(p.article_id)
-                prefix = _attribution_prefix(p, lang)
+                prefix = _as_of_prefix(p, lang) if p.article_id == as_of else _attribution_prefix(p, lang)
                 if p.lang != lang:
                     prefix += " " + prompts.load(f"crosslingual.{lang}").render()
             sentences.append(Drafted(c.sentence.text, (c.passage_index,), prefix, translation))
-        return Draft(sentences, note, answers=answer_words(chosen))
+        return Draft(sentences, said, answers=answer_words(chosen))
 
     def _translations(self, lang: str, chosen: list[Evidence], passages: list[Passage]) -> list[str | None]:
         """Quotes from an article in the other language, rendered in the question's; None for the others.
@@ -376,6 +378,13 @@ def _attribution_prefix(p: Passage, lang: str) -> str:
     if p.source:
         return prompts.load(f"attribution.{lang}").render(source=p.source + dated)
     return prompts.load(f"attribution_article.{lang}").render(title=f"“{p.title}”{dated}")
+
+
+def _as_of_prefix(p: Passage, lang: str) -> str:
+    """"As of 3 February 2023, according to Kemer Today:": the newest report's date, for a question about the latest."""
+    lang = lang if lang in ("en", "es") else "en"
+    assert p.date is not None  # the recency step only picks dated articles
+    return prompts.load(f"asof.{lang}").render(date=spoken_date(p.date, lang), source=p.source or f"“{p.title}”")
 
 
 def _attribution(p: Passage) -> str:

@@ -29,6 +29,9 @@ class LanguageWords:
     byline: tuple[str, ...]  # folded words that open a line naming only its writer
     overview: tuple[str, ...]  # folded questions about the whole collection
     timeline: tuple[str, ...]  # folded words that ask for a timeline of what follows them
+    recency: tuple[str, ...]  # folded words that ask for the latest
+    months: tuple[str, ...]  # full month names, January first, for saying a date
+    date: str  # how a date is said: "{day} {month} {year}"
 
 
 @cache
@@ -48,6 +51,9 @@ def language_words(lang: str) -> LanguageWords:
         byline=tuple(fold(w) for w in data["boilerplate"]["byline"]),
         overview=tuple(fold(w) for w in data["overview"]["questions"]),
         timeline=tuple(fold(w) for w in data["timeline"]["leads"]),
+        recency=tuple(fold(w) for w in data["recency"]["cues"]),
+        months=tuple(data["recency"]["months"]),
+        date=data["recency"]["date"],
     )
 
 
@@ -75,6 +81,7 @@ class Question:
     asks: str  # one of ASKS
     names: frozenset[str]
     terms: tuple[str, ...]  # folded content words, in order, repeated words once
+    latest: bool = False  # asks for the latest ("the most recent figure"): answered from the newest report
 
 
 def about_collection(text: str) -> bool:
@@ -99,7 +106,12 @@ def timeline_topic(text: str) -> str | None:
 def parse(text: str) -> Question:
     lang = detect_lang(text)
     return Question(text=text, lang=lang, asks=asks_for(text, lang), names=frozenset(names(text)),
-                    terms=tuple(dict.fromkeys(terms(text))))
+                    terms=tuple(dict.fromkeys(terms(text))), latest=asks_latest(text))
+
+
+def asks_latest(text: str) -> bool:
+    """The question asks for the latest: one of the language files' recency cues, in either language."""
+    return bool(cue_pattern(tuple(w for lang in LANGS for w in language_words(lang).recency)).search(fold(text)))
 
 
 @cache

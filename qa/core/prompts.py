@@ -34,6 +34,10 @@ VARIABLES: dict[str, frozenset[str]] = {
     "timeline.es": frozenset({"topic", "count"}),
     "timeline_none.en": frozenset(),
     "timeline_none.es": frozenset(),
+    "asof.en": frozenset({"date", "source"}),
+    "asof.es": frozenset({"date", "source"}),
+    "revised.en": frozenset(),
+    "revised.es": frozenset(),
 }
 
 

@@ -227,6 +227,16 @@ class Settings(BaseSettings):
         "(the ceasefire statement of 9 November in one seed, 10 November in another), at any e5 cosine: two events of "
         "one story are weeks apart more often than days.",
     )
+    timeline_passages: int = Field(
+        10, ge=1, le=100,
+        description="Passages retrieved for a timeline's topic, whose dated sentences are its candidate events: more than "
+        "top_k, since a timeline gathers a story's events from every article that reports it.",
+    )
+    timeline_events: int = Field(
+        30, ge=1, le=200,
+        description="Most dated sentences a timeline lists (the closest to the topic, then put in date order), so a broad "
+        "topic stays readable.",
+    )
     disabled_checks: list[str] = Field(
         default_factory=list,
         description="Named checks turned off (qa eval --disable-check NAME), to measure what each one earns.",
