@@ -10,22 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.embed import Embedder
-from qa.core.text import STOPWORDS, YEAR, fold, numbers, words
+from qa.core.text import MONTHS, STOPWORDS, YEAR, fold, lang_words, numbers, words
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 
-_MONTHS = {
-    "january": "enero", "february": "febrero", "march": "marzo", "april": "abril", "may": "mayo", "june": "junio",
-    "july": "julio", "august": "agosto", "september": "septiembre", "october": "octubre", "november": "noviembre",
-    "december": "diciembre",
-}
-_MONTH_ABBR = {"jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july", "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december"}
-_ALL_MONTHS = {**{m: m for m in _MONTHS}, **{es: en for en, es in _MONTHS.items()}, **_MONTH_ABBR}
-# Capitalised words that start clauses or are generic; they are not names to check.
-_NOT_NAMES = frozenset(fold(w) for w in """According Según The A An In On At By For From Of To And But Or Note Nota It Its This That These Those
-    He She They We I El La Los Las Un Una En Por Para Con Sin Sobre Según Además Also However Both Ambos
-    After Before During Following Since While When Where Which What Who Why How Yes No There Here As If
-    Despues Antes Durante Tras Desde Mientras Cuando Donde Como Si Sí Hay Aquí Allí Cita Quoted""".split())
+_ALL_MONTHS = MONTHS
+_NOT_NAMES = frozenset(fold(w) for found in lang_words("not_names") for w in found.split())
 
 
 @dataclass(frozen=True)

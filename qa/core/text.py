@@ -1,30 +1,25 @@
 """Language-aware text helpers shared by every stage: sentences with offsets, terms, numbers."""
 
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-_STOP_EN = frozenset(
-    """a about after all also an and any are as at be been but by can could did do does
-    for from had has have he her his how i if in into is it its made many may more most much
-    my no not of on one or other our out over said she so some than that the their them then
-    there these they this those to too under up was we were what when where which who whom
-    whose why will with would you your""".split()
-)
-_STOP_ES = frozenset(
-    """a al algo ante antes como con contra cual cuales cuando cuanto cuantos cuantas de del
-    desde donde dos durante e el ella ellas ellos en entre era eran es esa ese eso esta estaba
-    este esto fue fueron ha han hasta hay la las le les lo los mas muy ni no nos o para pero
-    por porque que quien quienes se segun ser si sin sobre su sus tambien tiene un una uno
-    unos unas y ya""".split()
-)
-STOPWORDS = _STOP_EN | _STOP_ES
 LANG_DIR = Path(__file__).resolve().parents[1] / "lang"  # one word file per language (qa/lang, package data)
 # The languages with a word file, English first (the fallback).
 LANGS = tuple(sorted((p.stem for p in LANG_DIR.glob("*.toml")), key=lambda lang: lang != "en"))
+
+
+def lang_words(key: str) -> list:
+    """One [words] entry of every language file: the lists are used for all languages at once, since a text may mix them."""
+    return [tomllib.loads((LANG_DIR / f"{lang}.toml").read_text(encoding="utf-8"))["words"][key] for lang in LANGS]
+
+
+STOPWORDS = frozenset(w for found in lang_words("stopwords") for w in found.split())
+MONTHS = {name: english for found in lang_words("months") for name, english in found.items()}  # any language -> English
 
 _WORD = re.compile(r"[^\W_]+(?:[’'\-][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,.]\d{3})+(?![\d])|(?<![\w.])\d+(?:[.,]\d+)?(?![\d])")
