@@ -68,7 +68,7 @@ class Assistant:
         self.llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
         self.reader = reader or build_reader(self.settings)
-        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder), self.reader,
+        self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder, self.settings.verify_similarity), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self.disagreement = Disagreement(self.settings)
         self.chronicle = Chronicle(self.settings)

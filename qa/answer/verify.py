@@ -113,7 +113,7 @@ def strict_check(sentence: str, cited_text: str) -> str | None:
 
 
 class Verifier:
-    def __init__(self, embedder: Embedder, min_similarity: float = 0.86) -> None:
+    def __init__(self, embedder: Embedder, min_similarity: float) -> None:
         self.embedder = embedder
         self.min_similarity = min_similarity
 

@@ -190,6 +190,11 @@ class Settings(BaseSettings):
         description="The reader: LightGBM over e5 features (tree, qa/models/*.lgb.txt), or the cross-encoder (neural, "
         "qa/models/cross_reader.onnx), which needs its own bars: QA_ANSWER_BAR=0.59 QA_PARTIAL_BAR=0.3 (eval/neural_reader.md).",
     )
+    verify_similarity: float = Field(
+        0.86, ge=0.0, le=1.0,
+        description="Least e5 cosine between an answer sentence and a sentence it cites for the verifier's semantic check "
+        "to accept it (the strict check of numbers, dates and names runs as well); a drafted sentence under it is removed.",
+    )
     answer_bar: float = Field(
         0.38, ge=0.0, le=1.0,
         description="Least reader confidence for an answer. For the tree reader (its calibrated probability that the best "
