@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from argparse import Namespace
+from dataclasses import replace
 
 import gradio as gr
 import pytest
@@ -18,7 +19,7 @@ from qa.apps.chats import ChatStore, ChatSummary
 from qa.core.errors import InvalidSetting, StoreUnavailable, TranslationFailed
 from pathlib import Path
 
-from qa.core.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage
+from qa.core.types import AnswerSentence, IngestProgress, IngestReport, Merged, Passage, TraceStep
 from qa_eval.servers import free_port
 from tests.conftest import KHOJALY, cited_bot, make_settings
 from tests.fakes import FakeEmbedder, FakeLLM, FakeReader, FakeSite, docx_bytes, news_page, pdf_bytes
@@ -71,6 +72,15 @@ def test_sentences_removed_by_the_verifier_are_shown_struck_with_reason():
     assert 'class="qa-removed"' in out
     assert "<s>9000 &lt;b&gt;soldiers&lt;/b&gt; came.</s>" in out and "&#x27;9000&#x27; is not in the cited passage" in out
     assert "Kept claim" in out.split("qa-removed")[0]
+
+
+def test_an_answer_whose_sources_differ_is_marked():
+    differ = [TraceStep("disagreement", "differ", "date: 2020-11-10 vs 2020-11-09 (002@1797)")]
+    ans = Answer(text="A [1]. B [2]. Note: the articles differ.", citations=[citation()], refused=False, passages=[], trace=differ)
+    assert '<div class="qa-differ">⚖ The sources differ on this' in render.render_answer(ans, 0)
+    agree = replace(ans, trace=[TraceStep("disagreement", "agree", "date: 1 compared")], lang="es")
+    assert "qa-differ" not in render.render_answer(agree, 0)
+    assert "Las fuentes difieren" in render.render_answer(replace(ans, lang="es"), 0)
 
 
 def test_a_quote_s_machine_translation_is_set_apart():

@@ -64,6 +64,7 @@ a.qa-cite.qa-selected { background: var(--color-accent); color: white; }
 .qa-translation { font-style: italic; color: var(--body-text-color-subdued); }
 .qa-refusal { border-left: 4px solid #9ca3af; padding: 0.25em 0.75em; font-style: italic; }
 .qa-refusal .qa-hint { font-style: normal; font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 0.25em; }
+.qa-differ { color: #b45309; font-weight: 600; font-size: 0.85em; margin-bottom: 0.3em; }
 .qa-removed { margin-top: 0.6em; font-size: 0.85em; border-top: 1px dashed #d97706; padding-top: 0.4em; }
 .qa-removed-label { color: #b45309; font-weight: 600; }
 .qa-removed s { color: var(--body-text-color-subdued); }
