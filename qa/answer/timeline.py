@@ -42,8 +42,9 @@ class Chronicled:
 
 
 def about_topic(topic: Question, text: str) -> bool:
-    """The text names each of the topic's names; a joined one ('Nagorno-Karabakh') by any of its parts."""
-    vocabulary = Vocabulary(words(fold(text)))
+    """The text names each of the topic's names; a joined one ('Nagorno-Karabakh') by any of its parts, found among
+    the text's words and the parts of its own joined ones ('Karabaj' in 'Nagorno-Karabaj')."""
+    vocabulary = Vocabulary(part for word in words(fold(text)) for part in (word, *word.split("-")))
     return all(any(name_found(part, vocabulary) for part in name.split("-") if part) for name in topic.names)
 
 
