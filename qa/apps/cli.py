@@ -6,6 +6,7 @@ import sys
 from dataclasses import asdict
 
 from qa.core.errors import InvalidSetting, QAError
+from qa.core.text import LANGS
 
 
 def _filters(args: argparse.Namespace):
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     p.add_argument("--article", action="append", help="restrict to this article id (repeatable)")
-    p.add_argument("--lang", choices=["en", "es"], help="restrict to articles in this language")
+    p.add_argument("--lang", choices=LANGS, help="restrict to articles in this language")
     p.add_argument("--date-from", help="earliest article date, YYYY-MM-DD")
     p.add_argument("--date-to", help="latest article date, YYYY-MM-DD")
     p.set_defaults(func=cmd_ask)
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic")
     p.add_argument("--from", dest="date_from", help="earliest event date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", help="latest event date, YYYY-MM-DD")
-    p.add_argument("--lang", choices=["en", "es"], help="the language to answer in (default: the topic's)")
+    p.add_argument("--lang", choices=LANGS, help="the language to answer in (default: the topic's)")
     p.add_argument("--json", action="store_true", help="print the whole Timeline as JSON")
     p.set_defaults(func=cmd_timeline)
 

@@ -39,6 +39,7 @@ from qa import count_tokens
 from qa.assistant import Assistant
 from qa.core.errors import QAError
 from qa.core.settings import Settings
+from qa.core.text import LANGS
 from qa.index.records import StoredArticle
 from qa.core.types import Answer, Citation, Filters, Rejected, Timeline
 from qa.apps.inputs import chat_logins
@@ -80,7 +81,7 @@ class FilterBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     article_ids: list[str] | None = None
-    lang: Literal["en", "es"] | None = None
+    lang: Literal[LANGS] | None = None
     date_from: date | None = None
     date_to: date | None = None
 
@@ -111,7 +112,7 @@ class TimelineRequest(BaseModel):
     topic: str = Field(description="What the timeline is of, English or Spanish: 'the Riverton flood'.")
     start: date | None = Field(None, description="Earliest event date (ISO, inclusive); events, not articles, are dated.")
     end: date | None = Field(None, description="Latest event date (ISO, inclusive).")
-    lang: Literal["en", "es"] | None = Field(None, description="The language to answer in (default: the topic's).")
+    lang: Literal[LANGS] | None = Field(None, description="The language to answer in (default: the topic's).")
     filters: FilterBody | None = None
 
 

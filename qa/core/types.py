@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from qa.core.text import LANGS
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -308,6 +310,6 @@ class Filters:
                 return f"{name} {value!r} is written YYYY-MM-DD but no such day exists"
         if self.date_from and self.date_to and self.date_from > self.date_to:
             return f"the date range is empty: {self.date_from} is after {self.date_to}"
-        if self.lang is not None and self.lang not in ("en", "es"):
-            return f"unknown language {self.lang!r}: use en or es"
+        if self.lang is not None and self.lang not in LANGS:
+            return f"unknown language {self.lang!r}: use " + " or ".join(LANGS)
         return None
