@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa import Assistant, Settings  # noqa: E402
 from qa_eval import metrics  # noqa: E402

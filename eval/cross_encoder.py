@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "eval"))
 
 import train_reader as tr  # noqa: E402
 from qa.answer.reader import FEATURES  # noqa: E402

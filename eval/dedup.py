@@ -14,11 +14,9 @@ A follow-up must not be merged: its new half would not be indexed.
 import itertools
 import json
 import random
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from qa.ingest.dedup import Signatures, shingles  # noqa: E402
 from qa.core.settings import Settings  # noqa: E402

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from qa.index.e5file import E5File, E5Tokenizer  # noqa: E402
 from qa.answer.reader import PairEncoder, model_inputs  # noqa: E402

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +30,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "eval"))
 
 from qa.index.embed import E5Embedder  # noqa: E402
 from qa.answer.question import parse  # noqa: E402
