@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer.grade import answer_grade
 from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, partial_text, refusal_text, stream_generated
 from qa.answer.disagreement import Disagreement, Disputed
 from qa.answer.checks import build_checks
@@ -27,7 +28,7 @@ from qa.index.records import StoredArticle
 from qa.index.store import Store
 from qa.core.text import detect_lang, normalise_input, sentences as split_sentences
 from qa.ingest.translate import Translator, build_translator
-from qa.core.types import (Answer, Citation, Filters, IngestProgress, IngestReport, Passage, Sentence, Timeline, TimelineEvent,
+from qa.core.types import (Answer, Citation, Filters, Grade, IngestProgress, IngestReport, Passage, Sentence, Timeline, TimelineEvent,
                            Timings, TraceStep)
 from qa.answer.verify import Verifier
 
@@ -47,6 +48,30 @@ class Found:
     decisions: list[Decision]
     idf: Callable[[str], float]
     retrieve_seconds: float
+
+
+@dataclass(frozen=True)
+class Searched:
+    """The conversation step and the search: the question made standalone, its parts and their vectors, what was found,
+    the conversation's trace step, and the seconds spent embedding and retrieving."""
+
+    standalone: str
+    asked: list[Question]
+    qvecs: list[np.ndarray]
+    found: Found
+    conversation: TraceStep
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """What the answered parts quote: the evidence, the note the draft ends with (a newer report revises an older one,
+    or the sources differ), the article a question about the latest is answered from, and the steps' trace."""
+
+    evidence: list[Evidence]
+    note: str | None
+    as_of: str | None
+    trace: list[TraceStep]
 
 
 class Assistant:
@@ -173,64 +198,30 @@ class Assistant:
             took = round(time.perf_counter() - t0, 4)
             yield replace(answer, timings=Timings(0.0, took, 0.0, took, took))
             return
-        resolution = resolve(question, history, self.settings, self.llm)
-        standalone = resolution.standalone
-        parts = [standalone] if resolution.follow_up else split_question(standalone)
-        # One model call per ask: the parts, and a follow-up's own words, which are what is read within the focus
-        # (the subject is fixed there by the articles; carried along, it would only dilute what the reader matches).
-        vecs = list(self.embedder.embed_queries(parts + ([resolution.own] if resolution.follow_up else [])))
-        t_retrieve = time.perf_counter() - t0  # the question read and embedded; the searches below add their retrieval
-        qvecs = vecs[: len(parts)]
-        asked = [parse(part) for part in parts]
-        conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
-        found = None
-        if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
-            own = [parse(resolution.own)]
-            found = self._search(own, vecs[-1:], scoped)
-            t_retrieve += found.retrieve_seconds
-            if all(d.grade == "refused" for d in found.decisions):
-                found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
-            else:
-                asked, qvecs = own, vecs[-1:]
-            conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
-                                   + ("" if found else ", not found there, searched all"))
-        if found is None:
-            found = self._search(asked, qvecs, filters)
-            t_retrieve += found.retrieve_seconds
+        before = time.perf_counter() - t0
+        searched = self._find(question, history, filters)
+        t_retrieve = before + searched.seconds
+        asked, qvecs, found, standalone = searched.asked, searched.qvecs, searched.found, searched.standalone
         passages, sents, decisions = found.passages, found.sents, found.decisions
-        trace = [conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
+        trace = [searched.conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
         trace += [step for d in decisions for step in d.trace]
-        answered = [(q, qv, d) for q, qv, d in zip(asked, qvecs, decisions) if d.grade != "refused"]
+        grade = answer_grade([d.grade for d in decisions])
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
         first_token = None
-        if not answered:
+        if grade is Grade.REFUSED:
             text = refusal_text(lang)
             first_token = time.perf_counter() - t0
             yield text
             total = time.perf_counter() - t0
             yield Answer(text=text, citations=[], refused=True, passages=passages, question=question, standalone_question=standalone,
                          lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token),
-                         grade="refused", confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)
+                         grade=grade, confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)
             return
-        grade = "answer" if any(d.grade == "answer" for _, _, d in answered) else "partial"
-        chosen: list[Evidence] = []
-        revised = disputed = False
-        as_of: str | None = None  # the article a question about the latest is answered from, said with its date
-        for q, qvec, decision in answered:
-            recent = self.recency(q, decision.evidence, passages)
-            trace.append(recent.step)
-            if recent.newest is not None:
-                decision = replace(decision, evidence=[recent.newest, *(e for e in decision.evidence if e is not recent.newest)])
-                as_of = as_of or recent.newest.sentence.article_id
-            verdict = self._disputed(q, qvec, decision, passages, sents, filters)
-            trace.append(verdict.step)
-            revised = revised or recent.earlier is not None
-            disputed = disputed or verdict.rival is not None
-            chosen.extend(self.composer.choose(decision, recent.earlier or verdict.rival, q))
+        chosen = self._choose(asked, qvecs, decisions, passages, sents, filters)
+        trace += chosen.trace
         if self.llm is None:
-            note = "revised" if revised else "conflict" if disputed else None
-            draft = self.composer.extract(lang, passages, chosen, sents, note, as_of)
-            if grade == "partial":
+            draft = self.composer.extract(lang, passages, chosen.evidence, sents, chosen.note, chosen.as_of)
+            if grade is Grade.PARTIAL:
                 draft = replace(draft, lead=partial_text(lang))
             drafted: Iterable[str | Drafted] = draft.sentences
         else:
@@ -251,7 +242,7 @@ class Assistant:
         answer = finishing.answer(question, standalone, draft.answers, asked)
         verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
                              f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
-        answer = replace(answer, grade="refused" if answer.refused else grade, confidence=confidence, trace=[*trace, verified],
+        answer = replace(answer, grade=answer_grade([grade], verified=not answer.refused), confidence=confidence, trace=[*trace, verified],
                          refused_by="verify" if answer.refused else None)
         total = time.perf_counter() - t0
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(total - t_retrieve - finishing.seconds, 4),
@@ -309,11 +300,63 @@ class Assistant:
         if not citations:
             text = refusal_text(lang)
             return Answer(text=text, citations=[], refused=True, passages=[], question=question, standalone_question=question,
-                          lang=lang, backend=self.composer.name, grade="refused", refused_by="overview",
+                          lang=lang, backend=self.composer.name, grade=Grade.REFUSED, refused_by="overview",
                           trace=[TraceStep("overview", "refused", "the store holds no articles")])
         return Answer(text="\n".join(lines), citations=citations, refused=False, passages=[], question=question,
-                      standalone_question=question, lang=lang, backend=self.composer.name, grade="answer",
+                      standalone_question=question, lang=lang, backend=self.composer.name, grade=Grade.ANSWER,
                       trace=[TraceStep("overview", "answer", f"{len(shown)} of {len(articles)} articles, newest first")])
+
+    def _find(self, question: str, history: list[dict] | None, filters: Filters | None) -> "Searched":
+        """The conversation step and the search: a follow-up is made standalone and, when the articles the conversation is
+        about hold its answer, read within them; otherwise each part of the question is searched in the whole store."""
+        t0 = time.perf_counter()
+        resolution = resolve(question, history, self.settings, self.llm)
+        standalone = resolution.standalone
+        parts = [standalone] if resolution.follow_up else split_question(standalone)
+        # One model call per ask: the parts, and a follow-up's own words, which are what is read within the focus
+        # (the subject is fixed there by the articles; carried along, it would only dilute what the reader matches).
+        vecs = list(self.embedder.embed_queries(parts + ([resolution.own] if resolution.follow_up else [])))
+        seconds = time.perf_counter() - t0  # the question read and embedded; the searches below add their retrieval
+        qvecs = vecs[: len(parts)]
+        asked = [parse(part) for part in parts]
+        conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
+        found = None
+        if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
+            own = [parse(resolution.own)]
+            found = self._search(own, vecs[-1:], scoped)
+            seconds += found.retrieve_seconds
+            if answer_grade([d.grade for d in found.decisions]) is Grade.REFUSED:
+                found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
+            else:
+                asked, qvecs = own, vecs[-1:]
+            conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
+                                   + ("" if found else ", not found there, searched all"))
+        if found is None:
+            found = self._search(asked, qvecs, filters)
+            seconds += found.retrieve_seconds
+        return Searched(standalone, asked, qvecs, found, conversation, seconds)
+
+    def _choose(self, asked: list[Question], qvecs: list[np.ndarray], decisions: list[Decision], passages: list[Passage],
+                sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None) -> "Chosen":
+        """The recency and disagreement steps on each answered part, then the evidence the draft quotes."""
+        evidence: list[Evidence] = []
+        trace: list[TraceStep] = []
+        revised = disputed = False
+        as_of: str | None = None  # the article a question about the latest is answered from, said with its date
+        for q, qvec, decision in zip(asked, qvecs, decisions):
+            if decision.grade is Grade.REFUSED:
+                continue
+            recent = self.recency(q, decision.evidence, passages)
+            trace.append(recent.step)
+            if recent.newest is not None:
+                decision = replace(decision, evidence=[recent.newest, *(e for e in decision.evidence if e is not recent.newest)])
+                as_of = as_of or recent.newest.sentence.article_id
+            verdict = self._disputed(q, qvec, decision, passages, sents, filters)
+            trace.append(verdict.step)
+            revised = revised or recent.earlier is not None
+            disputed = disputed or verdict.rival is not None
+            evidence.extend(self.composer.choose(decision, recent.earlier or verdict.rival, q))
+        return Chosen(evidence, "revised" if revised else "conflict" if disputed else None, as_of, trace)
 
     def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None) -> Found:
         """Retrieve each part of the question, then read and decide on the sentences of what was retrieved."""

@@ -18,15 +18,16 @@ from qa.core import prompts
 from qa.answer.checks import Check
 from qa.index.embed import Embedder
 from qa.answer.evidence import Evidence, gather, scored
+from qa.answer.grade import part_grade
 from qa.answer.llm import LLM
 from qa.answer.question import Question, language_words
 from qa.answer.recency import spoken_date
 from qa.answer.reader import Reader
 from qa.core.settings import Settings
 from qa.answer.span import answer_span
-from qa.core.text import fold, is_directive, sentences as split_sentences, terms, without_directives, words
+from qa.core.text import fold, is_directive, sentences as split_sentences, without_directives, words
 from qa.ingest.translate import Translator, translated
-from qa.core.types import Answer, AnswerSentence, Citation, Passage, Sentence, TraceStep
+from qa.core.types import Answer, AnswerSentence, Citation, Grade, Passage, Sentence, TraceStep
 from qa.answer.verify import MARKER, Check as Verdict, Verifier, strip_markers
 
 class Drafted(NamedTuple):
@@ -69,7 +70,7 @@ def partial_text(lang: str) -> str:
 class Decision:
     """What the reader and the checks made of one question: its grade, the evidence left (best first), and why."""
 
-    grade: str  # "answer" | "partial" | "refused"
+    grade: Grade
     evidence: list[Evidence]
     confidence: float | None
     refused_by: str | None
@@ -110,23 +111,22 @@ class Composer:
                  TraceStep("reader", f"confidence {confidence:.3f}" if evidence else "nothing to read",
                            f"{self.reader.name}: " + "; ".join(f"{e.sentence.id} p={e.p:.3f}" for e in evidence[:3]))]
         if not evidence:
-            return Decision("refused", [], None, "evidence", trace)
+            return Decision(Grade.REFUSED, [], None, "evidence", trace)
         for check in self.checks:
             verdict = check.apply(question, passages, evidence)
             trace.append(TraceStep(check.name, "refuse" if verdict.refuse else f"{len(verdict.evidence)} kept", verdict.detail))
             if verdict.refuse:
-                return Decision("refused", [], confidence, check.name, trace)
+                return Decision(Grade.REFUSED, [], confidence, check.name, trace)
             if len(verdict.evidence) < len(evidence):
                 # The reader judges a sentence beside the others, so what is left is read again.
                 evidence, confidence = self.read(question, verdict.evidence, idf)
                 trace.append(TraceStep("reader", f"confidence {confidence:.3f}", f"after {check.name}"))
         best = evidence[0].p or 0.0
-        # Not sure enough to answer, but the best sentence more likely than not holds the answer: shown as what the
-        # articles do state, saying they do not state exactly this.
-        grade = "answer" if confidence >= self.settings.answer_bar else "partial" if best >= self.settings.partial_bar else "refused"
+        grade = part_grade(confidence, best, self.settings)
         trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); "
                                                 f"best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"))
-        return Decision(grade, evidence if grade != "refused" else [], confidence, "reader" if grade == "refused" else None, trace)
+        refused = grade is Grade.REFUSED
+        return Decision(grade, [] if refused else evidence, confidence, "reader" if refused else None, trace)
 
     # --- extractive ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from qa.core.text import LANG_DIR, LANGS
 from qa.core.types import (
     Answer,
     Citation,
+    Grade,
     IngestReport,
     Passage,
 )
@@ -102,7 +103,7 @@ def render_answer(answer: Answer, turn: int) -> str:
         )
     if answer.confidence is not None:
         body += f'<div class="qa-confidence">{esc(w["confidence"])} {answer.confidence:.2f}</div>'
-    kind = "qa-answer qa-partial" if answer.grade == "partial" else "qa-answer"
+    kind = "qa-answer qa-partial" if answer.grade is Grade.PARTIAL else "qa-answer"
     return f'<div class="{kind}">{body}</div>'
 
 

@@ -3,6 +3,7 @@
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from qa.core.text import LANGS
@@ -135,6 +136,15 @@ class Timings:
     first_token: float | None = None
 
 
+class Grade(StrEnum):
+    """What an answer is: an answer; a partial one (the articles do not state exactly this, here is what they do state);
+    or a refusal. A str, so `answer.grade == "answer"` and JSON keep working."""
+
+    ANSWER = "answer"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str
@@ -147,10 +157,16 @@ class Answer:
     sentences: list[AnswerSentence] = field(default_factory=list)
     backend: str = ""
     timings: Timings = field(default_factory=Timings)
-    grade: str = "answer"  # "answer" | "partial" | "refused"
+    grade: Grade | None = None  # unset: REFUSED when refused, else ANSWER
     confidence: float | None = None  # the reader's calibrated probability that the best sentence answers
     trace: list[TraceStep] = field(default_factory=list)
     refused_by: str | None = None  # the step that refused (None when answered)
+
+    def __post_init__(self) -> None:
+        grade = Grade(self.grade) if self.grade is not None else Grade.REFUSED if self.refused else Grade.ANSWER
+        if (grade is Grade.REFUSED) != self.refused:
+            raise ValueError(f"an answer graded {grade} cannot have refused={self.refused}")
+        object.__setattr__(self, "grade", grade)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,7 +216,7 @@ class Timeline:
         """The timeline as the answer to a question that asked for it (the chat, qa ask)."""
         return Answer(text=self.text, citations=self.citations, refused=not self.events, passages=self.passages,
                       question=question, standalone_question=question, lang=self.lang, sentences=self.sentences,
-                      grade="answer" if self.events else "refused", trace=self.trace,
+                      grade=Grade.ANSWER if self.events else Grade.REFUSED, trace=self.trace,
                       refused_by=None if self.events else "timeline")
 
 
