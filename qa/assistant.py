@@ -18,9 +18,10 @@ from qa.answer.conversation import Resolution, resolve
 from qa.core.errors import InvalidFilter, InvalidQuestion
 from qa.index.indexer import ingest_paths
 from qa.answer.llm import LLM, build_llm
-from qa.answer.question import Question, about_collection, parse, split_question, timeline_topic
+from qa.answer.question import Question, about_collection, after_anchor, parse, split_question, timeline_topic
 from qa.answer.recency import Recency
-from qa.answer.timeline import Chronicle
+from qa.answer.after import Anchor, later, next_day, said_date
+from qa.answer.timeline import Chronicle, Chronicled, Event
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.retrieve.hybrid import Retriever
 from qa.core.settings import Settings
@@ -74,6 +75,24 @@ class Chosen:
     trace: list[TraceStep]
 
 
+@dataclass(frozen=True)
+class Story:
+    """What a timeline, or an answer to 'what happened after', reads: the topic parsed, the passages retrieved for it,
+    their sentences, those sentences as evidence (closest to the topic first) and their articles' texts."""
+
+    asked: Question
+    passages: list[Passage]
+    sents: list[tuple[Sentence, np.ndarray]]
+    evidence: list[Evidence]
+    texts: dict[str, str]
+
+
+def _verify_step(answer: Answer) -> TraceStep:
+    """The verifier's trace entry for a timeline's lines."""
+    return TraceStep("verify", f"{len(answer.citations)} citations",
+                     f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} lines supported")
+
+
 class Assistant:
     def __init__(
         self,
@@ -97,6 +116,7 @@ class Assistant:
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self.disagreement = Disagreement(self.settings)
         self.chronicle = Chronicle(self.settings)
+        self.anchor = Anchor(self.settings)
         self.recency = Recency(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
@@ -192,8 +212,7 @@ class Assistant:
             took = round(time.perf_counter() - t0, 4)
             yield replace(overview, timings=Timings(0.0, 0.0, 0.0, took, took))
             return
-        if (topic := timeline_topic(question)) is not None:
-            answer = self.timeline(topic, filters=filters, lang=lang).answer(question)
+        if (answer := self._dated(question, filters, lang)) is not None:
             yield answer.text
             took = round(time.perf_counter() - t0, 4)
             yield replace(answer, timings=Timings(0.0, took, 0.0, took, took))
@@ -261,27 +280,75 @@ class Assistant:
         if (problem := Filters(date_from=start, date_to=end).problem()) is not None:
             raise InvalidFilter(f"the timeline's range (date_from = start, date_to = end): {problem}")
         lang = lang or detect_lang(topic)
+        story = self._story(topic, filters)
+        chronicled = self.chronicle(story.asked, story.evidence, story.texts, start, end)
+        finishing = Finishing(self.composer, lang, story.passages, story.sents, None)
+        events = self._lines(chronicled, finishing, lang)
+        answer = finishing.answer(topic, topic)
+        head = prompts.load(f"timeline.{lang}").render(topic=topic, count=str(len(events))) if events else \
+            prompts.load(f"timeline_none.{lang}").render()
+        trace = [TraceStep("timeline", f"{len(events)} events", chronicled.detail), _verify_step(answer)]
+        return Timeline(topic=topic, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
+                        citations=answer.citations, passages=story.passages, sentences=answer.sentences, trace=trace,
+                        start=start, end=end)
+
+    def after(self, anchor: str, filters: Filters | None = None, lang: str | None = None) -> Timeline:
+        """What happened after `anchor` (X): X's date from the sentence that reports it, then the events the articles
+        date later about X, oldest first, each line quoted, cited and verified as a timeline's (qa/answer/after.py).
+        When the articles do not report X, or do not date it, the Timeline has no events and its text says which."""
+        anchor = self._clean(anchor)
+        self._ensure_seeded()
+        self._check_filters(filters)
+        lang = lang or detect_lang(anchor)
+        story = self._story(anchor, filters)
+        anchored = self.anchor(story.asked, story.evidence, story.texts)
+        finishing = Finishing(self.composer, lang, story.passages, story.sents, None)
+        trace = [anchored.step]
+        report, date = anchored.report, anchored.date
+        if report is None or date is None or not finishing.add(Event(date, (report,)).drafted(lang)):
+            answer = finishing.answer(anchor, anchor)
+            text = prompts.load(f"{anchored.refusal or 'after_undated'}.{lang}").render(anchor=anchor)
+            return Timeline(topic=anchor, lang=lang, text=text, events=[], citations=[], passages=story.passages,
+                            sentences=answer.sentences, trace=[*trace, _verify_step(answer)])
+        marks = "".join(f"[{finishing.renumber[m]}]" for m in finishing.verdicts[-1].citations)
+        start = next_day(date)
+        chronicled = later(self.chronicle(story.asked, story.evidence, story.texts, start), date)
+        events = self._lines(chronicled, finishing, lang)
+        answer = finishing.answer(anchor, anchor)
+        said = {"anchor": anchor, "date": said_date(date, lang), "marks": marks}
+        head = prompts.load(f"after.{lang}").render(**said, count=str(len(events))) if events else \
+            prompts.load(f"after_none.{lang}").render(**said)
+        trace += [TraceStep("timeline", f"{len(events)} events", chronicled.detail), _verify_step(answer)]
+        return Timeline(topic=anchor, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
+                        citations=answer.citations, passages=story.passages, sentences=answer.sentences, trace=trace,
+                        start=start)
+
+    def _dated(self, question: str, filters: Filters | None, lang: str) -> Answer | None:
+        """The answer to a question that asks for a timeline ("timeline of ...") or what happened after something
+        ("what happened after ..."); None for any other question."""
+        if (topic := timeline_topic(question)) is not None:
+            return self.timeline(topic, filters=filters, lang=lang).answer(question)
+        if (anchor := after_anchor(question)) is not None:
+            return self.after(anchor, filters=filters, lang=lang).answer(question)
+        return None
+
+    def _story(self, topic: str, filters: Filters | None) -> Story:
+        """The passages retrieved for a timeline's topic (or what an 'after' question names), their sentences as
+        evidence, closest first, and the texts of their articles, which say whether each article is about it."""
         asked = parse(topic)
         qvec = self.embedder.embed_queries([topic])[0]
         passages = self.retriever.retrieve(topic, filters, k=self.settings.timeline_passages, qvec=qvec)
         sents = self.retriever.sentences_for([p.chunk_id for p in passages])
         texts = {a: self.store.article_text(a) or "" for a in dict.fromkeys(p.article_id for p in passages)}
-        chronicled = self.chronicle(asked, gather(asked, qvec, passages, sents, len(sents)), texts, start, end)
-        finishing = Finishing(self.composer, lang, passages, sents, None)
+        return Story(asked, passages, sents, gather(asked, qvec, passages, sents, len(sents)), texts)
+
+    def _lines(self, chronicled: Chronicled, finishing: Finishing, lang: str) -> list[TimelineEvent]:
+        """The events as the lines shown, each verified and cited (an unsupported one is dropped)."""
         lines: list[tuple[str, str, tuple[int, ...]]] = []
         for event in chronicled.events:
             if piece := finishing.add(event.drafted(lang)).strip():
                 lines.append((event.date, piece, finishing.verdicts[-1].citations))
-        answer = finishing.answer(topic, topic)
-        events = [TimelineEvent(day, text, tuple(finishing.renumber[m] for m in marks)) for day, text, marks in lines]
-        head = prompts.load(f"timeline.{lang}").render(topic=topic, count=str(len(events))) if events else \
-            prompts.load(f"timeline_none.{lang}").render()
-        trace = [TraceStep("timeline", f"{len(events)} events", chronicled.detail),
-                 TraceStep("verify", f"{len(answer.citations)} citations",
-                           f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} lines supported")]
-        return Timeline(topic=topic, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
-                        citations=answer.citations, passages=passages, sentences=answer.sentences, trace=trace,
-                        start=start, end=end)
+        return [TimelineEvent(day, text, tuple(finishing.renumber[m] for m in marks)) for day, text, marks in lines]
 
     def overview(self, question: str, lang: str) -> Answer:
         """What the collection covers, for a question about all of it: the newest articles, one line each (title,

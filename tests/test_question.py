@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answer.question import ASKS, about_collection, language_words, parse, split_question, timeline_topic
+from qa.answer.question import ASKS, about_collection, after_anchor, language_words, parse, split_question, timeline_topic
 
 
 @pytest.mark.parametrize("question, lang, asks", [
@@ -79,3 +79,16 @@ def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
 ])
 def test_what_a_question_asks_the_timeline_of(question, topic):
     assert timeline_topic(question) == topic
+
+
+@pytest.mark.parametrize("question, anchor", [
+    ("What happened after the Moscow talks?", "the Moscow talks"),
+    ("What has happened since the ceasefire?", "the ceasefire"),
+    ("¿Qué pasó después de la reunión de Moscú?", "la reunión de Moscú"),
+    ("¿Qué ha pasado desde que empezó la huelga?", "empezó la huelga"),  # the longest lead at one place
+    ("¿Qué ocurrió después del temporal?", "temporal"),
+    ("What happened in Khojaly?", None),
+    ("What happened after?", None),  # nothing to follow: an ordinary question
+])
+def test_what_a_question_asks_what_happened_after(question, anchor):
+    assert after_anchor(question) == anchor

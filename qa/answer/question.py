@@ -29,6 +29,9 @@ class LanguageWords:
     byline: tuple[str, ...]  # folded words that open a line naming only its writer
     overview: tuple[str, ...]  # folded questions about the whole collection
     timeline: tuple[str, ...]  # folded words that ask for a timeline of what follows them
+    after: tuple[str, ...]  # folded words that ask what happened after what follows them
+    month_date: str  # how a month is said: "{month} {year}"
+    year_date: str  # how a year is said: "{year}"
     recency: tuple[str, ...]  # folded words that ask for the latest
     months: tuple[str, ...]  # full month names, January first, for saying a date
     date: str  # how a date is said: "{day} {month} {year}"
@@ -51,6 +54,9 @@ def language_words(lang: str) -> LanguageWords:
         byline=tuple(fold(w) for w in data["boilerplate"]["byline"]),
         overview=tuple(fold(w) for w in data["overview"]["questions"]),
         timeline=tuple(fold(w) for w in data["timeline"]["leads"]),
+        after=tuple(fold(w) for w in data["after"]["leads"]),
+        month_date=data["after"]["month"],
+        year_date=data["after"]["year"],
         recency=tuple(fold(w) for w in data["recency"]["cues"]),
         months=tuple(data["recency"]["months"]),
         date=data["recency"]["date"],
@@ -94,13 +100,23 @@ def about_collection(text: str) -> bool:
 def timeline_topic(text: str) -> str | None:
     """What a question asks the timeline of ("Give me a timeline of the Khojaly events" -> "the Khojaly events"), or
     None when it asks for none: the words after a language file's timeline lead, in either language."""
+    return _after_lead(text, tuple(w for lang in LANGS for w in language_words(lang).timeline))
+
+
+def after_anchor(text: str) -> str | None:
+    """What a question asks what happened after ("What happened after the Moscow talks?" -> "the Moscow talks"), or
+    None when it asks for none: the words after a language file's after lead, in either language."""
+    return _after_lead(text, tuple(w for lang in LANGS for w in language_words(lang).after))
+
+
+def _after_lead(text: str, leads: tuple[str, ...]) -> str | None:
+    """The words after the first of `leads` (folded, whole words, the longest at one place), as written."""
     folded = fold(text)
-    leads = cue_pattern(tuple(w for lang in LANGS for w in language_words(lang).timeline))
-    m = leads.search(folded)
+    m = cue_pattern(leads).search(folded)
     if m is None:
         return None
-    topic = (text if len(folded) == len(text) else folded)[m.end():].strip(" ?¿!.:,")
-    return topic or None
+    rest = (text if len(folded) == len(text) else folded)[m.end():].strip(" ?¿!.:,")
+    return rest or None
 
 
 def parse(text: str) -> Question:

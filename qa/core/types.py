@@ -217,7 +217,7 @@ class Timeline:
         return Answer(text=self.text, citations=self.citations, refused=not self.events, passages=self.passages,
                       question=question, standalone_question=question, lang=self.lang, sentences=self.sentences,
                       grade=Grade.ANSWER if self.events else Grade.REFUSED, trace=self.trace,
-                      refused_by=None if self.events else "timeline")
+                      refused_by=None if self.events else self.trace[0].step if self.trace else "timeline")
 
 
 def _from_json(kind: type, values: dict[str, Any]):
