@@ -16,7 +16,7 @@ from pathlib import Path
 from qa_eval import metrics
 from qa.index.embed import make_embedder
 from qa_eval.paths import paths
-from qa_eval.evaluate import check, fmt, progress_printer, provenance, run_meta
+from qa_eval.report import check, fmt, progress_printer, provenance, run_meta
 from qa.answer.reader import TreeReader
 from qa.core.settings import Settings
 from qa_eval.xquad import QueryCache

@@ -18,7 +18,7 @@ import numpy as np
 from qa_eval import metrics
 from qa.index.embed import Embedder, make_embedder
 from qa_eval.paths import paths
-from qa_eval.evaluate import cell, check, fmt, progress_printer, provenance, run_meta
+from qa_eval.report import cell, check, fmt, progress_printer, provenance, run_meta
 from qa.core.settings import Settings
 from qa.core.types import Filters
 
