@@ -342,14 +342,14 @@ def train(cfg: Config) -> None:
 
 # ----------------------------------------------------------------------------------------------- export
 
-def export(cfg: Config, out: Path, int8: bool) -> None:
+def export(cfg: Config, out: Path, int8: bool, checkpoint: Path) -> None:
     """The fine-tuned model as ONNX, fp32 or with its matrices in int8 (onnxruntime's dynamic quantisation); inputs:
     the frozen word embeddings and the mask."""
     import torch
 
     source = E5File()
     model = build_model(cfg, source)
-    model.load_state_dict(torch.load(WORK / "checkpoint.pt", weights_only=False)["model"])
+    model.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
     model.eval()
     words = torch.randn(2, 16, source.dims.hidden)
     mask = torch.ones(2, 16, dtype=torch.int64)
@@ -458,6 +458,7 @@ def main() -> None:
     parser.add_argument("step", choices=["prepare", "train", "export", "heldout"])
     parser.add_argument("--out", type=Path, default=ROOT / "qa" / "models" / "cross_reader.onnx")
     parser.add_argument("--int8", action="store_true", help="export: int8 matrices (dynamic quantisation)")
+    parser.add_argument("--checkpoint", type=Path, default=WORK / "checkpoint.pt", help="export: the checkpoint to export")
     parser.add_argument("--questions", type=int, default=2000, help="heldout: most questions read (an even sample)")
     parser.add_argument("--set", action="append", default=[], help="override a config field: name=value (not saved)")
     args = parser.parse_args()
@@ -465,7 +466,7 @@ def main() -> None:
     for kv in args.set:
         k, v = kv.split("=", 1)
         setattr(cfg, k, type(getattr(cfg, k))(v))
-    steps = {"prepare": prepare, "train": train, "export": lambda c: export(c, args.out, args.int8), "heldout": lambda c: heldout(c, args.out.parent, args.questions)}
+    steps = {"prepare": prepare, "train": train, "export": lambda c: export(c, args.out, args.int8, args.checkpoint), "heldout": lambda c: heldout(c, args.out.parent, args.questions)}
     steps[args.step](cfg)
 
 
