@@ -77,3 +77,8 @@ def test_a_documents_own_metadata_comes_before_the_texts_patterns():
     bare = make_article("metro", "m.html", Extracted(text=text, lang="fr"))  # a language without word lists: the text decides
     assert (bare.source, bare.lang, bare.title) == ("EFE", "es", "By Trend")
     assert bare.text == text and bare.sha256 == a.sha256
+
+
+def test_a_date_line_naming_no_real_day_leaves_the_article_undated():
+    article = parse_text(" date 2024-02-30\nTitle\n\nThe council met on Tuesday.", "bad-date")
+    assert article.date is None and "The council met" in article.text

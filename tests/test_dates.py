@@ -30,7 +30,13 @@ CASES = [
     ("Yesterday the mayor met the union.", "en", None, None),  # nothing to resolve against
     ("Los conductores iniciaron una huelga el lunes.", "es", "2024-03-08", "2024-03-04"),
     ("El sindicato anunció el paro el pasado 26 de febrero.", "es", "2024-03-08", "2024-02-26"),
-    ("Hace dos semanas, la alcaldesa calificó la huelga de injustificada.", "es", "2024-03-15", "2024-03-01"),
+    ("Hace dos semanas, la alcaldesa calificó la huelga de injustificada.", "es", "2024-03-15", "2024-W09"),  # as precise as its unit
+    ("It was founded two years ago.", "en", "2024-03-15", "2022"),
+    ("Hace tres meses cerró la fábrica.", "es", "2024-03-15", "2023-12"),
+    ("Police said 2000 people marched.", "en", "2024-03-15", None),  # a count, not a year
+    ("The 1994 ceasefire agreement held.", "en", None, "1994"),
+    ("The vote was on 29 February.", "en", "2022-05-01", "2024-02-29"),  # the nearest leap year
+    ("The vote was on 3 March.", "en", "2024-02-30", None),  # a date line naming no real day: undated, no crash
     ("Anteayer, el alcalde pidió ayuda.", "es", "2023-11-23", "2023-11-21"),
     ("El pasado viernes se celebró una asamblea.", "es", "2025-02-07", "2025-01-31"),
     ("La reparación empezará en enero de 2024.", "es", "2023-11-23", "2024-01"),

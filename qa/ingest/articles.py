@@ -6,6 +6,7 @@ arrive as `Extracted` text with their own metadata (qa/ingest/formats.py), and t
 
 import hashlib
 import re
+from datetime import date as calendar_day
 from pathlib import Path
 
 from qa.core.errors import InputRejected
@@ -29,6 +30,15 @@ _AGENCY_NAMES = {"REUTERS": "Reuters", "XINHUA": "Xinhua", "ANADOLU": "Anadolu",
 
 class ArticleRejected(InputRejected, ValueError):
     """Raised with a reason a person can act on; ingest turns it into a `Rejected` entry."""
+
+
+def _real_day(iso: str) -> str | None:
+    """A date line's date if it names a real day; 2024-02-30 does not, and the article is kept undated."""
+    try:
+        calendar_day.fromisoformat(iso)
+    except ValueError:
+        return None
+    return iso
 
 
 def parse_file(path: Path, max_bytes: int) -> Article:
@@ -105,7 +115,7 @@ def _split_header(text: str, markdown: bool) -> tuple[str | None, str, str | Non
             i += 1
             continue
         if date is None and (m := _DATE_LINE.match(line)):
-            date, header = m.group(1), m.group(2).strip()
+            date, header = _real_day(m.group(1)), m.group(2).strip()
             i += 1
             continue
         if markdown and title is None and (m := _MD_TITLE.match(line)):

@@ -74,7 +74,8 @@ class DateWords:
     relative: tuple[str, ...]
     ago_before: tuple[str, ...]
     ago_after: tuple[str, ...]
-    units: tuple[str, ...]
+    units: dict[str, str]  # unit word -> precision of an 'N units ago'
+    year_before: tuple[str, ...]  # the words after which a bare year dates a sentence
     numbers: dict[str, int]
     previous: tuple[str, ...]
     next: tuple[str, ...]
@@ -104,10 +105,10 @@ class Patterns:
                                    rf"(?:\s+(?P<after>{_alt(w.previous + w.next)}))?{e}")),
             ("days", re.compile(rf"{b}(?:{_alt(w.days)}){e}")),
             ("relative", re.compile(rf"{b}(?:{_alt(w.relative)}){e}")),
-            ("ago", re.compile(rf"{b}(?:{_alt(w.ago_before) or '(?!)'})\s+(?P<n>\d+|{_alt(w.numbers)})\s+(?:{_alt(w.units)}){e}"
+            ("ago", re.compile(rf"{b}(?:{_alt(w.ago_before) or '(?!)'})\s+(?P<n>\d+|{_alt(w.numbers)})\s+(?P<unit>{_alt(w.units)}){e}"
                                if w.ago_before else
-                               rf"{b}(?P<n>\d+|{_alt(w.numbers)})\s+(?:{_alt(w.units)})\s+(?:{_alt(w.ago_after)}){e}")),
-            ("year", re.compile(rf"{b}{year}(?![\w,.]\d){e}")),
+                               rf"{b}(?P<n>\d+|{_alt(w.numbers)})\s+(?P<unit>{_alt(w.units)})\s+(?:{_alt(w.ago_after)}){e}")),
+            ("year", re.compile(rf"{b}(?:{_alt(w.year_before)})\s+(?P<year>{year})(?![\w,.]\d){e}")),
         ]
         self.future = re.compile(rf"{b}(?:{_alt(w.future)}){e}") if w.future else None
 
@@ -132,7 +133,7 @@ class EventDater:
     def __call__(self, text: str, lang: str, article_date: str | None) -> EventDate | None:
         """The event date of one sentence, or None: undated."""
         p = patterns(lang)
-        base = date.fromisoformat(article_date) if article_date else None
+        base = _day(article_date)
         found: list[tuple[int, int, EventDate]] = []
         taken: list[tuple[int, int]] = []
         for kind, pattern in p.kinds:
@@ -149,7 +150,7 @@ class EventDater:
         expression = m.group(0)
         has_year = re.search(r"\d{4}", expression) is not None
         if kind == "year":
-            return EventDate(expression, "year", expression)
+            return EventDate(m.group("year"), "year", m.group("year"))
         if base is None and not has_year:
             return None  # a relative expression in an undated article cannot be placed
         if kind == "weekday":
@@ -162,7 +163,10 @@ class EventDater:
         if data.date_obj is None:
             return None
         got = data.date_obj.date()
-        period = "day" if kind == "ago" or data.period in ("day", "part_of_day", "time") else data.period
+        if kind == "ago":  # as precise as its unit: "two years ago" names a year, not the article's day two years back
+            period = p.words.units[m.group("unit").lower()]
+        else:
+            period = "day" if data.period in ("day", "part_of_day", "time") else data.period
         if kind == "absolute" and not has_year and base is not None:
             got = _nearest_year(got, base)
         if period == "week":
@@ -186,10 +190,19 @@ class EventDater:
         return EventDate(day.isoformat(), "day", m.group(0))
 
 
+def _day(iso: str | None) -> date | None:
+    """The article's date, or None when it has none or it names no real day (a header saying 2024-02-30)."""
+    try:
+        return date.fromisoformat(iso) if iso else None
+    except ValueError:
+        return None
+
+
 def _nearest_year(got: date, base: date) -> date:
-    """The same day or month in the year nearest the article's date."""
+    """The same day or month in the year nearest the article's date; 29 February in the nearest leap year, which may
+    lie up to four years away."""
     options = []
-    for year in (base.year - 1, base.year, base.year + 1):
+    for year in range(base.year - 4, base.year + 5):
         try:
             options.append(got.replace(year=year))
         except ValueError:  # 29 February
