@@ -156,3 +156,13 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path, source, monkeypatch):
     with pytest.raises(ModelUnavailable, match="disk full"):
         encoder_files(source, tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("damaged", ["graph", "vocabulary"])
+def test_a_damaged_cached_file_is_a_model_error_naming_the_fix(tmp_path, source, damaged):
+    from qa.index.onnx_encoder import _load
+
+    files = encoder_files(source, tmp_path)
+    getattr(files, damaged).write_bytes(b"not a model")
+    with pytest.raises(ModelUnavailable, match="delete its files"):
+        _load(source, files, 1)

@@ -76,8 +76,10 @@ def run_meta(settings: Settings) -> dict:
         except (OSError, subprocess.SubprocessError):
             return None
 
-    # Every knob that changes an answer; not paths, addresses, secrets or server limits.
-    ignore = {"data_dir", "seeds_dir", "chroma_url", "chroma_timeout", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
+    # Every knob that changes an answer; not paths (every folder setting: they name one machine), addresses, secrets or
+    # server limits.
+    folders = {name for name, f in Settings.model_fields.items() if "Path" in str(f.annotation)}
+    ignore = folders | {"chroma_url", "chroma_timeout", "collection", "llm_base_url", "llm_api_key", "llm_timeout", "embed_threads",
               "max_question_chars", "max_file_bytes", "host", "port", "concurrency", "fetch_timeout", "fetch_max_redirects",
               "fetch_allow_private", "fetch_user_agent"}
     if settings.backend == "extractive":

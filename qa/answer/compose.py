@@ -25,7 +25,7 @@ from qa.answer.recency import spoken_date
 from qa.answer.reader import Reader
 from qa.core.settings import Settings
 from qa.answer.span import answer_span
-from qa.core.text import fold, is_directive, sentences as split_sentences, without_directives, words
+from qa.core.text import LANGS, fold, is_directive, sentences as split_sentences, without_directives, words
 from qa.ingest.translate import Translator, translated
 from qa.core.types import Answer, AnswerSentence, Citation, Grade, Passage, Sentence, TraceStep
 from qa.answer.verify import MARKER, Check as Verdict, Verifier, strip_markers
@@ -344,7 +344,7 @@ _SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?
 
 @cache
 def _pronouns() -> frozenset[str]:
-    return frozenset(w for lang in ("en", "es") for w in language_words(lang).pronouns)
+    return frozenset(w for lang in LANGS for w in language_words(lang).pronouns)
 
 
 def _opens_with_pronoun(text: str) -> bool:
@@ -373,7 +373,7 @@ def _with_antecedents(chosen: list[Evidence], sents: list[tuple[Sentence, np.nda
 
 def _attribution_prefix(p: Passage, lang: str) -> str:
     """"According to Azernews (2024-02-28):", or, with no outlet known, "According to the article “<title>”:"."""
-    lang = lang if lang in ("en", "es") else "en"
+    lang = lang if lang in LANGS else "en"
     dated = f" ({p.date})" if p.date else ""
     if p.source:
         return prompts.load(f"attribution.{lang}").render(source=p.source + dated)
@@ -382,7 +382,7 @@ def _attribution_prefix(p: Passage, lang: str) -> str:
 
 def _as_of_prefix(p: Passage, lang: str) -> str:
     """"As of 3 February 2023, according to Kemer Today:": the newest report's date, for a question about the latest."""
-    lang = lang if lang in ("en", "es") else "en"
+    lang = lang if lang in LANGS else "en"
     assert p.date is not None  # the recency step only picks dated articles
     return prompts.load(f"asof.{lang}").render(date=spoken_date(p.date, lang), source=p.source or f"“{p.title}”")
 

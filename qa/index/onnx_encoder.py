@@ -8,6 +8,7 @@ own. No torch, nothing downloaded.
 
 import hashlib
 import os
+import threading
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +55,7 @@ def encoder_files(source: E5File, cache_dir: Path) -> EncoderFiles:
 def _write_atomically(path: Path, data: bytes) -> None:
     """A temporary file renamed into place: a reader, or another process building the same file, never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer, threads too
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -224,9 +225,11 @@ def _load(source: E5File, files: EncoderFiles, threads: int | None) -> Runtime:
     opts.log_severity_level = ORT_ERRORS_ONLY
     try:
         session = onnxruntime.InferenceSession(str(files.graph), opts, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own exception types for a damaged file
-        raise ModelUnavailable(f"cannot load the e5 encoder {files.graph}: {err}; delete it to have it rebuilt") from err
-    return Runtime(E5Pieces(source, files.vocabulary), session)
+        pieces = E5Pieces(source, files.vocabulary)
+    except Exception as err:  # onnxruntime and sentencepiece raise their own exception types for a damaged file
+        raise ModelUnavailable(f"cannot load the e5 encoder from {files.graph.parent}: {err}; delete its files there to "
+                               "have them rebuilt") from err
+    return Runtime(pieces, session)
 
 
 def _batches(windows: list[Window], budget: int) -> list[list[Window]]:
