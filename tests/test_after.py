@@ -106,3 +106,10 @@ def test_an_undated_x_is_refused_saying_so(bot):
     ans = bot.ask("What happened after the talks between Putin, Aliyev and Pashinyan in Moscow?")
     assert ans.refused and ans.refused_by == "after" and ans.trace[0].verdict == "undated"
     assert ans.text.startswith("The articles report the talks between Putin, Aliyev and Pashinyan in Moscow but give no date")
+
+
+def test_after_that_in_a_conversation_is_read_as_a_follow_up(bot):
+    """'that' names nothing by itself: the question goes the ordinary way, where the conversation says what it means."""
+    first = bot.ask("What happened in Riverton?")
+    answer = bot.ask("What happened after that?", history=first.messages())
+    assert answer.trace[0].step == "conversation" and all(s.step != "after" for s in answer.trace)

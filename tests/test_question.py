@@ -76,6 +76,7 @@ def test_two_questions_in_one_are_split_but_a_prefixed_follow_up_is_not():
     ("Línea de tiempo de la huelga", "la huelga"),
     ("When did the flood begin?", None),
     ("Timeline of", None),  # nothing to make it of: an ordinary question
+    ("Give me a timeline of it", None),  # only the conversation says what "it" is: read as a follow-up
 ])
 def test_what_a_question_asks_the_timeline_of(question, topic):
     assert timeline_topic(question) == topic
@@ -89,6 +90,8 @@ def test_what_a_question_asks_the_timeline_of(question, topic):
     ("¿Qué ocurrió después del temporal?", "temporal"),
     ("What happened in Khojaly?", None),
     ("What happened after?", None),  # nothing to follow: an ordinary question
+    ("What happened after that?", None),  # "that" is the conversation's: read as a follow-up
+    ("¿Qué pasó después de eso?", None),
 ])
 def test_what_a_question_asks_what_happened_after(question, anchor):
     assert after_anchor(question) == anchor

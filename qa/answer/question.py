@@ -110,13 +110,15 @@ def after_anchor(text: str) -> str | None:
 
 
 def _after_lead(text: str, leads: tuple[str, ...]) -> str | None:
-    """The words after the first of `leads` (folded, whole words, the longest at one place), as written."""
+    """The words after the first of `leads` (folded, whole words, the longest at one place), as written; None when
+    they name nothing ("What happened after that?", "timeline of it"): only the conversation says what they mean, so
+    the question goes the ordinary way, where a follow-up is read in its conversation."""
     folded = fold(text)
     m = cue_pattern(leads).search(folded)
     if m is None:
         return None
     rest = (text if len(folded) == len(text) else folded)[m.end():].strip(" ?¿!.:,")
-    return rest or None
+    return rest if rest and (names(rest) or terms(rest)) else None
 
 
 def parse(text: str) -> Question:
