@@ -259,9 +259,12 @@ class Assistant:
             first_token = first_token or time.perf_counter() - t0
             yield closing
         answer = finishing.answer(question, standalone, draft.answers, asked)
+        # The note the chosen evidence asked for is said only when the answer still cites more than one article.
+        noted = [TraceStep("note", chosen.note, "said: the answer cites more than one article")] \
+            if closing and chosen.note and draft.note and not answer.refused else []
         verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
                              f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
-        answer = replace(answer, grade=answer_grade([grade], verified=not answer.refused), confidence=confidence, trace=[*trace, verified],
+        answer = replace(answer, grade=answer_grade([grade], verified=not answer.refused), confidence=confidence, trace=[*trace, *noted, verified],
                          refused_by="verify" if answer.refused else None)
         total = time.perf_counter() - t0
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(total - t_retrieve - finishing.seconds, 4),

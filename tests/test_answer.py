@@ -165,6 +165,7 @@ def test_two_articles_dating_one_event_differently_are_both_quoted_with_the_note
     assert any(t.step == "decide" and t.verdict == "answer" for t in ans.trace)
     step = next(t for t in ans.trace if t.step == "disagreement")
     assert step.verdict == "differ" and step.detail.startswith("date: 2020-11-10 vs 2020-11-09")
+    assert any(t.step == "note" and t.verdict == "conflict" for t in ans.trace)  # what the chat marks
 
 
 def test_a_question_for_neither_a_date_nor_a_count_is_not_searched_for_another_report(settings):

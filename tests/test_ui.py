@@ -75,11 +75,14 @@ def test_sentences_removed_by_the_verifier_are_shown_struck_with_reason():
 
 
 def test_an_answer_whose_sources_differ_is_marked():
-    differ = [TraceStep("disagreement", "differ", "date: 2020-11-10 vs 2020-11-09 (002@1797)")]
+    differ = [TraceStep("disagreement", "differ", "date: 2020-11-10 vs 2020-11-09 (002@1797)"),
+              TraceStep("note", "conflict", "said: the answer cites more than one article")]
     ans = Answer(text="A [1]. B [2]. Note: the articles differ.", citations=[citation()], refused=False, passages=[], trace=differ)
     assert '<div class="qa-differ">⚖ The sources differ on this' in render.render_answer(ans, 0)
     agree = replace(ans, trace=[TraceStep("disagreement", "agree", "date: 1 compared")], lang="es")
     assert "qa-differ" not in render.render_answer(agree, 0)
+    unsaid = replace(ans, trace=differ[:1])  # the step found a rival, but the answer did not quote both: no mark
+    assert "qa-differ" not in render.render_answer(unsaid, 0)
     assert "Las fuentes difieren" in render.render_answer(replace(ans, lang="es"), 0)
 
 

@@ -85,8 +85,8 @@ def render_answer(answer: Answer, turn: int) -> str:
         # A machine translation follows its quote; set apart so it does not read as the source's words.
         shown = esc(translation)
         body = body.replace(shown, f'<span class="qa-translation" lang="{esc(answer.lang)}">{shown}</span>', 1)
-    if any(t.step == "disagreement" and t.verdict == "differ" for t in answer.trace):
-        # Two articles give different values for what was asked: marked above the answer, which quotes both.
+    if any(t.step == "note" and t.verdict == "conflict" for t in answer.trace):
+        # The answer said that two articles give different values for what was asked, quoting both: marked above it.
         body = f'<div class="qa-differ">{esc(w["differ"])}</div>' + body
     unsupported = [c.n for c in answer.citations if c.supported is False]
     if unsupported:
