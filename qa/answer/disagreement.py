@@ -16,7 +16,7 @@ from qa.answer.question import Question
 from qa.answer.span import answer_span
 from qa.answer.verify import names
 from qa.core.settings import Settings
-from qa.core.text import numbers
+from qa.core.text import Vocabulary, fold, name_found, numbers, words
 from qa.core.types import TraceStep
 from qa.ingest.dates import gap_days
 
@@ -68,7 +68,7 @@ class Disagreement:
         for e in sorted(pool, key=lambda e: -e.similarity):
             if e.sentence.article_id == best.sentence.article_id or (theirs := self.value(slot, question, e)) is None:
                 continue
-            if not self.same_event(slot, mine, theirs, float(best.vector @ e.vector)):
+            if not self.same_event(slot, mine, theirs, float(best.vector @ e.vector), best.sentence.text, e.sentence.text):
                 continue
             compared += 1
             if self.differ(slot, mine, theirs):
@@ -83,8 +83,12 @@ class Disagreement:
         span = answer_span(question, e.sentence.text)
         return e.sentence.text[span.start:span.end] if span else None
 
-    def same_event(self, slot: str, mine: str, theirs: str, similarity: float) -> bool:
-        return similarity >= self.similar or (slot == "date" and gap_days(mine, theirs) <= self.days)
+    def same_event(self, slot: str, mine: str, theirs: str, similarity: float, my_text: str, their_text: str) -> bool:
+        """Close in meaning; or, for a date, within a few days and naming a name the answer's sentence names (two
+        languages lie further apart in meaning: "Fighting resumed on 12 November" is not the 10 November ceasefire)."""
+        if similarity >= self.similar:
+            return True
+        return slot == "date" and gap_days(mine, theirs) <= self.days and shares_a_name(my_text, their_text)
 
     @staticmethod
     def differ(slot: str, mine: str, theirs: str) -> bool:
@@ -94,3 +98,9 @@ class Disagreement:
             return gap_days(mine, theirs) > 0
         a, b = (numbers(mine), numbers(theirs)) if slot != "name" else (names(mine), names(theirs))
         return bool(a and b and not a & b)
+
+
+def shares_a_name(text: str, other: str) -> bool:
+    """Some name of `text` is named in `other`, spelled as either language spells it (Karabakh / Karabaj)."""
+    hay = Vocabulary(part for word in words(fold(other)) for part in (word, *word.split("-")))
+    return any(name_found(part, hay) for name in names(text) for part in name.split("-") if part)
