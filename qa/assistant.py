@@ -308,9 +308,11 @@ class Assistant:
         finishing = Finishing(self.composer, lang, story.passages, story.sents, None)
         trace = [anchored.step]
         report, date = anchored.report, anchored.date
-        if report is None or date is None or not finishing.add(Event(date, (report,)).drafted(lang)):
+        dated = report is not None and date is not None
+        if not dated or not finishing.add(Event(date, (report,)).drafted(lang)):
             answer = finishing.answer(anchor, anchor)
-            text = prompts.load(f"{anchored.refusal or 'after_undated'}.{lang}").render(anchor=anchor)
+            refusal = (anchored.refusal or "after_undated") if not dated else "after_unverified"
+            text = prompts.load(f"{refusal}.{lang}").render(anchor=anchor)
             return Timeline(topic=anchor, lang=lang, text=text, events=[], citations=[], passages=story.passages,
                             sentences=answer.sentences, trace=[*trace, _verify_step(answer)])
         marks = "".join(f"[{finishing.renumber[m]}]" for m in finishing.verdicts[-1].citations)

@@ -113,3 +113,16 @@ def test_after_that_in_a_conversation_is_read_as_a_follow_up(bot):
     first = bot.ask("What happened in Riverton?")
     answer = bot.ask("What happened after that?", history=first.messages())
     assert answer.trace[0].step == "conversation" and all(s.step != "after" for s in answer.trace)
+
+
+def test_x_dated_with_nothing_later_is_an_answer_and_nothing_at_all_a_refusal():
+    from qa.core.types import Citation, Timeline, TraceStep
+
+    cite = Citation(n=1, article_id="a", title="t", date=None, source=None, lang="en", quote="q", start=0, end=1, supported=True)
+    nothing_later = Timeline(topic="X", lang="en", text="After X (4 March 2024) [1], the articles date nothing later about it.",
+                             events=[], citations=[cite], passages=[], sentences=[], trace=[TraceStep("after", "2024-03-04", "")])
+    answer = nothing_later.answer("What happened after X?")
+    assert not answer.refused and answer.grade == "answer" and answer.refused_by is None
+    unknown = Timeline(topic="X", lang="en", text="The articles do not report X.", events=[], citations=[], passages=[],
+                       sentences=[], trace=[TraceStep("after", "not found", "")])
+    assert unknown.answer("What happened after X?").refused_by == "after"

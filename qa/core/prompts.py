@@ -39,6 +39,8 @@ VARIABLES: dict[str, frozenset[str]] = {
     "after_none.en": frozenset({"anchor", "date", "marks"}),
     "after_none.es": frozenset({"anchor", "date", "marks"}),
     "after_undated.en": frozenset({"anchor"}),
+    "after_unverified.en": frozenset({"anchor"}),
+    "after_unverified.es": frozenset({"anchor"}),
     "after_undated.es": frozenset({"anchor"}),
     "after_unknown.en": frozenset({"anchor"}),
     "after_unknown.es": frozenset({"anchor"}),

@@ -213,11 +213,13 @@ class Timeline:
         return asdict(self)
 
     def answer(self, question: str) -> Answer:
-        """The timeline as the answer to a question that asked for it (the chat, qa ask)."""
-        return Answer(text=self.text, citations=self.citations, refused=not self.events, passages=self.passages,
+        """The timeline as the answer to a question that asked for it (the chat, qa ask). One with no events but a
+        citation (X dated, nothing later) is an answer: it says so, cited; with neither it is a refusal."""
+        answered = bool(self.events or self.citations)
+        return Answer(text=self.text, citations=self.citations, refused=not answered, passages=self.passages,
                       question=question, standalone_question=question, lang=self.lang, sentences=self.sentences,
-                      grade=Grade.ANSWER if self.events else Grade.REFUSED, trace=self.trace,
-                      refused_by=None if self.events else self.trace[0].step if self.trace else "timeline")
+                      grade=Grade.ANSWER if answered else Grade.REFUSED, trace=self.trace,
+                      refused_by=None if answered else self.trace[0].step if self.trace else "timeline")
 
 
 def _from_json(kind: type, values: dict[str, Any]):
