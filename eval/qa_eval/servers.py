@@ -38,14 +38,14 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise QAError(f"the server process exited with code {proc.returncode} before answering at {url}")
+            raise QAError(f"the server at {url} exited with code {proc.returncode} before answering")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise QAError(f"nothing answered at {url} within {timeout:.0f} s")
+    raise QAError(f"the server at {url} did not answer within {timeout:.0f} s")
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen:
@@ -110,9 +110,13 @@ class ServerProcess:
 
     def __enter__(self) -> "ServerProcess":
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        self._proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        self._proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                      start_new_session=True)
         try:
-            self._wait_ready()
+            wait_http(f"{self.base_url}/models", self._proc, self.startup_timeout)
+        except QAError as err:
+            self.stop()
+            raise BackendError(f"{err}: {self.log_tail()}") from err
         except BaseException:
             self.stop()
             raise
@@ -125,35 +129,14 @@ class ServerProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                code = self._proc.returncode if self._proc else None
-                raise BackendError(f"the LLM server exited with code {code} while starting: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise BackendError(f"the LLM server did not answer on {self.base_url} within {self.startup_timeout:.0f} s: {self.log_tail()}")
-
     def log_tail(self, chars: int = 2000) -> str:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-chars:]
 
     def stop(self) -> None:
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
 
 
 def llama_server(model_path: Path, alias: str, *, threads: int = 2, n_ctx: int = 4096, startup_timeout: float = 180.0) -> ServerProcess:

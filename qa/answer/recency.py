@@ -12,9 +12,8 @@ from datetime import date
 
 from qa.answer.evidence import Evidence
 from qa.answer.question import Question, language_words
-from qa.answer.verify import quantity_text
+from qa.answer.verify import figures
 from qa.core.settings import Settings
-from qa.core.text import numbers
 from qa.core.types import Passage, TraceStep
 
 
@@ -55,15 +54,11 @@ class Recency:
         if not reports:
             return Recent(True)
         newest = max(reports, key=lambda e: (when(e), e is best))  # a tie keeps the reader's choice
-        mine = _figures(newest)
+        mine = figures(newest.sentence.text)
         earlier = next((e for e in sorted(reports, key=lambda e: -float(e.vector @ newest.vector))
                         if e.sentence.article_id != newest.sentence.article_id and (when(e) or "") < (when(newest) or "")
-                        and _figures(e) and mine and not _figures(e) & mine), None)
+                        and figures(e.sentence.text) and mine and not figures(e.sentence.text) & mine), None)
         return Recent(True, newest, when(newest), earlier, len(reports))
-
-
-def _figures(e: Evidence) -> set[str]:
-    return numbers(quantity_text(e.sentence.text))
 
 
 def spoken_date(iso: str, lang: str) -> str:

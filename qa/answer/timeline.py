@@ -15,8 +15,8 @@ from qa.answer.compose import Drafted
 from qa.answer.evidence import Evidence
 from qa.answer.question import Question
 from qa.core.settings import Settings
-from qa.answer.verify import quantity_text
-from qa.core.text import Vocabulary, fold, name_found, numbers, words
+from qa.answer.verify import figures
+from qa.core.text import Vocabulary, fold, name_found, words
 from qa.ingest.dates import first_day, last_day
 
 
@@ -80,11 +80,7 @@ class Chronicle:
     def same_report(self, a: Evidence, b: Evidence) -> bool:
         """Two articles' sentences of one date report one event: said almost alike, or giving the same figure ("49
         soldiers had been killed", "at least 49 dead")."""
-        return float(a.vector @ b.vector) >= self.similar or bool(_figures(a.sentence.text) & _figures(b.sentence.text))
-
-
-def _figures(text: str) -> set[str]:
-    return numbers(quantity_text(text))
+        return float(a.vector @ b.vector) >= self.similar or bool(figures(a.sentence.text) & figures(b.sentence.text))
 
 
 def _within(value: str, start: str | None, end: str | None) -> bool:

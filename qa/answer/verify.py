@@ -68,6 +68,11 @@ def quantity_text(text: str) -> str:
     return _DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
 
 
+def figures(text: str) -> set[str]:
+    """The numbers a sentence reports as quantities (dates' numbers left out): what two reports of one event compare."""
+    return numbers(quantity_text(text))
+
+
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 
 
