@@ -31,11 +31,6 @@ class EventDate:
     precision: str  # one of PRECISIONS
     expression: str  # the words it was read from
 
-    @property
-    def first_day(self) -> date:
-        """The first day it covers: the order of a timeline."""
-        return first_day(self.value)
-
 
 def first_day(value: str) -> date:
     """The first day an event date covers (a year's 1 January, a week's Monday)."""
