@@ -258,52 +258,47 @@ def baseline_once(engine, streaming, question: str) -> dict[str, float | None]:
     return {"retrieve": retrieve, "compose": compose, "verify": None, "total": retrieve + compose, "first_token": first}
 
 
-def reader_rerank(store, retriever, reader, limit: int) -> Any:
-    """Our reader as a llama-index node postprocessor, so the baseline does the reader's work (issue 18): the
-    retrieved chunks' stored sentences, the `limit` closest to the question gathered as our answer stage gathers them,
-    one reader call on them, then the nodes by their best sentence's probability (node.score). The question is
-    parsed whole, as the baseline retrieves it; the query vector is the one the retriever put in the bundle, the idf
-    the lexical snapshot's, as ours. `last` holds the last call's candidates and seconds (all of it, and the reader's
-    scoring call alone). Defined here, not at import: benchmark workers time llama-index's import in cold starts."""
-    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+class TimedReader:
+    """A reader that records its last call (candidates read, seconds), so the baseline's reranker cost can be split into
+    the reader's scoring and the rest; everything else is the wrapped reader's."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.last: dict[str, float] = {"candidates": 0, "read": 0.0}
+
+    def read(self, question: Any, candidates: Any, idf: Any = None) -> Any:
+        t0 = time.perf_counter()
+        reading = self.reader.read(question, candidates, idf)
+        self.last = {"candidates": len(candidates), "read": time.perf_counter() - t0}
+        return reading
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+
+def reader_rerank(bot: Any, reader: TimedReader) -> Any:
+    """Our reader as a llama-index node postprocessor (the project's own `QAReader`), so the baseline does the reader's
+    work (issue 18): the query vector is the one the baseline's retriever put in the bundle. `bot` must read with
+    `reader`; `last` holds the last call's candidates and seconds (the reader's scoring call, and the whole rerank).
+    Defined here, not at import: benchmark workers time llama-index's import in cold starts."""
     from llama_index.core.schema import NodeWithScore, QueryBundle
     from pydantic import Field
 
-    from qa.answer.evidence import gather, scored
-    from qa.answer.question import parse
-    from qa.core.types import Passage
+    from qa.apps.llama_index import QAReader
 
-    def passage(n: NodeWithScore) -> Passage:
-        m = n.node.metadata
-        return Passage(chunk_id=n.node.node_id, article_id=m["article_id"], title=m["title"], date=m["date"] or None,
-                       source=m["source"] or None, lang=m["lang"], text=n.node.get_content(), start=int(m["start"]),
-                       end=int(m["end"]), score=n.score or 0.0)
-
-    class ReaderRerank(BaseNodePostprocessor):
+    class TimedRerank(QAReader):
         last: dict[str, float] = Field(default_factory=dict)
 
         def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
             if query_bundle is None or query_bundle.embedding is None:
                 raise ValueError("the reader reranks what a vector retriever found: its query bundle carries the query vector")
             t0 = time.perf_counter()
-            question = parse(query_bundle.query_str)
-            qvec = np.asarray(query_bundle.embedding, dtype=np.float32)
-            passages = [passage(n) for n in nodes]
-            sents = store.sentences_for([p.chunk_id for p in passages])
-            idf = retriever.snapshot().bm25.idf
-            evidence = gather(question, qvec, passages, sents, limit)
-            t1 = time.perf_counter()
-            reading = reader.read(question, [e.candidate for e in evidence], idf)
-            t2 = time.perf_counter()
-            best: dict[int, float] = {}
-            for e in scored(evidence, reading):  # most probable first
-                best.setdefault(e.passage_index, e.p or 0.0)
-            for i, n in enumerate(nodes, 1):
-                n.score = best.get(i, 0.0)  # no sentence among the candidates
-            self.last = {"candidates": len(evidence), "read": t2 - t1, "rerank": time.perf_counter() - t0}
-            return sorted(nodes, key=lambda n: -(n.score or 0.0))
+            reader.last = {"candidates": 0, "read": 0.0}
+            out = super()._postprocess_nodes(nodes, query_bundle)
+            self.last = {**reader.last, "rerank": time.perf_counter() - t0}
+            return out
 
-    return ReaderRerank()
+    return TimedRerank(bot)
 
 
 def reader_engine(vector_store, embedder, top_k: int, rerank) -> Any:

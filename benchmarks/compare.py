@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmarks.common import (
     TimedEmbedder, _fmt, _round, baseline_engines, baseline_once, llama_defaults, loadavg, machine, ours_once, peak_rss_mb,
-    pct, pick_questions, reader_engine, reader_rerank, reranked_once, reset_store, rss_mb, spawn, worker_settings,
+    TimedReader, pct, pick_questions, reader_engine, reader_rerank, reranked_once, reset_store, rss_mb, spawn, worker_settings,
     write_corpus, xquad_articles,
 )
 
@@ -103,12 +103,13 @@ def w_cold_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def w_queries(cfg: dict[str, Any]) -> dict[str, Any]:
     """The three systems in one process, taking turns at going first, so all see the same machine load."""
-    from qa.assistant import Assistant
+    from qa.assistant import Assistant, build_reader
 
     settings = worker_settings(cfg)
-    bot = Assistant(settings, auto_ingest=False)
+    reader = TimedReader(build_reader(settings))
+    bot = Assistant(settings, reader=reader, auto_ingest=False)
     engine, streaming = baseline_engines(bot.store.vector_store, bot.embedder, settings.top_k)
-    rerank = reader_rerank(bot.store, bot.retriever, bot.reader, settings.reader_candidates)
+    rerank = reader_rerank(bot, reader)
     reranked = reader_engine(bot.store.vector_store, bot.embedder, settings.top_k, rerank)
     systems: dict[str, Callable[[str], dict[str, Any]]] = {
         "ours": lambda q: ours_once(bot, q),

@@ -183,11 +183,12 @@ class Assistant:
         self._check_filters(filters)
         return self.retriever.retrieve(question, filters)
 
-    def rank(self, question: str, passages: list[Passage]) -> list[Passage]:
+    def rank(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> list[Passage]:
         """`passages` scored by the reader, most probable first: each one's score is the probability that its best
-        sentence among the reader's candidates answers the question (0 when none of its sentences was a candidate)."""
+        sentence among the reader's candidates answers the question (0 when none of its sentences was a candidate).
+        A retriever that embedded the question already passes its `query_vector`, so the question is not embedded twice."""
         asked = parse(self._clean(question))
-        qvec = self.embedder.embed_queries([asked.text])[0]
+        qvec = query_vector if query_vector is not None else self.embedder.embed_queries([asked.text])[0]
         sents = self.retriever.sentences_for([p.chunk_id for p in passages])
         evidence, _ = self.composer.read(asked, gather(asked, qvec, passages, sents, self.settings.reader_candidates),
                                          self.retriever.snapshot().bm25.idf)

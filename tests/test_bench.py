@@ -8,7 +8,7 @@ import pytest
 
 from qa import Assistant
 from qa.ingest.articles import parse_file
-from benchmarks.common import pct, reader_engine, reader_rerank, reset_store, spawn, worker_settings, write_corpus, xquad_articles
+from benchmarks.common import TimedReader, pct, reader_engine, reader_rerank, reset_store, spawn, worker_settings, write_corpus, xquad_articles
 from qa_eval.servers import free_port, start_chroma, stop_process, wait_http
 from benchmarks.compare import compare_markdown, compare_summary, median_run, reader_cost
 from benchmarks.scale import DerivedEmbedder, RecordingEmbedder, Variations, scale_markdown, scale_plot, shift_numbers, variant
@@ -127,10 +127,11 @@ def test_the_reader_as_a_llama_index_reranker_orders_nodes_by_their_best_sentenc
     (folder / "baku.txt").write_text("Baku port\n\nThe Baku port ferry terminal is old. The Baku port ferry terminal will get a new hall.\n")
     (folder / "alat.txt").write_text("Alat\n\nFerries run to Alat from the coast. It handles 40 ferries a week.\n")
     (folder / "rain.txt").write_text("Weather\n\nRain fell on the city all week. The rivers rose.\n")
-    reader = FakeReader("40 ferries")
+    fake = FakeReader("40 ferries")
+    reader = TimedReader(fake)
     bot = Assistant(make_settings(tmp_path / "data", translate=False), embedder=FakeEmbedder(), reader=reader, auto_ingest=False)
     bot.ingest([folder])
-    rerank = reader_rerank(bot.store, bot.retriever, reader, 12)
+    rerank = reader_rerank(bot, reader)
     engine = reader_engine(bot.store.vector_store, bot.embedder, 3, rerank)
     bundle = QueryBundle("When did the Baku port ferry terminal open?")
     plain = engine.retriever.retrieve(QueryBundle(bundle.query_str))
@@ -144,7 +145,7 @@ def test_the_reader_as_a_llama_index_reranker_orders_nodes_by_their_best_sentenc
     for n in nodes[1:]:
         assert n.score == pytest.approx(max(0.0, max(float(v @ qvec) for s, v in sents if s.chunk_id == n.node.node_id)))
     assert nodes[1].score >= nodes[2].score
-    assert reader.calls == 1 and rerank.last["candidates"] == len(sents) == 9 and 0 < rerank.last["read"] < rerank.last["rerank"]
+    assert fake.calls == 1 and rerank.last["candidates"] == len(sents) == 9 and 0 < rerank.last["read"] < rerank.last["rerank"]
 
 
 def test_scale_report_and_plot(tmp_path):
