@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from qa.answer.question import Question, cue_pattern, language_words
-from qa.core.text import fold, terms
-from qa.answer.verify import _DATE_NUMBERS, _MONTH_WORD
+from qa.core.text import fold, lang_words, terms
+from qa.answer.verify import DATE_NUMBERS, MONTH_WORD
 
 _NUMBER = r"(?<![\w.])[$€£]?\s?\d+(?:[.,]\d+)*(?:\s?%)?"
-_WEEKDAY_OR_MONTH = rf"\b(?:{_MONTH_WORD})\b"
+_WEEKDAY_OR_MONTH = rf"\b(?:{MONTH_WORD})\b"
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,12 @@ def _folded(text: str) -> str:
 def _dates(text: str) -> list[Span]:
     """Dates, or failing that month names; the finder of "when" answers."""
     folded = _folded(text)
-    return [Span(m.start(), m.end()) for m in _DATE_NUMBERS.finditer(folded)] or \
+    return [Span(m.start(), m.end()) for m in DATE_NUMBERS.finditer(folded)] or \
         [Span(m.start(), m.end()) for m in re.finditer(_WEEKDAY_OR_MONTH, folded)]
 
 
-_NAME_RUN = re.compile(r"(?:(?<=\s)|^)([A-ZÁÉÍÓÚÑ][\w’'\-.]*(?:\s+(?:(?:de|del|la|of|the|von|van|da)\s+)?[A-ZÁÉÍÓÚÑ][\w’'\-]*)*)")
+_PARTICLE = "|".join(sorted({re.escape(w) for found in lang_words("name_particles") for w in found}, key=len, reverse=True))
+_NAME_RUN = re.compile(rf"(?:(?<=\s)|^)([A-ZÁÉÍÓÚÑ][\w’'\-.]*(?:\s+(?:(?:{_PARTICLE})\s+)?[A-ZÁÉÍÓÚÑ][\w’'\-]*)*)")
 
 
 def _names(text: str, question: Question) -> list[Span]:

@@ -52,20 +52,27 @@ def _name_found(name: str, haystack_words: set[str]) -> bool:
     return len(stem) >= 4 and any(w.startswith(stem) or (len(w) >= 4 and name.startswith(w)) for w in haystack_words)
 
 
-_MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
-_DATE_NUMBERS = re.compile(
-    rf"\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:de\s+|of\s+)?(?:{_MONTH_WORD})\b(?:,?\s+(?:de\s+)?{YEAR}\b)?"
+def _alternatives(key: str) -> str:
+    """One [words] list of every language file as a regex alternation of folded words, longest first."""
+    return "|".join(sorted({re.escape(fold(w)) for found in lang_words(key) for w in found}, key=len, reverse=True))
+
+
+MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
+_ORDINAL = rf"(?:{_alternatives('ordinals')})?"
+_JOINER = rf"(?:(?:{_alternatives('date_joiners')})\s+)?"
+DATE_NUMBERS = re.compile(
+    rf"\b(?:{MONTH_WORD})\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}{_ORDINAL}\s+{_JOINER}(?:{MONTH_WORD})\b(?:,?\s+{_JOINER}{YEAR}\b)?"
     r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
-    # A year: after a preposition or month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
+    # A year after a year lead or a month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
     # "2000 guests" stays a count.
-    rf"|\b(?:in|en|since|desde|of|de|del|year|ano|until|hasta|by|from|to|between|entre|and|y|late|early|mid|{_MONTH_WORD})\.?\s+{YEAR}\b"
+    rf"|\b(?:{_alternatives('year_leads')}|{MONTH_WORD})\.?\s+{YEAR}\b"
     rf"|\b{YEAR}(?=\s*(?:[-,.;:)\]–]|$))"
 )
 
 
 def quantity_text(text: str) -> str:
     """The folded text without its dates: a day or a year is not a count ('September 13, 2022' answers no 'how many')."""
-    return _DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
+    return DATE_NUMBERS.sub(" ", fold(text).replace("%", " percent"))
 
 
 def figures(text: str) -> set[str]:

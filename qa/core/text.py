@@ -23,9 +23,7 @@ MONTHS = {name: english for found in lang_words("months") for name, english in f
 
 _WORD = re.compile(r"[^\W_]+(?:[’'\-][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,.]\d{3})+(?![\d])|(?<![\w.])\d+(?:[.,]\d+)?(?![\d])")
-_ABBREV = frozenset(
-    "mr mrs ms dr prof sr sra st no vs jan feb mar apr jun jul aug sep sept oct nov dec gen gov lt col sgt rep sen ee uu".split()
-)
+_ABBREV = frozenset(w for found in lang_words("abbreviations") for w in found.split())  # a stop after these ends no sentence
 
 
 @lru_cache(maxsize=1 << 16)
