@@ -8,20 +8,20 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.grade import answer_grade
-from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, partial_text, refusal_text, stream_generated
+from qa.answer.compose import Composer, Decision, Draft, Drafted, Finishing, partial_text, refusal_text
+from qa.answer.generate import stream_generated
 from qa.answer.disagreement import Disagreement, Disputed
 from qa.answer.checks import build_checks
 from qa.index.embed import Embedder, make_embedder
 from qa.core import prompts
 from qa.answer.evidence import Evidence, gather, is_boilerplate
-from qa.answer.conversation import Resolution, resolve
 from qa.core.errors import InvalidFilter, InvalidQuestion
 from qa.index.indexer import ingest_paths
 from qa.answer.llm import LLM, build_llm
-from qa.answer.question import Question, about_collection, after_anchor, parse, split_question, timeline_topic
+from qa.answer.question import Question, about_collection, after_anchor, parse, timeline_topic
 from qa.answer.recency import Recency
-from qa.answer.after import Anchor, later, next_day, said_date
-from qa.answer.timeline import Chronicle, Chronicled, Event
+from qa.answer.finder import Finder, Searched
+from qa.answer.stories import Stories
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.retrieve.hybrid import Retriever
 from qa.core.settings import Settings
@@ -29,39 +29,14 @@ from qa.index.records import StoredArticle
 from qa.index.store import Store
 from qa.core.text import detect_lang, normalise_input, sentences as split_sentences
 from qa.ingest.translate import Translator, build_translator
-from qa.core.types import (Answer, Citation, Filters, Grade, IngestProgress, IngestReport, Passage, Sentence, Timeline, TimelineEvent,
-                           Timings, TraceStep)
+from qa.core.types import (Answer, Citation, Filters, Grade, IngestProgress, IngestReport, Passage, Sentence, Timeline, Timings,
+                           TraceStep)
 from qa.answer.verify import Verifier
 
 
 def build_reader(settings: Settings) -> Reader:
     folder = settings.reader_dir or MODEL_DIR
     return NeuralReader(folder, settings.reader_threads) if settings.reader == "neural" else TreeReader(folder)
-
-
-@dataclass(frozen=True)
-class Found:
-    """One search: the passages retrieved, their sentences, the decision on each part, and the retrieval's time (the
-    reading and deciding after it count as composing, as they do for the timings' other users)."""
-
-    passages: list[Passage]
-    sents: list[tuple[Sentence, np.ndarray]]
-    decisions: list[Decision]
-    idf: Callable[[str], float]
-    retrieve_seconds: float
-
-
-@dataclass(frozen=True)
-class Searched:
-    """The conversation step and the search: the question made standalone, its parts and their vectors, what was found,
-    the conversation's trace step, and the seconds spent embedding and retrieving."""
-
-    standalone: str
-    asked: list[Question]
-    qvecs: list[np.ndarray]
-    found: Found
-    conversation: TraceStep
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -73,24 +48,6 @@ class Chosen:
     note: str | None
     as_of: str | None
     trace: list[TraceStep]
-
-
-@dataclass(frozen=True)
-class Story:
-    """What a timeline, or an answer to 'what happened after', reads: the topic parsed, the passages retrieved for it,
-    their sentences, those sentences as evidence (closest to the topic first) and their articles' texts."""
-
-    asked: Question
-    passages: list[Passage]
-    sents: list[tuple[Sentence, np.ndarray]]
-    evidence: list[Evidence]
-    texts: dict[str, str]
-
-
-def _verify_step(answer: Answer) -> TraceStep:
-    """The verifier's trace entry for a timeline's lines."""
-    return TraceStep("verify", f"{len(answer.citations)} citations",
-                     f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} lines supported")
 
 
 class Assistant:
@@ -115,8 +72,8 @@ class Assistant:
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder, self.settings.verify_similarity), self.reader,
                                  build_checks(self.settings.disabled_checks), self.llm, self.translator)
         self.disagreement = Disagreement(self.settings)
-        self.chronicle = Chronicle(self.settings)
-        self.anchor = Anchor(self.settings)
+        self.finder = Finder(self.settings, self.embedder, self.retriever, self.composer)
+        self.stories = Stories(self.settings, self.embedder, self.store, self.retriever, self.composer)
         self.recency = Recency(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
@@ -207,50 +164,35 @@ class Assistant:
         self._ensure_seeded()
         self._check_filters(filters)
         lang = detect_lang(question)
-        if about_collection(question) and filters is None:
-            overview = self.overview(question, lang)
-            yield overview.text
+        if (direct := self._direct(question, filters, lang)) is not None:
+            yield direct.text
             took = round(time.perf_counter() - t0, 4)
-            yield replace(overview, timings=Timings(0.0, 0.0, 0.0, took, took))
-            return
-        if (answer := self._dated(question, filters, lang)) is not None:
-            yield answer.text
-            took = round(time.perf_counter() - t0, 4)
-            yield replace(answer, timings=Timings(0.0, took, 0.0, took, took))
+            yield replace(direct, timings=Timings(0.0, took, 0.0, took, took))
             return
         before = time.perf_counter() - t0
-        searched = self._find(question, history, filters)
+        searched = self.finder.find(question, history, filters)
         t_retrieve = before + searched.seconds
-        asked, qvecs, found, standalone = searched.asked, searched.qvecs, searched.found, searched.standalone
-        passages, sents, decisions = found.passages, found.sents, found.decisions
-        trace = [searched.conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in asked]
+        decisions = searched.found.decisions
+        trace = [searched.conversation] + [TraceStep("question", f"asks for {q.asks}", f"{q.text} ({q.lang})") for q in searched.asked]
         trace += [step for d in decisions for step in d.trace]
         grade = answer_grade([d.grade for d in decisions])
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
-        first_token = None
         if grade is Grade.REFUSED:
-            text = refusal_text(lang)
             first_token = time.perf_counter() - t0
-            yield text
+            yield refusal_text(lang)
             total = time.perf_counter() - t0
-            yield Answer(text=text, citations=[], refused=True, passages=passages, question=question, standalone_question=standalone,
-                         lang=lang, backend=self.composer.name, timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token),
-                         grade=grade, confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)
+            yield Answer(text=refusal_text(lang), citations=[], refused=True, passages=searched.found.passages, question=question,
+                         standalone_question=searched.standalone, lang=lang, backend=self.composer.name,
+                         timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token), grade=grade,
+                         confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)
             return
-        chosen = self._choose(asked, qvecs, decisions, passages, sents, filters)
-        trace += chosen.trace
-        if self.llm is None:
-            draft = self.composer.extract(lang, passages, chosen.evidence, sents, chosen.note, chosen.as_of)
-            if grade is Grade.PARTIAL:
-                draft = replace(draft, lead=partial_text(lang))
-            drafted: Iterable[str | Drafted] = draft.sentences
-        else:
-            draft = Draft([])
-            drafted = stream_generated(self.composer, standalone, lang, passages)
+        chosen = self._choose(searched.asked, searched.qvecs, decisions, searched.found.passages, searched.found.sents, filters)
+        draft, drafted = self._draft(searched, chosen, grade, lang)
         # With drafts (the chat), a model's words go out as it writes them and the verified Answer replaces them;
         # without, only verified text goes out, each sentence as soon as it is checked.
         shows_drafts = drafts and self.llm is not None
-        finishing = Finishing(self.composer, lang, passages, sents, draft.lead)
+        finishing = Finishing(self.composer, lang, searched.found.passages, searched.found.sents, draft.lead)
+        first_token = None
         for event in drafted:
             piece = event if isinstance(event, str) else finishing.add(event)
             if piece and isinstance(event, str) == shows_drafts:
@@ -259,18 +201,32 @@ class Assistant:
         if (closing := finishing.end(draft.note)) and not shows_drafts:
             first_token = first_token or time.perf_counter() - t0
             yield closing
-        answer = finishing.answer(question, standalone, draft.answers, asked)
-        # The note the chosen evidence asked for is said only when the answer still cites more than one article.
-        noted = [TraceStep("note", chosen.note, "said: the answer cites more than one article")] \
-            if closing and chosen.note and draft.note and not answer.refused else []
-        verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
-                             f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
-        answer = replace(answer, grade=answer_grade([grade], verified=not answer.refused), confidence=confidence, trace=[*trace, *noted, verified],
-                         refused_by="verify" if answer.refused else None)
+        answer = self._verified(finishing.answer(question, searched.standalone, draft.answers, searched.asked), grade,
+                                [*trace, *chosen.trace], chosen.note if closing and draft.note else None)
         total = time.perf_counter() - t0
         timings = Timings(retrieve=round(t_retrieve, 4), compose=round(total - t_retrieve - finishing.seconds, 4),
                           verify=round(finishing.seconds, 4), total=round(total, 4), first_token=round(first_token or 0.0, 4))
-        yield replace(answer, timings=timings)
+        yield replace(answer, confidence=confidence, timings=timings)
+
+    def _draft(self, searched: Searched, chosen: "Chosen", grade: Grade, lang: str) -> tuple[Draft, Iterable[str | Drafted]]:
+        """The answer's sentences as drafted: quoted from the chosen evidence, or written by the model (as a stream of
+        its words and the sentences they form), each to be verified before it is said."""
+        found = searched.found
+        if self.llm is not None:
+            return Draft([]), stream_generated(self.llm, searched.standalone, lang, found.passages)
+        draft = self.composer.extract(lang, found.passages, chosen.evidence, found.sents, chosen.note, chosen.as_of)
+        if grade is Grade.PARTIAL:
+            draft = replace(draft, lead=partial_text(lang))
+        return draft, draft.sentences
+
+    def _verified(self, answer: Answer, grade: Grade, trace: list[TraceStep], said_note: str | None) -> Answer:
+        """The verified answer's grade and trace: the note the chosen evidence asked for, when it was said (only while the
+        answer still cites more than one article), and the verifier's step."""
+        noted = [TraceStep("note", said_note, "said: the answer cites more than one article")] if said_note and not answer.refused else []
+        verified = TraceStep("verify", "refuse" if answer.refused else f"{len(answer.citations)} citations",
+                             f"{sum(bool(v.supported) for v in answer.sentences)} of {len(answer.sentences)} sentences supported")
+        return replace(answer, grade=answer_grade([grade], verified=not answer.refused), trace=[*trace, *noted, verified],
+                       refused_by="verify" if answer.refused else None)
 
     def timeline(self, topic: str, start: str | None = None, end: str | None = None, filters: Filters | None = None,
                  lang: str | None = None) -> Timeline:
@@ -283,18 +239,7 @@ class Assistant:
         self._check_filters(filters)
         if (problem := Filters(date_from=start, date_to=end).problem()) is not None:
             raise InvalidFilter(f"the timeline's range (date_from = start, date_to = end): {problem}")
-        lang = lang or detect_lang(topic)
-        story = self._story(topic, filters)
-        chronicled = self.chronicle(story.asked, story.evidence, story.texts, start, end)
-        finishing = Finishing(self.composer, lang, story.passages, story.sents, None)
-        events = self._lines(chronicled, finishing, lang)
-        answer = finishing.answer(topic, topic)
-        head = prompts.load(f"timeline.{lang}").render(topic=topic, count=str(len(events))) if events else \
-            prompts.load(f"timeline_none.{lang}").render()
-        trace = [TraceStep("timeline", f"{len(events)} events", chronicled.detail), _verify_step(answer)]
-        return Timeline(topic=topic, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
-                        citations=answer.citations, passages=story.passages, sentences=answer.sentences, trace=trace,
-                        start=start, end=end)
+        return self.stories.timeline(topic, start, end, filters, lang or detect_lang(topic))
 
     def after(self, anchor: str, filters: Filters | None = None, lang: str | None = None) -> Timeline:
         """What happened after `anchor` (X): X's date from the sentence that reports it, then the events the articles
@@ -303,58 +248,19 @@ class Assistant:
         anchor = self._clean(anchor)
         self._ensure_seeded()
         self._check_filters(filters)
-        lang = lang or detect_lang(anchor)
-        story = self._story(anchor, filters)
-        anchored = self.anchor(story.asked, story.evidence, story.texts)
-        finishing = Finishing(self.composer, lang, story.passages, story.sents, None)
-        trace = [anchored.step]
-        report, date = anchored.report, anchored.date
-        dated = report is not None and date is not None
-        if not dated or not finishing.add(Event(date, (report,)).drafted(lang)):
-            answer = finishing.answer(anchor, anchor)
-            refusal = (anchored.refusal or "after_undated") if not dated else "after_unverified"
-            text = prompts.load(f"{refusal}.{lang}").render(anchor=anchor)
-            return Timeline(topic=anchor, lang=lang, text=text, events=[], citations=[], passages=story.passages,
-                            sentences=answer.sentences, trace=[*trace, _verify_step(answer)])
-        marks = "".join(f"[{finishing.renumber[m]}]" for m in finishing.verdicts[-1].citations)
-        start = next_day(date)
-        chronicled = later(self.chronicle(story.asked, story.evidence, story.texts, start), date)
-        events = self._lines(chronicled, finishing, lang)
-        answer = finishing.answer(anchor, anchor)
-        said = {"anchor": anchor, "date": said_date(date, lang), "marks": marks}
-        head = prompts.load(f"after.{lang}").render(**said, count=str(len(events))) if events else \
-            prompts.load(f"after_none.{lang}").render(**said)
-        trace += [TraceStep("timeline", f"{len(events)} events", chronicled.detail), _verify_step(answer)]
-        return Timeline(topic=anchor, lang=lang, text="\n".join([head, *(f"- {e.text}" for e in events)]), events=events,
-                        citations=answer.citations, passages=story.passages, sentences=answer.sentences, trace=trace,
-                        start=start)
+        return self.stories.after(anchor, filters, lang or detect_lang(anchor))
 
-    def _dated(self, question: str, filters: Filters | None, lang: str) -> Answer | None:
-        """The answer to a question that asks for a timeline ("timeline of ...") or what happened after something
-        ("what happened after ..."); None for any other question."""
+    def _direct(self, question: str, filters: Filters | None, lang: str) -> Answer | None:
+        """The answer to a question not answered by a quote: one about the whole collection (an overview), one that asks
+        for a timeline ("timeline of ...") or what happened after something ("what happened after ..."); None for any
+        other question."""
+        if about_collection(question) and filters is None:
+            return self.overview(question, lang)
         if (topic := timeline_topic(question)) is not None:
             return self.timeline(topic, filters=filters, lang=lang).answer(question)
         if (anchor := after_anchor(question)) is not None:
             return self.after(anchor, filters=filters, lang=lang).answer(question)
         return None
-
-    def _story(self, topic: str, filters: Filters | None) -> Story:
-        """The passages retrieved for a timeline's topic (or what an 'after' question names), their sentences as
-        evidence, closest first, and the texts of their articles, which say whether each article is about it."""
-        asked = parse(topic)
-        qvec = self.embedder.embed_queries([topic])[0]
-        passages = self.retriever.retrieve(topic, filters, k=self.settings.timeline_passages, qvec=qvec)
-        sents = self.retriever.sentences_for([p.chunk_id for p in passages])
-        texts = {a: self.store.article_text(a) or "" for a in dict.fromkeys(p.article_id for p in passages)}
-        return Story(asked, passages, sents, gather(asked, qvec, passages, sents, len(sents)), texts)
-
-    def _lines(self, chronicled: Chronicled, finishing: Finishing, lang: str) -> list[TimelineEvent]:
-        """The events as the lines shown, each verified and cited (an unsupported one is dropped)."""
-        lines: list[tuple[str, str, tuple[int, ...]]] = []
-        for event in chronicled.events:
-            if piece := finishing.add(event.drafted(lang)).strip():
-                lines.append((event.date, piece, finishing.verdicts[-1].citations))
-        return [TimelineEvent(day, text, tuple(finishing.renumber[m] for m in marks)) for day, text, marks in lines]
 
     def overview(self, question: str, lang: str) -> Answer:
         """What the collection covers, for a question about all of it: the newest articles, one line each (title,
@@ -379,36 +285,6 @@ class Assistant:
                       standalone_question=question, lang=lang, backend=self.composer.name, grade=Grade.ANSWER,
                       trace=[TraceStep("overview", "answer", f"{len(shown)} of {len(articles)} articles, newest first")])
 
-    def _find(self, question: str, history: list[dict] | None, filters: Filters | None) -> "Searched":
-        """The conversation step and the search: a follow-up is made standalone and, when the articles the conversation is
-        about hold its answer, read within them; otherwise each part of the question is searched in the whole store."""
-        t0 = time.perf_counter()
-        resolution = resolve(question, history, self.settings, self.llm)
-        standalone = resolution.standalone
-        parts = [standalone] if resolution.follow_up else split_question(standalone)
-        # One model call per ask: the parts, and a follow-up's own words, which are what is read within the focus
-        # (the subject is fixed there by the articles; carried along, it would only dilute what the reader matches).
-        vecs = list(self.embedder.embed_queries(parts + ([resolution.own] if resolution.follow_up else [])))
-        seconds = time.perf_counter() - t0  # the question read and embedded; the searches below add their retrieval
-        qvecs = vecs[: len(parts)]
-        asked = [parse(part) for part in parts]
-        conversation = TraceStep("conversation", "follow-up" if resolution.follow_up else "stands alone", resolution.decided_by)
-        found = None
-        if resolution.follow_up and (scoped := self._focus_filters(resolution, filters)) is not None:
-            own = [parse(resolution.own)]
-            found = self._search(own, vecs[-1:], scoped)
-            seconds += found.retrieve_seconds
-            if answer_grade([d.grade for d in found.decisions]) is Grade.REFUSED:
-                found = None  # the focus does not hold it: the whole store is searched below, with the resolved question
-            else:
-                asked, qvecs = own, vecs[-1:]
-            conversation = replace(conversation, detail=f"{resolution.decided_by}; focus {', '.join(scoped.article_ids or ())}"
-                                   + ("" if found else ", not found there, searched all"))
-        if found is None:
-            found = self._search(asked, qvecs, filters)
-            seconds += found.retrieve_seconds
-        return Searched(standalone, asked, qvecs, found, conversation, seconds)
-
     def _choose(self, asked: list[Question], qvecs: list[np.ndarray], decisions: list[Decision], passages: list[Passage],
                 sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None) -> "Chosen":
         """The recency and disagreement steps on each answered part, then the evidence the draft quotes."""
@@ -430,31 +306,6 @@ class Assistant:
             disputed = disputed or verdict.rival is not None
             evidence.extend(self.composer.choose(decision, recent.earlier or verdict.rival, q))
         return Chosen(evidence, "revised" if revised else "conflict" if disputed else None, as_of, trace)
-
-    def _search(self, asked: list[Question], qvecs: list[np.ndarray], filters: Filters | None) -> Found:
-        """Retrieve each part of the question, then read and decide on the sentences of what was retrieved."""
-        t0 = time.perf_counter()
-        passages: list[Passage] = []
-        for q, qvec in zip(asked, qvecs):
-            seen = {p.chunk_id for p in passages}
-            passages.extend(p for p in self.retriever.retrieve(q.text, filters, qvec=qvec) if p.chunk_id not in seen)
-        retrieved = time.perf_counter() - t0
-        sents = self.retriever.sentences_for([p.chunk_id for p in passages])
-        idf = self.retriever.snapshot().bm25.idf
-        decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
-        return Found(passages, sents, decisions, idf, retrieved)
-
-    def _focus_filters(self, resolution: Resolution, filters: Filters | None) -> Filters | None:
-        """The user's filters narrowed to the conversation's focus: the articles the previous answer cited, or, when
-        those are unknown (a plain history), the articles retrieved for the previous question."""
-        focus = resolution.focus
-        if not focus and resolution.previous:
-            top = self.retriever.retrieve(resolution.previous, filters)
-            focus = tuple(dict.fromkeys(p.article_id for p in top))[: self.settings.focus_articles]
-        allowed = [a for a in focus if not filters or not filters.article_ids or a in filters.article_ids]
-        if not allowed:
-            return None
-        return replace(filters or Filters(), article_ids=tuple(allowed))
 
     def _check_filters(self, filters: Filters | None) -> None:
         """Bad filters are an error, not a silent refusal: dates must be ISO dates, article ids must exist."""

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from qa import Assistant
-from qa.answer.compose import Composer, Drafted, generated_sentences
+from qa.answer.compose import Composer, Drafted
+from qa.answer.generate import generated_sentences
 from qa.answer.evidence import Evidence
 from qa.answer.reader import ReaderCandidate
 from qa.core.types import Passage, Sentence

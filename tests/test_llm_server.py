@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from qa import Answer, Assistant
-from qa.answer.compose import generated_sentences
+from qa.answer.generate import generated_sentences
 from qa.answer.llm import OpenAICompatLLM, Transcript, build_llm
 from qa_eval.servers import ServerProcess, llama_server, registry_gguf, server_available
 from qa.answer.verify import MARKER, strict_check

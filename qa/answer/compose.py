@@ -7,7 +7,7 @@ refuse, on the settings' bars), draft (extractive quote, or an OpenAI-compatible
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import NamedTuple
@@ -25,10 +25,10 @@ from qa.answer.recency import spoken_date
 from qa.answer.reader import Reader
 from qa.core.settings import Settings
 from qa.answer.span import answer_span
-from qa.core.text import LANGS, fold, is_directive, sentences as split_sentences, without_directives, words
+from qa.core.text import LANGS, fold, is_directive, without_directives
 from qa.ingest.translate import Translator, translated
 from qa.core.types import Answer, AnswerSentence, Citation, Grade, Passage, Sentence, TraceStep
-from qa.answer.verify import MARKER, Check as Verdict, Verifier, strip_markers
+from qa.answer.verify import Check as Verdict, Verifier
 
 class Drafted(NamedTuple):
     """One sentence of a draft: its words, the passages it cites (1-based; invalid numbers are dropped when it is
@@ -192,12 +192,6 @@ class Composer:
 
     # --- generative ----------------------------------------------------------------------
 
-    def generation_prompt(self, question: str, lang: str, passages: list[Passage]) -> str:
-        sources = "\n\n".join(
-            f"[{i}] {_attribution(p)} ({p.date or 'undated'}): {' '.join(without_directives(p.text).split())}" for i, p in enumerate(passages, 1)
-        )
-        return prompts.load("answer").render(question=question, sources=sources, language="Spanish" if lang == "es" else "English")
-
     # --- verifying (Finishing calls these) ------------------------------------------------
 
     def _check(self, body: str, cited: list[Passage], by_chunk: dict[str, list[tuple[Sentence, np.ndarray]]]) -> Verdict:
@@ -339,9 +333,6 @@ def _marked(answers: tuple[tuple[str, int, int], ...], article_id: str, start: i
     return (start + span.start, start + span.end) if span else None
 
 
-# The "Source (date):" header the prompt puts before each passage, which small models copy into their answer.
-_SOURCE_HEADER = re.compile(r"^(?:“[^”]*”|\"[^\"]*\"|[^:()\n]{1,80}?)\s*(?:\((?:\d{4}-\d\d-\d\d|undated)\)\s*)+:\s*")
-
 @cache
 def _pronouns() -> frozenset[str]:
     return frozenset(w for lang in LANGS for w in language_words(lang).pronouns)
@@ -387,45 +378,6 @@ def _as_of_prefix(p: Passage, lang: str) -> str:
     return prompts.load(f"asof.{lang}").render(date=spoken_date(p.date, lang), source=p.source or f"“{p.title}”")
 
 
-def _attribution(p: Passage) -> str:
+def attribution(p: Passage) -> str:
     who = p.source or f"“{p.title}”"
     return f"{who} ({p.date})" if p.date else who
-
-
-def generated_sentences(deltas: Iterable[str]) -> Iterator[str | Drafted]:
-    """A model's text deltas as they come, each followed by the sentences it completes with the passage numbers they
-    cite. A sentence is complete once the next one of three or more words begins: until then more words, or markers
-    split off into a "sentence" of their own, may still join it. NOT_IN_SOURCES ends the draft: a sentence complete
-    before it stands (it may have been sent already); nothing after it is taken."""
-    pending, declined = "", False
-    for delta in deltas:
-        yield delta
-        pending += delta
-        declined = declined or "NOT_IN_SOURCES" in pending
-        found = [] if declined else _read_generated(pending)
-        if len(found) > 1:
-            yield from (sentence for sentence, _ in found[:-1])
-            pending = pending[found[-1][1]:]
-    if not declined:
-        yield from (sentence for sentence, _ in _read_generated(pending))
-
-
-def _read_generated(text: str) -> list[tuple[Drafted, int]]:
-    """The sentences of a model's text, each with the passage numbers it cites and where it starts in `text`."""
-    out: list[tuple[Drafted, int]] = []
-    for span in split_sentences(text):
-        marks = tuple(int(m) for m in MARKER.findall(span.text))
-        body = _SOURCE_HEADER.sub("", strip_markers(span.text)).strip()
-        if len(words(body)) < 3:  # "It", a bare header or marker: no claim to keep
-            if out and marks:  # markers split off into their own "sentence" belong to the previous one
-                prev, at = out[-1]
-                out[-1] = (prev._replace(marks=prev.marks + marks), at)
-            continue
-        out.append((Drafted(body, marks), span.start))
-    return out
-
-
-def stream_generated(composer: Composer, question: str, lang: str, passages: list[Passage]) -> Iterator[str | Drafted]:
-    """The model's answer as it writes it: its text deltas and, as each is complete, its sentences (to verify)."""
-    assert composer.llm is not None
-    return generated_sentences(composer.llm.stream(composer.generation_prompt(question, lang, passages)))

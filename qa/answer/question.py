@@ -35,6 +35,7 @@ class LanguageWords:
     recency: tuple[str, ...]  # folded words that ask for the latest
     months: tuple[str, ...]  # full month names, January first, for saying a date
     date: str  # how a date is said: "{day} {month} {year}"
+    name: str  # the language's name in English, as the model's (English) prompt asks for it
 
 
 @cache
@@ -60,6 +61,7 @@ def language_words(lang: str) -> LanguageWords:
         recency=tuple(fold(w) for w in data["recency"]["cues"]),
         months=tuple(data["recency"]["months"]),
         date=data["recency"]["date"],
+        name=data["words"]["name"],
     )
 
 
