@@ -264,7 +264,7 @@ class TimedReader:
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
-        self.last: dict[str, float] = {"candidates": 0, "read": 0.0}
+        self.last: dict[str, int | float] = {"candidates": 0, "read": 0.0}
 
     def read(self, question: Any, candidates: Any, idf: Any = None) -> Any:
         t0 = time.perf_counter()
@@ -273,30 +273,39 @@ class TimedReader:
         return reading
 
     def __getattr__(self, name: str) -> Any:
+        if name == "reader":  # not set yet (a copy being made): no wrapped reader to ask
+            raise AttributeError(name)
         return getattr(self.reader, name)
 
 
-def reader_rerank(bot: Any, reader: TimedReader) -> Any:
+def reader_rerank(bot: Any) -> Any:
     """Our reader as a llama-index node postprocessor (the project's own `QAReader`), so the baseline does the reader's
-    work (issue 18): the query vector is the one the baseline's retriever put in the bundle. `bot` must read with
-    `reader`; `last` holds the last call's candidates and seconds (the reader's scoring call, and the whole rerank).
-    Defined here, not at import: benchmark workers time llama-index's import in cold starts."""
+    work (issue 18). `bot` reads with a TimedReader and is the reranker's own Assistant over the compared store, so its
+    sentence cache is not the one "ours" reads; the query vector is the one the baseline's retriever put in the bundle
+    (the same model on the same question), so the question is not embedded twice. `last` holds the last call's
+    candidates and seconds (the reader's scoring call, and the whole rerank). Defined here, not at import: benchmark
+    workers time llama-index's import in cold starts."""
     from llama_index.core.schema import NodeWithScore, QueryBundle
     from pydantic import Field
 
-    from qa.apps.llama_index import QAReader
+    from qa.apps.llama_index import QAReader, to_passage
+
+    reader = bot.reader
+    if not isinstance(reader, TimedReader):
+        raise TypeError("the reranker's Assistant must read with a TimedReader")
 
     class TimedRerank(QAReader):
-        last: dict[str, float] = Field(default_factory=dict)
+        last: dict[str, int | float] = Field(default_factory=dict)
 
         def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
             if query_bundle is None or query_bundle.embedding is None:
                 raise ValueError("the reader reranks what a vector retriever found: its query bundle carries the query vector")
             t0 = time.perf_counter()
             reader.last = {"candidates": 0, "read": 0.0}
-            out = super()._postprocess_nodes(nodes, query_bundle)
+            by_id = {n.node.node_id: n for n in nodes}
+            ranked = bot.rank(query_bundle.query_str, [to_passage(n) for n in nodes], np.asarray(query_bundle.embedding, dtype=np.float32))
             self.last = {**reader.last, "rerank": time.perf_counter() - t0}
-            return out
+            return [NodeWithScore(node=by_id[p.chunk_id].node, score=p.score) for p in ranked]
 
     return TimedRerank(bot)
 

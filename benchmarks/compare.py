@@ -106,10 +106,10 @@ def w_queries(cfg: dict[str, Any]) -> dict[str, Any]:
     from qa.assistant import Assistant, build_reader
 
     settings = worker_settings(cfg)
-    reader = TimedReader(build_reader(settings))
-    bot = Assistant(settings, reader=reader, auto_ingest=False)
+    bot = Assistant(settings, auto_ingest=False)
     engine, streaming = baseline_engines(bot.store.vector_store, bot.embedder, settings.top_k)
-    rerank = reader_rerank(bot, reader)
+    reranker = Assistant(settings, store=bot.store, embedder=bot.embedder, reader=TimedReader(build_reader(settings)), auto_ingest=False)
+    rerank = reader_rerank(reranker)
     reranked = reader_engine(bot.store.vector_store, bot.embedder, settings.top_k, rerank)
     systems: dict[str, Callable[[str], dict[str, Any]]] = {
         "ours": lambda q: ours_once(bot, q),

@@ -66,17 +66,27 @@ class Assistant:
         self.embedder = embedder or make_embedder(self.settings)
         self.store = store or Store(self.settings, self.embedder)
         self.retriever = Retriever(self.settings, self.store, self.embedder)
-        self.llm = llm if llm is not None else build_llm(self.settings)
+        llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
         self.reader = reader or build_reader(self.settings)
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder, self.settings.verify_similarity), self.reader,
-                                 build_checks(self.settings.disabled_checks), self.llm, self.translator)
+                                 build_checks(self.settings.disabled_checks), llm, self.translator)
         self.disagreement = Disagreement(self.settings)
         self.finder = Finder(self.settings, self.embedder, self.retriever, self.composer)
         self.stories = Stories(self.settings, self.embedder, self.store, self.retriever, self.composer)
         self.recency = Recency(self.settings)
         self._auto_ingest = auto_ingest
         self._seed_checked = False
+
+    @property
+    def llm(self) -> LLM | None:
+        """The model that drafts answers and makes follow-ups standalone (None: extractive); the composer's, so one
+        assignment changes both."""
+        return self.composer.llm
+
+    @llm.setter
+    def llm(self, llm: LLM | None) -> None:
+        self.composer.llm = llm
 
     # --- documents -----------------------------------------------------------------------
 
@@ -143,7 +153,8 @@ class Assistant:
     def rank(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> list[Passage]:
         """`passages` scored by the reader, most probable first: each one's score is the probability that its best
         sentence among the reader's candidates answers the question (0 when none of its sentences was a candidate).
-        A retriever that embedded the question already passes its `query_vector`, so the question is not embedded twice."""
+        A caller that embedded this very question with this project's embedder may pass its `query_vector`, so it is
+        not embedded twice (a query bundle's embedding may be of other text, e.g. a HyDE document: QAReader embeds)."""
         asked = parse(self._clean(question))
         qvec = query_vector if query_vector is not None else self.embedder.embed_queries([asked.text])[0]
         sents = self.retriever.sentences_for([p.chunk_id for p in passages])
@@ -208,7 +219,7 @@ class Assistant:
                           verify=round(finishing.seconds, 4), total=round(total, 4), first_token=round(first_token or 0.0, 4))
         yield replace(answer, confidence=confidence, timings=timings)
 
-    def _draft(self, searched: Searched, chosen: "Chosen", grade: Grade, lang: str) -> tuple[Draft, Iterable[str | Drafted]]:
+    def _draft(self, searched: Searched, chosen: Chosen, grade: Grade, lang: str) -> tuple[Draft, Iterable[str | Drafted]]:
         """The answer's sentences as drafted: quoted from the chosen evidence, or written by the model (as a stream of
         its words and the sentences they form), each to be verified before it is said."""
         found = searched.found
@@ -286,7 +297,7 @@ class Assistant:
                       trace=[TraceStep("overview", "answer", f"{len(shown)} of {len(articles)} articles, newest first")])
 
     def _choose(self, asked: list[Question], qvecs: list[np.ndarray], decisions: list[Decision], passages: list[Passage],
-                sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None) -> "Chosen":
+                sents: list[tuple[Sentence, np.ndarray]], filters: Filters | None) -> Chosen:
         """The recency and disagreement steps on each answered part, then the evidence the draft quotes."""
         evidence: list[Evidence] = []
         trace: list[TraceStep] = []

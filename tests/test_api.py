@@ -8,7 +8,7 @@ import pytest
 
 from qa import Answer, Assistant, Citation
 from qa.core.errors import InvalidQuestion
-from tests.conftest import KHOJALY, SPANISH
+from tests.conftest import KHOJALY
 
 pytestmark = pytest.mark.model
 
@@ -125,7 +125,7 @@ def test_cli_ingest_exits_2_when_an_input_is_rejected(tmp_path, monkeypatch, cap
     (["--date-from", "2025-13-01"], "date_from '2025-13-01' is written YYYY-MM-DD but no such day exists"),
     (["--date-from", "2025-02-30"], "date_from '2025-02-30' is written YYYY-MM-DD but no such day exists"),
     (["--date-from", "30/02/2025"], "date_from '30/02/2025' is not a date: use YYYY-MM-DD"),
-    (["--article", "nope"], f"unknown article id 'nope'; the articles are: 000_"),
+    (["--article", "nope"], "unknown article id 'nope'; the articles are: 000_"),
 ])
 def test_cli_ask_exits_2_on_bad_filters(real_bot, monkeypatch, capsys, argv, message):
     from qa.apps.cli import main

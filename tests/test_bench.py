@@ -131,7 +131,7 @@ def test_the_reader_as_a_llama_index_reranker_orders_nodes_by_their_best_sentenc
     reader = TimedReader(fake)
     bot = Assistant(make_settings(tmp_path / "data", translate=False), embedder=FakeEmbedder(), reader=reader, auto_ingest=False)
     bot.ingest([folder])
-    rerank = reader_rerank(bot, reader)
+    rerank = reader_rerank(bot)
     engine = reader_engine(bot.store.vector_store, bot.embedder, 3, rerank)
     bundle = QueryBundle("When did the Baku port ferry terminal open?")
     plain = engine.retriever.retrieve(QueryBundle(bundle.query_str))

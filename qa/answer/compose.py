@@ -2,7 +2,7 @@
 
 Named steps, each recorded in Answer.trace: gather the candidate sentences (evidence), score each with the reader
 (learned from SQuAD 2.0 and XQuAD, qa/answer/reader.py), run the named checks (qa/answer/checks.py), decide (answer, partial or
-refuse, on the settings' bars), draft (extractive quote, or an OpenAI-compatible model), verify and cite.
+refuse, on the settings' bars), draft (an extractive quote here; a model's draft is read by qa/answer/generate.py), verify and cite.
 """
 
 import re
@@ -93,9 +93,13 @@ class Composer:
         self.checks = checks
         self.llm = llm
         self.translator = translator
-        self.name = llm.name if llm else "extractive"
 
     # --- deciding ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The answers' backend: the drafting model's name, or "extractive"."""
+        return self.llm.name if self.llm else "extractive"
 
     def read(self, question: Question, evidence: list[Evidence], idf: Callable[[str], float]) -> tuple[list[Evidence], float]:
         """The evidence scored by the reader, most probable first, and its confidence that the best one answers."""
@@ -189,8 +193,6 @@ class Composer:
             for i, s in zip(at, translated([chosen[i].sentence for i in at], source, self.translator)):
                 out[i] = s.translation
         return out
-
-    # --- generative ----------------------------------------------------------------------
 
     # --- verifying (Finishing calls these) ------------------------------------------------
 

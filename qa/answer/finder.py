@@ -3,7 +3,6 @@ conversation is about hold its answer, reads it within them; otherwise each part
 whole store, and the reader decides on each part from the retrieved passages' sentences."""
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,7 +25,6 @@ class Found:
     passages: list[Passage]
     sents: list[tuple[Sentence, np.ndarray]]
     decisions: list[Decision]
-    idf: Callable[[str], float]
     retrieve_seconds: float
 
 
@@ -93,7 +91,7 @@ class Finder:
         sents = self.retriever.sentences_for([p.chunk_id for p in passages])
         idf = self.retriever.snapshot().bm25.idf
         decisions = [self.composer.decide(q, qv, passages, sents, idf) for q, qv in zip(asked, qvecs)]
-        return Found(passages, sents, decisions, idf, retrieved)
+        return Found(passages, sents, decisions, retrieved)
 
     def _focus(self, resolution: Resolution, filters: Filters | None) -> Filters | None:
         """The user's filters narrowed to the conversation's focus: the articles the previous answer cited, or, when

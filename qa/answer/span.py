@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from qa.answer.question import Question, cue_pattern, language_words
-from qa.core.text import fold, lang_words, terms
+from qa.core.text import alternation, fold, lang_words, terms
 from qa.answer.verify import DATE_NUMBERS, MONTH_WORD
 
 _NUMBER = r"(?<![\w.])[$€£]?\s?\d+(?:[.,]\d+)*(?:\s?%)?"
@@ -54,7 +54,7 @@ def _dates(text: str) -> list[Span]:
         [Span(m.start(), m.end()) for m in re.finditer(_WEEKDAY_OR_MONTH, folded)]
 
 
-_PARTICLE = "|".join(sorted({re.escape(w) for found in lang_words("name_particles") for w in found}, key=len, reverse=True))
+_PARTICLE = alternation(w for found in lang_words("name_particles") for w in found)
 _NAME_RUN = re.compile(rf"(?:(?<=\s)|^)([A-ZÁÉÍÓÚÑ][\w’'\-.]*(?:\s+(?:(?:{_PARTICLE})\s+)?[A-ZÁÉÍÓÚÑ][\w’'\-]*)*)")
 
 

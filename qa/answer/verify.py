@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.embed import Embedder
-from qa.core.text import MONTHS, STOPWORDS, YEAR, fold, lang_words, numbers, words
+from qa.core.text import MONTHS, STOPWORDS, YEAR, alternation, fold, lang_words, numbers, words
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 
@@ -53,15 +53,21 @@ def _name_found(name: str, haystack_words: set[str]) -> bool:
 
 
 def _alternatives(key: str) -> str:
-    """One [words] list of every language file as a regex alternation of folded words, longest first."""
-    return "|".join(sorted({re.escape(fold(w)) for found in lang_words(key) for w in found}, key=len, reverse=True))
+    """One [words] list of every language file as a regex alternation of folded words."""
+    return alternation(fold(w) for found in lang_words(key) for w in found)
+
+
+def _optional(key: str, after: str = "") -> str:
+    """An optional word from one [words] list, then `after` (nothing when no language has such words)."""
+    found = _alternatives(key)
+    return rf"(?:(?:{found}){after})?" if found else ""
 
 
 MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
-_ORDINAL = rf"(?:{_alternatives('ordinals')})?"
-_JOINER = rf"(?:(?:{_alternatives('date_joiners')})\s+)?"
+_ORDINAL = _optional("ordinals")
+_DAY_JOINER, _YEAR_JOINER = _optional("date_joiners", r"\s+"), _optional("year_joiners", r"\s+")
 DATE_NUMBERS = re.compile(
-    rf"\b(?:{MONTH_WORD})\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}{_ORDINAL}\s+{_JOINER}(?:{MONTH_WORD})\b(?:,?\s+{_JOINER}{YEAR}\b)?"
+    rf"\b(?:{MONTH_WORD})\.?\s+\d{{1,2}}{_ORDINAL}(?:,?\s+\d{{4}})?\b|\b\d{{1,2}}{_ORDINAL}\s+{_DAY_JOINER}(?:{MONTH_WORD})\b(?:,?\s+{_YEAR_JOINER}{YEAR}\b)?"
     r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
     # A year after a year lead or a month, in a range, or before punctuation ("in 2020", "1992-1994", "2022.");
     # "2000 guests" stays a count.

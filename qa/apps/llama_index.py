@@ -4,7 +4,6 @@ the reader's probability that they answer. Both go through the public `Assistant
 
 from typing import Any
 
-import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
@@ -67,7 +66,6 @@ class QAReader(BaseNodePostprocessor):
         if query_bundle is None:
             raise InvalidQuestion("the reader needs the question: call it with a query bundle")
         by_id = {n.node.node_id: n for n in nodes}
-        qvec = np.asarray(query_bundle.embedding, dtype=np.float32) if query_bundle.embedding is not None else None
-        ranked = self._assistant.rank(query_bundle.query_str, [to_passage(n) for n in nodes], qvec)
+        ranked = self._assistant.rank(query_bundle.query_str, [to_passage(n) for n in nodes])
         out = [NodeWithScore(node=by_id[p.chunk_id].node, score=p.score) for p in ranked]
         return out[: self.top_n] if self.top_n is not None else out

@@ -5,7 +5,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LANG_DIR = Path(__file__).resolve().parents[1] / "lang"  # one word file per language (qa/lang, package data)
@@ -13,9 +13,20 @@ LANG_DIR = Path(__file__).resolve().parents[1] / "lang"  # one word file per lan
 LANGS = tuple(sorted((p.stem for p in LANG_DIR.glob("*.toml")), key=lambda lang: lang != "en"))
 
 
+@cache
+def _words_section(lang: str) -> dict:
+    return tomllib.loads((LANG_DIR / f"{lang}.toml").read_text(encoding="utf-8"))["words"]
+
+
 def lang_words(key: str) -> list:
-    """One [words] entry of every language file: the lists are used for all languages at once, since a text may mix them."""
-    return [tomllib.loads((LANG_DIR / f"{lang}.toml").read_text(encoding="utf-8"))["words"][key] for lang in LANGS]
+    """One [words] entry of every language file, in LANGS order: lists of words are used for all languages at once,
+    since a text may mix them."""
+    return [_words_section(lang)[key] for lang in LANGS]
+
+
+def alternation(found: Iterable[str]) -> str:
+    """Words as a regex alternation, longest first (then alphabetical, so the pattern text is reproducible)."""
+    return "|".join(re.escape(w) for w in sorted(set(found), key=lambda w: (-len(w), w)))
 
 
 STOPWORDS = frozenset(w for found in lang_words("stopwords") for w in found.split())
@@ -23,7 +34,7 @@ MONTHS = {name: english for found in lang_words("months") for name, english in f
 
 _WORD = re.compile(r"[^\W_]+(?:[’'\-][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,.]\d{3})+(?![\d])|(?<![\w.])\d+(?:[.,]\d+)?(?![\d])")
-_ABBREV = frozenset(w for found in lang_words("abbreviations") for w in found.split())  # a stop after these ends no sentence
+_ABBREV = frozenset(w for found in lang_words("abbreviations") for w in found)  # a stop after these ends no sentence
 
 
 @lru_cache(maxsize=1 << 16)
