@@ -1,7 +1,10 @@
 """What the store keeps per article and per sentence: the manifest's record, an article on its way in, the metadata
 every Chroma record carries (what retrieval filters on and citations show)."""
 
+import json
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from qa.core.types import Article, Chunk, Sentence
 
@@ -69,3 +72,39 @@ def article_meta(article: Article) -> dict:
         "source": article.source or "",
         "lang": article.lang,
     }
+
+
+# --- reading the records back ----------------------------------------------------------------------------------
+
+def stored_article(article_id: str, meta: dict) -> StoredArticle:
+    """The manifest's record of an article from its metadata (fields a record written by an older version lacks get
+    their defaults)."""
+    return StoredArticle(
+        id=article_id,
+        title=meta["title"],
+        date=meta.get("date") or None,
+        source=meta.get("source") or None,
+        lang=meta["lang"],
+        path=meta.get("path", ""),
+        sha256=meta["sha256"],
+        chunks=int(meta.get("chunks", 0)),
+        translated=bool(meta.get("translated", False)),
+        author=meta.get("author") or None,
+        same_as=meta.get("same_as") or None,
+        outlets=tuple(json.loads(meta["outlets"])) if meta.get("outlets") else ((meta["source"],) if meta.get("source") else ()),
+        minhash=meta.get("minhash", ""),
+        dated=bool(meta.get("dated", False)),
+    )
+
+
+def chunk_records(got: dict[str, list]) -> list[Chunk]:
+    """The chunks of a Chroma get (ids, documents, metadatas)."""
+    return [Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
+            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+
+def sentence_records(got: dict[str, list]) -> list[tuple[Sentence, np.ndarray]]:
+    """The sentences of a Chroma get (ids, documents, metadatas, embeddings) with their vectors."""
+    return [(Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"]),
+                      translation=m.get("translation"), event_date=m.get("event_date")), np.asarray(emb, dtype=np.float32))
+            for sid, doc, m, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])]

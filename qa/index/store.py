@@ -23,7 +23,8 @@ from qa.index.lexical import Lexical, LexicalStore, file_lock, replace_text
 from qa.core.settings import Settings
 from qa.core.types import Article, Chunk, Sentence
 from qa.index.chroma import lexical_folder, open_client
-from qa.index.records import NewArticle, StoredArticle, article_meta, sentence_meta, version
+from qa.index.records import (NewArticle, StoredArticle, article_meta, chunk_records, sentence_meta, sentence_records, stored_article,
+                              version)
 
 # The manifest stores no vectors of use; Chroma still wants one per record.
 _NO_VECTOR = [1.0]
@@ -105,25 +106,7 @@ class Store:
 
     def _read_manifest(self) -> dict[str, StoredArticle]:
         got = self._get_all(self.articles, ["metadatas"])
-        out = {}
-        for aid, meta in zip(got["ids"], got["metadatas"] or []):
-            out[aid] = StoredArticle(
-                id=aid,
-                title=meta["title"],
-                date=meta.get("date") or None,
-                source=meta.get("source") or None,
-                lang=meta["lang"],
-                path=meta.get("path", ""),
-                sha256=meta["sha256"],
-                chunks=int(meta.get("chunks", 0)),
-                translated=bool(meta.get("translated", False)),
-                author=meta.get("author") or None,
-                same_as=meta.get("same_as") or None,
-                outlets=tuple(json.loads(meta["outlets"])) if meta.get("outlets") else ((meta["source"],) if meta.get("source") else ()),
-                minhash=meta.get("minhash", ""),
-                dated=bool(meta.get("dated", False)),
-            )
-        return out
+        return {aid: stored_article(aid, meta) for aid, meta in zip(got["ids"], got["metadatas"] or [])}
 
     def article_text(self, article_id: str) -> str | None:
         try:
@@ -158,7 +141,7 @@ class Store:
             raise self._wrap(exc) from exc
 
     def all_chunks(self) -> list[Chunk]:
-        return self._chunks(self._get_all(self.chunks, ["documents", "metadatas"]))
+        return chunk_records(self._get_all(self.chunks, ["documents", "metadatas"]))
 
     def _by_article(self, collection, include: list[str], article_ids: list[str]) -> Iterator[dict]:
         """The records of these articles, a few hundred articles per read (within SQLite's variable limit)."""
@@ -167,7 +150,7 @@ class Store:
 
     def chunks_of(self, article_ids: list[str]) -> list[Chunk]:
         """The stored chunks of these articles."""
-        return [c for got in self._by_article(self.chunks, ["documents", "metadatas"], article_ids) for c in self._chunks(got)]
+        return [c for got in self._by_article(self.chunks, ["documents", "metadatas"], article_ids) for c in chunk_records(got)]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         if not chunk_ids:
@@ -176,7 +159,7 @@ class Store:
             got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         except Exception as exc:
             raise self._wrap(exc) from exc
-        return {c.id: c for c in self._chunks(got)}
+        return {c.id: c for c in chunk_records(got)}
 
     def chunk_vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks (a get by ids: about 1 ms for 20 at 100k chunks, where a query restricted to
@@ -188,13 +171,6 @@ class Store:
         except Exception as exc:
             raise self._wrap(exc) from exc
         return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])}
-
-    @staticmethod
-    def _chunks(got: dict[str, list]) -> list[Chunk]:
-        return [
-            Chunk(id=cid, article_id=m["article_id"], text=doc, start=int(m["start"]), end=int(m["end"]))
-            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])
-        ]
 
     # --- the lexical index -------------------------------------------------------------
 
@@ -240,14 +216,6 @@ class Store:
             raise self._wrap(exc) from exc
         return [(cid, math.exp(-dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
-    @staticmethod
-    def _sentences(ids, docs, metas, embs) -> list[tuple[Sentence, np.ndarray]]:
-        return [
-            (Sentence(id=sid, article_id=m["article_id"], chunk_id=m["chunk_id"], text=doc, start=int(m["start"]), end=int(m["end"]),
-                      translation=m.get("translation"), event_date=m.get("event_date")), np.asarray(emb, dtype=np.float32))
-            for sid, doc, m, emb in zip(ids, docs, metas, embs)
-        ]
-
     def sentences_for(self, chunk_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
         if not chunk_ids:
             return []
@@ -259,14 +227,14 @@ class Store:
     def sentences_of(self, article_ids: list[str]) -> list[tuple[Sentence, np.ndarray]]:
         """The stored sentences of these articles with their vectors (for a lexical build)."""
         return [row for got in self._by_article(self.sentences, ["documents", "metadatas", "embeddings"], article_ids)
-                for row in self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])]
+                for row in sentence_records(got)]
 
     def _sentences_where(self, where: dict) -> list[tuple[Sentence, np.ndarray]]:
         try:
             got = self.sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
         except Exception as exc:
             raise self._wrap(exc) from exc
-        return self._sentences(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+        return sentence_records(got)
 
     # --- writes ------------------------------------------------------------------------
 
