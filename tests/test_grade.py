@@ -10,15 +10,16 @@ A, P, R = Grade.ANSWER, Grade.PARTIAL, Grade.REFUSED
 BARS = Settings(answer_bar=0.4, partial_bar=0.5)
 
 
-@pytest.mark.parametrize(("confidence", "best", "grade"), [
-    (0.40, 0.0, A),    # at the answer bar
-    (0.90, 0.9, A),
-    (0.39, 0.50, P),   # under it, the best sentence at the partial bar
-    (0.39, 0.49, R),
-    (0.00, 0.00, R),
+@pytest.mark.parametrize(("confidence", "best", "topic_named", "grade"), [
+    (0.40, 0.0, False, A),    # at the answer bar
+    (0.90, 0.9, False, A),
+    (0.39, 0.50, False, P),   # under it, the best sentence at the partial bar
+    (0.39, 0.49, False, R),
+    (0.00, 0.00, False, R),
+    (0.13, 0.16, True, A),    # an open question whose topic the evidence names, whatever the reader's probability
 ])
-def test_part_grade(confidence, best, grade):
-    assert part_grade(confidence, best, BARS) is grade
+def test_part_grade(confidence, best, topic_named, grade):
+    assert part_grade(confidence, best, BARS, topic_named) is grade
 
 
 @pytest.mark.parametrize(("parts", "verified", "grade"), [

@@ -19,6 +19,7 @@ from qa.answer.checks import Check
 from qa.index.embed import Embedder
 from qa.answer.evidence import Evidence, gather, scored
 from qa.answer.grade import part_grade
+from qa.answer.open_topic import OpenTopic
 from qa.answer.llm import LLM
 from qa.answer.question import Question, language_words
 from qa.answer.recency import spoken_date
@@ -75,6 +76,7 @@ class Decision:
     confidence: float | None
     refused_by: str | None
     trace: list[TraceStep] = field(default_factory=list)
+    about_topic: bool = False  # answered as an open question whose topic these sentences name (qa/answer/open_topic.py)
 
 
 # Questions answered by a few sentences rather than a phrase.
@@ -93,6 +95,7 @@ class Composer:
         self.checks = checks
         self.llm = llm
         self.translator = translator
+        self.open_topic = OpenTopic()
 
     # --- deciding ------------------------------------------------------------------------
 
@@ -126,18 +129,22 @@ class Composer:
                 evidence, confidence = self.read(question, verdict.evidence, idf)
                 trace.append(TraceStep("reader", f"confidence {confidence:.3f}", f"after {check.name}"))
         best = evidence[0].p or 0.0
-        grade = part_grade(confidence, best, self.settings)
+        topic = self.open_topic(question, evidence)
+        trace.append(topic.step)
+        evidence = topic.evidence or evidence
+        grade = part_grade(confidence, best, self.settings, topic_named=bool(topic.evidence))
         trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); "
-                                                f"best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"))
+                                                f"best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"
+                                                + ("; an open question whose topic the evidence names" if topic.evidence else "")))
         refused = grade is Grade.REFUSED
-        return Decision(grade, [] if refused else evidence, confidence, "reader" if refused else None, trace)
+        return Decision(grade, [] if refused else evidence, confidence, "reader" if refused else None, trace, bool(topic.evidence))
 
     # --- extractive ----------------------------------------------------------------------
 
     def choose(self, decision: Decision, rival: Evidence | None = None, question: Question | None = None) -> list[Evidence]:
-        """The best sentence, plus others from its article the reader also takes for an answer, and another article's
-        report that differs from it (qa/answer/disagreement.py).
-        An open question ("What happened in X?", "Why ...?") takes up to open_sentences of them."""
+        """The best sentence, plus others from its article the reader also takes for an answer (or, for an open question
+        answered by its topic, that name the topic too), and another article's report that differs from it
+        (qa/answer/disagreement.py). An open question ("What happened in X?", "Why ...?") takes up to open_sentences."""
         best = decision.evidence[0]
         chosen = [best]
         most = self.settings.open_sentences if question is not None and question.asks in OPEN_ASKS else self.settings.max_sentences
@@ -146,7 +153,7 @@ class Composer:
                 break
             if any(float(e.vector @ o.vector) > self.settings.duplicate_similarity for o in chosen):
                 continue  # the same fact said twice (often by two articles)
-            if (e.p or 0.0) >= self.settings.sentence_bar and e.sentence.article_id == best.sentence.article_id:
+            if ((e.p or 0.0) >= self.settings.sentence_bar or decision.about_topic) and e.sentence.article_id == best.sentence.article_id:
                 chosen.append(e)
         return chosen + ([rival] if rival is not None else [])
 

@@ -7,10 +7,11 @@ from qa.core.settings import Settings
 from qa.core.types import Grade
 
 
-def part_grade(confidence: float, best: float, settings: Settings) -> Grade:
-    """Sure enough to answer; or not, but the best sentence more likely than not holds the answer: shown as what the
-    articles do state, saying they do not state exactly this; else refused."""
-    if confidence >= settings.answer_bar:
+def part_grade(confidence: float, best: float, settings: Settings, topic_named: bool = False) -> Grade:
+    """Sure enough to answer, or an open question whose topic the evidence names (qa/answer/open_topic.py); or not,
+    but the best sentence more likely than not holds the answer: shown as what the articles do state, saying they do
+    not state exactly this; else refused."""
+    if confidence >= settings.answer_bar or topic_named:
         return Grade.ANSWER
     return Grade.PARTIAL if best >= settings.partial_bar else Grade.REFUSED
 
