@@ -16,7 +16,8 @@ BARS = Settings(answer_bar=0.4, partial_bar=0.5)
     (0.39, 0.50, False, P),   # under it, the best sentence at the partial bar
     (0.39, 0.49, False, R),
     (0.00, 0.00, False, R),
-    (0.13, 0.16, True, A),    # an open question whose topic the evidence names, whatever the reader's probability
+    (0.20, 0.17, True, A),    # an open question whose topic the evidence holds, whatever the reader's probability
+    (0.90, 0.90, True, A),
 ])
 def test_part_grade(confidence, best, topic_named, grade):
     assert part_grade(confidence, best, BARS, topic_named) is grade

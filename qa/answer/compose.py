@@ -2,7 +2,7 @@
 
 Named steps, each recorded in Answer.trace: gather the candidate sentences (evidence), score each with the reader
 (learned from SQuAD 2.0 and XQuAD, qa/answer/reader.py), run the named checks (qa/answer/checks.py), decide (answer, partial or
-refuse, on the settings' bars), draft (an extractive quote here; a model's draft is read by qa/answer/generate.py), verify and cite.
+refuse, on the settings' bars; an open question the reader would not answer by its topic, qa/answer/open_topic.py), draft (an extractive quote here; a model's draft is read by qa/answer/generate.py), verify and cite.
 """
 
 import re
@@ -95,7 +95,7 @@ class Composer:
         self.checks = checks
         self.llm = llm
         self.translator = translator
-        self.open_topic = OpenTopic()
+        self.open_topic = OpenTopic() if settings.open_topic else None
 
     # --- deciding ------------------------------------------------------------------------
 
@@ -129,15 +129,19 @@ class Composer:
                 evidence, confidence = self.read(question, verdict.evidence, idf)
                 trace.append(TraceStep("reader", f"confidence {confidence:.3f}", f"after {check.name}"))
         best = evidence[0].p or 0.0
-        topic = self.open_topic(question, evidence)
-        trace.append(topic.step)
-        evidence = topic.evidence or evidence
-        grade = part_grade(confidence, best, self.settings, topic_named=bool(topic.evidence))
-        trace.append(TraceStep("decide", grade, f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); "
-                                                f"best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"
-                                                + ("; an open question whose topic the evidence names" if topic.evidence else "")))
+        grade = part_grade(confidence, best, self.settings)
+        detail = f"confidence {confidence:.3f} (answer bar {self.settings.answer_bar}); best sentence p={best:.3f} (partial bar {self.settings.partial_bar})"
+        about_topic = False
+        if grade is not Grade.ANSWER and self.open_topic is not None:
+            topic = self.open_topic(question, evidence)
+            trace.append(topic.step)
+            if topic.evidence:
+                evidence, about_topic = topic.evidence, True
+                grade = part_grade(confidence, best, self.settings, topic_named=True)
+                detail = f"decided by open-topic: an open question answered by the sentences that hold its topic ({detail})"
+        trace.append(TraceStep("decide", grade, detail))
         refused = grade is Grade.REFUSED
-        return Decision(grade, [] if refused else evidence, confidence, "reader" if refused else None, trace, bool(topic.evidence))
+        return Decision(grade, [] if refused else evidence, confidence, "reader" if refused else None, trace, about_topic)
 
     # --- extractive ----------------------------------------------------------------------
 

@@ -123,6 +123,13 @@ def _after_lead(text: str, leads: tuple[str, ...]) -> str | None:
     return rest if rest and (names(rest) or terms(rest)) else None
 
 
+def open_topic(text: str) -> str | None:
+    """What an open question asks about ("What happened in Khojaly?" -> "in Khojaly", "Tell me about the Port Ellery
+    barrier" -> "the Port Ellery barrier"): the words after a language file's open cue, in either language; None when
+    it has no open cue or they name nothing."""
+    return _after_lead(text, tuple(w for lang in LANGS for w in language_words(lang).asks["open"]))
+
+
 def parse(text: str) -> Question:
     lang = detect_lang(text)
     return Question(text=text, lang=lang, asks=asks_for(text, lang), names=frozenset(names(text)),

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         description="Chunks closest to the question whose sentences the rival search ranks to find its rival_k.",
     )
     max_sentences: int = Field(2, ge=1, le=10, description="Most sentences in an extractive answer.")
+    open_topic: bool = Field(
+        True,
+        description="An open question (what happened in X, tell me about X) the reader would not answer is answered by "
+        "the evidence sentences that hold its whole topic (qa/answer/open_topic.py); false leaves it to the reader, "
+        "for measuring the step.",
+    )
     open_sentences: int = Field(
         3, ge=1, le=10,
         description="Most sentences in the extractive answer to an open question (what happened, why, how): the ones the "
