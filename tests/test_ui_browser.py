@@ -172,8 +172,12 @@ def ask(pg, question: str | None = None, example: str | None = None) -> str:
     else:
         pg.fill("#qa-question textarea", question)
         pg.press("#qa-question textarea", "Enter")
-    pg.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[FINAL, before], timeout=60_000)
-    return pg.locator(FINAL).last.inner_html()
+    # The HTML is read in the same call that sees the new message: Gradio may re-render the chat between two calls
+    # (a loaded machine once left a second lookup waiting 30 s for an element that had been replaced).
+    found = pg.wait_for_function("([sel, n]) => { const all = document.querySelectorAll(sel); "
+                                 "return all.length > n ? all[all.length - 1].innerHTML : false; }",
+                                 arg=[FINAL, before], timeout=60_000)
+    return found.json_value()
 
 
 def plain(markup: str) -> str:
