@@ -189,10 +189,11 @@ class Assistant:
         grade = answer_grade([d.grade for d in decisions])
         confidence = max((d.confidence for d in decisions if d.confidence is not None), default=None)
         if grade is Grade.REFUSED:
+            text = refusal_text(lang)
             first_token = time.perf_counter() - t0
-            yield refusal_text(lang)
+            yield text
             total = time.perf_counter() - t0
-            yield Answer(text=refusal_text(lang), citations=[], refused=True, passages=searched.found.passages, question=question,
+            yield Answer(text=text, citations=[], refused=True, passages=searched.found.passages, question=question,
                          standalone_question=searched.standalone, lang=lang, backend=self.composer.name,
                          timings=Timings(t_retrieve, total - t_retrieve, 0.0, total, first_token), grade=grade,
                          confidence=confidence, trace=trace, refused_by=decisions[0].refused_by)

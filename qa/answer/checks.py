@@ -37,24 +37,15 @@ def _spelled_alike(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=limit) <= limit
 
 
-def checked_names(question: Question) -> set[str]:
-    """The question's names a passage must hold: its first word and acronyms (often spelled out in articles) left out."""
+def unknown_names(question: Question, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
+    """Names in the question that appear in no passage (nor in its sentences' translations), allowing for spelling
+    across languages. The question's first word and acronyms (often spelled out in articles) are left out."""
     acronyms = {fold(w) for w in words(question.text) if w.isupper() and len(w) > 1}
-    return set(question.names) - acronyms - {fold(w) for w in words(question.text)[:1]}
-
-
-def missing_names(question: Question, texts: Iterable[str]) -> set[str]:
-    """The checked names of the question that none of the texts holds, allowing for spelling across languages."""
-    asked = checked_names(question)
+    asked = set(question.names) - acronyms - {fold(w) for w in words(question.text)[:1]}
     if not asked:
         return set()
-    hay = Vocabulary(w for text in texts for w in words(fold(text)))
+    hay = Vocabulary(w for text in [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations] for w in words(fold(text)))
     return {n for n in asked if not name_found(n, hay) and not any(_spelled_alike(n, w) for w in hay.words)}
-
-
-def unknown_names(question: Question, passages: list[Passage], translations: Iterable[str] = ()) -> set[str]:
-    """Names in the question that appear in no passage (nor in its sentences' translations)."""
-    return missing_names(question, [*(f"{p.title} {p.source or ''} {p.text}" for p in passages), *translations])
 
 
 class UnknownNames:

@@ -30,7 +30,6 @@ class TopicVerdict:
 class Topic:
     """An open question's topic as a sentence must hold it."""
 
-    text: str
     names: frozenset[str]  # folded
     terms: tuple[str, ...]
     numbers: frozenset[str]
@@ -51,7 +50,7 @@ class OpenTopic:
         said = open_topic(question.text) if question.asks == "open" else None
         if said is None:
             return TopicVerdict([], TraceStep(self.name, "reader decides", "not an open question about something named"))
-        topic = Topic(said, frozenset(names(said)), tuple(dict.fromkeys(terms(said))), frozenset(numbers(said)))
+        topic = Topic(frozenset(names(said)), tuple(dict.fromkeys(terms(said))), frozenset(numbers(said)))
         about = [replace(e, span=None) for e in evidence if topic.held_by(e)]  # the reader's marked words answer no 'what happened'
         if not about:
             return TopicVerdict([], TraceStep(self.name, "reader decides", f"no sentence holds all of “{said}”"))

@@ -63,7 +63,7 @@ def _optional(key: str, after: str = "") -> str:
     return rf"(?:(?:{found}){after})?" if found else ""
 
 
-MONTH_WORD = "|".join(sorted(_ALL_MONTHS, key=len, reverse=True))
+MONTH_WORD = alternation(_ALL_MONTHS)
 _ORDINAL = _optional("ordinals")
 _DAY_JOINER, _YEAR_JOINER = _optional("date_joiners", r"\s+"), _optional("year_joiners", r"\s+")
 DATE_NUMBERS = re.compile(
