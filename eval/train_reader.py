@@ -10,6 +10,9 @@ Data (none of it written here, none of it the gold set):
   also meets Spanish and cross-language unanswerable questions (labels carry over by sentence index).
 - XQuAD (../shared/benchmarks/xquad): 1,190 answerable questions in English and Spanish over 240 paragraphs.
 
+Each candidate is first read by the shipped cross-encoder (qa/models/cross_reader.onnx, trained on SQuAD 2.0's training
+articles, TyDi QA and MLQA, none of these articles): its probability is one of the features the trees learn from.
+
 Each question is asked in four directions (en->en, es->es, es->en, en->es) against the sentences of its article in
 the paragraph language; the K sentences closest by e5 are the candidates, as retrieval would hand them over, and a
 candidate is positive when it holds the answer span. Half the cross-language questions are read without a
@@ -33,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from qa.index.embed import E5Embedder  # noqa: E402
 from qa.answer.question import parse  # noqa: E402
-from qa.answer.reader import FEATURES, MODEL_DIR, QUESTION_FEATURES, ReaderCandidate, features, question_features  # noqa: E402
+from qa.answer.reader import (FEATURES, MODEL_DIR, QUESTION_FEATURES, NeuralReader, ReaderCandidate, features,  # noqa: E402
+                              question_features)
 from qa.core.settings import Settings  # noqa: E402
 from qa.core.text import sentences as split_sentences, terms  # noqa: E402
 from qa.ingest.translate import build_translator  # noqa: E402
@@ -163,18 +167,53 @@ def embed_cached(embedder, kind: str, texts: list[str]) -> np.ndarray:
     return vecs
 
 
-def cached_table(datasets, embedder, translator, k: int) -> "Table":
-    """The feature table, rebuilt only when the code that makes it changes (it takes minutes)."""
+def file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class NeuralScores:
+    """The cross-encoder's probability for each (question, sentence as it reads it), cached per model file: scoring
+    the table's 190k candidates takes half an hour on 2 cores."""
+
+    def __init__(self, reader: NeuralReader, model: Path) -> None:
+        import pickle
+
+        self.reader, self.pickle = reader, pickle
+        self.path = CACHE / f"neural-{file_sha(model)[:16]}.pkl"
+        self.done: dict[tuple[str, str, str], float] = pickle.loads(self.path.read_bytes()) if self.path.exists() else {}
+        self.added = 0
+
+    def __call__(self, question, candidates: list[ReaderCandidate]) -> np.ndarray:
+        keys = [(question.text, *self.reader.as_read(c)) for c in candidates]
+        todo = [c for c, key in zip(candidates, keys) if key not in self.done]
+        if todo:
+            p = self.reader.read(question, todo).p
+            self.done.update({(question.text, *self.reader.as_read(c)): float(v) for c, v in zip(todo, p)})
+            self.added += len(todo)
+            if self.added >= 20000:
+                self.save()
+        return np.array([self.done[key] for key in keys], dtype=np.float32)
+
+    def save(self) -> None:
+        if self.added:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_bytes(self.pickle.dumps(self.done))
+            self.added = 0
+
+
+def cached_table(datasets, embedder, translator, neural: NeuralScores, k: int) -> "Table":
+    """The feature table, rebuilt only when the code that makes it or the cross-encoder changes (it takes minutes)."""
     import pickle
 
     code = "".join((ROOT / f).read_text() for f in ("qa/answer/reader.py", "qa/answer/question.py", "qa/lang/en.toml", "qa/lang/es.toml", "qa/core/text.py", "qa/answer/verify.py"))
     source = Path(__file__).read_text()
     build_code = source[source.index("def build(") : source.index("def cross_pairs(")]
-    key = hashlib.sha256((code + str(k) + build_code).encode()).hexdigest()[:16]
+    key = hashlib.sha256((code + str(k) + build_code + neural.path.name).encode()).hexdigest()[:16]
     path = CACHE / f"table-{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    table = build(datasets, embedder, translator, k)
+    table = build(datasets, embedder, translator, neural, k)
+    neural.save()
     path.write_bytes(pickle.dumps(table))
     return table
 
@@ -190,7 +229,7 @@ class Table:
     near_miss: np.ndarray  # per row: the sentence holds an unanswerable question's plausible (wrong) answer
 
 
-def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, translator, k: int) -> Table:
+def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, translator, neural: NeuralScores, k: int) -> Table:
     rows, labels, qid, groups, meta, pairs, near = [], [], [], [], [], [], []
     for name, (paragraphs, items) in datasets.items():
         titles = {it.paragraph: it.title for it in items}
@@ -221,11 +260,16 @@ def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, tra
                         reading = reading_of(si) if translated or not cross else None
                         context = " ".join(reading_of(x) for x in range(max(0, si - 1), min(len(par.sentences[lang]), si + 2))) if reading else None
                         english = text if lang == "en" else par.translations["es"][si]
-                        cands.append(ReaderCandidate(text, lang, float(svec[j] @ qvec[ql][n]), si, reading, context))
+                        # As stored at ingest: the sentence before it, and both translated only with a translator.
+                        before = par.sentences[lang][si - 1] if si else ""
+                        translation = par.translations[lang][si] if translated else None
+                        before_translation = par.translations[lang][si - 1] if translated and si else None
+                        cands.append(ReaderCandidate(text, lang, float(svec[j] @ qvec[ql][n]), si, reading, context,
+                                                     before, translation, before_translation))
                         labs.append(int(it.answerable and pi == it.paragraph and si in it.gold[lang]))
                         pairs.append((q_en, english))
                         near.append(int(pi == it.paragraph and si in it.near_miss[lang]))
-                    rows.append(features(q, cands, idf[ql]))
+                    rows.append(features(q, cands, idf[ql], neural(q, cands)))
                     labels.extend(labs)
                     qid.extend([len(meta)] * len(cands))
                     groups.extend([it.title] * len(cands))
@@ -457,7 +501,8 @@ def main() -> int:
     embedder = E5Embedder(threads=2)
     datasets = {"squad2": load_squad2(translator), "xquad": load_xquad(translator)}
     print("data loaded", round(time.time() - t0), "s", flush=True)
-    table = cached_table(datasets, embedder, translator, args.candidates)
+    neural = NeuralScores(NeuralReader(MODEL_DIR, threads=2), MODEL_DIR / "cross_reader.onnx")
+    table = cached_table(datasets, embedder, translator, neural, args.candidates)
     print("features", table.rows.shape, round(time.time() - t0), "s", flush=True)
     fold_of = fold_of_title(table, args.folds)
     row_fold = np.array([fold_of[g] for g in table.groups])

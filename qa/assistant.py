@@ -36,7 +36,8 @@ from qa.answer.verify import Verifier
 
 def build_reader(settings: Settings) -> Reader:
     folder = settings.reader_dir or MODEL_DIR
-    return NeuralReader(folder, settings.reader_threads) if settings.reader == "neural" else TreeReader(folder)
+    neural = NeuralReader(folder, settings.reader_threads)
+    return neural if settings.reader == "neural" else TreeReader(neural, folder)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The reader: its features, the shipped model, and what it makes of sentences nobody here tuned it on."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,16 @@ from qa.index.e5file import E5File, E5Tokenizer
 from qa.answer.reader import FEATURES, MODEL_DIR, NeuralReader, PairEncoder, ReaderCandidate, TreeReader, best_span, features
 
 
+@pytest.fixture(scope="module")
+def neural() -> NeuralReader:
+    return NeuralReader()
+
+
+@pytest.fixture(scope="module")
+def tree(neural) -> TreeReader:
+    return TreeReader(neural)
+
+
 def _cand(text: str, similarity: float, lang: str = "en", reading: str | None = "same", position: int = 0) -> ReaderCandidate:
     reading = text if reading == "same" else reading
     return ReaderCandidate(text, lang, similarity, position, reading, reading)
@@ -19,7 +30,7 @@ def _cand(text: str, similarity: float, lang: str = "en", reading: str | None = 
 def test_features_describe_each_candidate_against_the_others():
     q = parse("How many people were taken hostage in Khojaly?")
     rows = features(q, [_cand("1275 people were taken hostage in Khojaly.", 0.9), _cand("The town lies in the mountains.", 0.8)],
-                    lambda t: 1.0)
+                    lambda t: 1.0, np.array([0.7, 0.2]))
     col = {f: i for i, f in enumerate(FEATURES)}
     assert rows.shape == (2, len(FEATURES))
     assert rows[0, col["similarity_rank"]] == 0 and rows[1, col["similarity_rank"]] == 1
@@ -27,41 +38,45 @@ def test_features_describe_each_candidate_against_the_others():
     assert rows[0, col["coverage"]] == 1.0 and rows[1, col["coverage"]] == 0.0
     assert rows[0, col["quantities"]] == 1 and rows[1, col["quantities"]] == 0
     assert rows[0, col["names_found"]] == 1.0
+    assert rows[0, col["neural"]] == pytest.approx(0.7) and rows[1, col["neural_minus_best"]] == pytest.approx(-0.5)
+    assert rows[0, col["neural_rank"]] == 0 and rows[1, col["neural_rank"]] == 1
 
 
 def test_a_sentence_in_the_other_language_without_a_translation_has_no_word_features():
     q = parse("How long did the talks last?")
-    row = features(q, [_cand("La reunión duró casi cuatro horas.", 0.85, lang="es", reading=None)], lambda t: 1.0)[0]
+    row = features(q, [_cand("La reunión duró casi cuatro horas.", 0.85, lang="es", reading=None)], lambda t: 1.0, np.array([0.6]))[0]
     col = {f: i for i, f in enumerate(FEATURES)}
     assert row[col["cross_language"]] == 1 and row[col["has_reading"]] == 0
     assert np.isnan(row[col["coverage"]]) and np.isnan(row[col["coverage_context"]])
     assert row[col["has_duration"]] == 1  # read with the sentence's own language words
 
 
-def test_a_model_trained_on_other_features_is_refused(tmp_path):
+def test_a_model_trained_on_other_features_is_refused(tmp_path, neural):
     meta = json.loads((MODEL_DIR / "reader.json").read_text())
     (tmp_path / "reader.json").write_text(json.dumps({**meta, "features": ["similarity"]}))
     with pytest.raises(InvalidSetting, match="other features"):
-        TreeReader(tmp_path)
+        TreeReader(neural, tmp_path)
     with pytest.raises(InvalidSetting, match="no reader model"):
-        TreeReader(tmp_path / "missing")
+        TreeReader(neural, tmp_path / "missing")
 
 
-def test_the_shipped_model_is_small_and_calibrated():
+def test_the_shipped_model_is_small_and_calibrated(tree):
     size = sum(p.stat().st_size for p in MODEL_DIR.iterdir())
     assert size < 60 * 2**20
-    reader = TreeReader()
+    reader = tree
     for model in ("sentence", "question"):
         p = reader.calibrate(np.linspace(-1, 2, 50), model)
         assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
 
 
-def test_reading_gives_each_candidate_a_probability_and_the_question_a_confidence():
+def test_reading_gives_each_candidate_a_probability_and_the_question_a_confidence(tree):
     q = parse("How many people were taken hostage in Khojaly?")
-    reading = TreeReader().read(q, [_cand("1275 people were taken hostage in Khojaly.", 0.9), _cand("The town lies in the hills.", 0.8)],
+    reading = tree.read(q, [_cand("1275 people were taken hostage in Khojaly.", 0.9), _cand("The town lies in the hills.", 0.8)],
                                 lambda t: 2.0)
     assert reading.p.shape == (2,) and 0.0 <= reading.confidence <= 1.0 and reading.p[0] > reading.p[1]
-    assert TreeReader().read(q, [], lambda t: 2.0).confidence == 0.0
+    assert tree.read(q, [], lambda t: 2.0).confidence == 0.0
+    a, b = reading.spans[0]  # the cross-encoder's answering words
+    assert "1275" in "1275 people were taken hostage in Khojaly."[a:b]
 
 
 @pytest.mark.model
@@ -80,7 +95,7 @@ def test_reading_gives_each_candidate_a_probability_and_the_question_a_confidenc
      "Unos 2.300 trabajadores se sumaron a la huelga el lunes, según el sindicato.",
      "La mina de cobre está situada en el desierto de Atacama."),
 ])
-def test_the_real_reader_prefers_the_sentence_that_answers(question, answer, distractor):
+def test_the_real_reader_prefers_the_sentence_that_answers(tree, question, answer, distractor):
     from qa.index.embed import E5Embedder
 
     e5 = E5Embedder()
@@ -90,16 +105,11 @@ def test_the_real_reader_prefers_the_sentence_that_answers(question, answer, dis
     lang = "es" if "huelga" in answer else "en"
     reading = None if lang != q.lang else "same"
     cands = [_cand(answer, float(sv[0] @ qv), lang, reading, 1), _cand(distractor, float(sv[1] @ qv), lang, reading, 0)]
-    p = TreeReader().read(q, cands, lambda t: 2.0).p
+    p = tree.read(q, cands, lambda t: 2.0).p
     assert p[0] > p[1]
 
 
-# The neural reader (QA_READER=neural): its input layout, span decoding, and the shipped cross-encoder.
-
-@pytest.fixture(scope="module")
-def neural() -> NeuralReader:
-    return NeuralReader()
-
+# The neural reader (alone with QA_READER=neural): its input layout, span decoding, and the shipped cross-encoder.
 
 def _ncand(text: str, before: str = "", lang: str = "en") -> ReaderCandidate:
     return ReaderCandidate(text, lang, 0.0, 0, text, text, before)
@@ -163,6 +173,18 @@ def test_the_real_reader_prefers_the_sentence_that_answers_and_marks_the_words(n
     assert reading.p[0] > reading.p[1] and reading.confidence == reading.p.max()
     a, b = reading.spans[0]
     assert words in answer[a:b]
+
+
+def test_a_sentence_in_another_language_is_read_through_its_stored_translation(neural):
+    """The cross-encoder learned on English passages: a Spanish sentence is read as its English translation, and then
+    it marks no words (they would be the translation's); without a translation it reads the Spanish."""
+    text, english = "Unos 2.300 trabajadores se sumaron a la huelga.", "About 2,300 workers joined the strike."
+    translated = ReaderCandidate(text, "es", 0.0, 1, None, None, "La mina cerró.", english, "The mine closed.")
+    assert neural.as_read(translated) == (english, "The mine closed.")
+    assert neural.as_read(replace(translated, translation=None)) == (text, "La mina cerró.")
+    assert neural.as_read(replace(translated, lang="en", text=english)) == (english, "La mina cerró.")
+    reading = neural.read(parse("How many workers joined the strike?"), [translated, replace(translated, translation=None)])
+    assert reading.spans[0] is None and reading.spans[1] is not None
 
 
 def test_the_real_reader_doubts_a_near_miss(neural):

@@ -17,7 +17,7 @@ from qa_eval import metrics
 from qa.index.embed import make_embedder
 from qa_eval.paths import paths
 from qa_eval.report import check, fmt, progress_printer, provenance, run_meta
-from qa.answer.reader import TreeReader
+from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.core.settings import Settings
 from qa_eval.xquad import QueryCache
 
@@ -78,11 +78,12 @@ def write_articles(texts: dict[str, str], folder: Path) -> Path:
     return folder
 
 
-def fold_readers(folder: Path) -> dict[str, TreeReader]:
-    """Title -> the fold reader that held that article out of its training (written by eval/train_reader.py)."""
+def fold_readers(folder: Path, neural: Reader) -> dict[str, TreeReader]:
+    """Title -> the fold reader that held that article out of its training (written by eval/train_reader.py); they
+    share the cross-encoder, which never saw these articles."""
     out = {}
     for sub in sorted(folder.glob("fold*")):
-        reader = TreeReader(sub)
+        reader = TreeReader(neural, sub)
         for title in reader.meta.get("held_out", []):
             out[title] = reader
     return out
@@ -152,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
     progress = progress_printer(args)
     texts, questions = load(source)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
-    readers = fold_readers(folds) if settings.reader == "tree" else {}
+    neural = NeuralReader(settings.reader_dir or MODEL_DIR, settings.reader_threads)
+    readers = fold_readers(folds, neural) if settings.reader == "tree" else {}
     reader_of = held_out_readers(questions, readers, english)
     by_folds = reader_of is not None
     held_out = by_folds or settings.reader == "neural"

@@ -84,7 +84,8 @@ def gather(question: Question, qvec: np.ndarray, passages: list[Passage], sents:
             near = [r for r in readings[max(0, i - 1) : i + 2] if r is not None]
             cand = ReaderCandidate(text=s.text, lang=p.lang, similarity=float(v @ qvec), position=i, reading=readings[i],
                                    context=" ".join(near) if readings[i] is not None else None,
-                                   before=members[i - 1][0].text if i else "")
+                                   before=members[i - 1][0].text if i else "", translation=s.translation,
+                                   before_translation=members[i - 1][0].translation if i else None)
             out.append(Evidence(s, v, index[chunk], cand))
     out.sort(key=lambda e: -e.similarity)
     return out[:limit]

