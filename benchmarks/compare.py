@@ -108,7 +108,7 @@ def w_queries(cfg: dict[str, Any]) -> dict[str, Any]:
     settings = worker_settings(cfg)
     bot = Assistant(settings, auto_ingest=False)
     engine, streaming = baseline_engines(bot.store.vector_store, bot.embedder, settings.top_k)
-    reranker = Assistant(settings, store=bot.store, embedder=bot.embedder, reader=TimedReader(build_reader(settings)), auto_ingest=False)
+    reranker = Assistant(settings, store=bot.store, embedder=bot.embedder, reader=TimedReader(build_reader(settings, bot.translator)), auto_ingest=False)
     rerank = reader_rerank(reranker)
     reranked = reader_engine(bot.store.vector_store, bot.embedder, settings.top_k, rerank)
     systems: dict[str, Callable[[str], dict[str, Any]]] = {

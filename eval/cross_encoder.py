@@ -56,7 +56,7 @@ def main() -> int:
     apertium = tr.build_translator(tr.Settings(translate=True, translate_timeout=600))
     translator = tr.CachedTranslator(apertium)
     datasets = {"squad2": tr.load_squad2(translator), "xquad": tr.load_xquad(translator)}
-    neural = tr.NeuralScores(tr.NeuralReader(tr.MODEL_DIR, threads=2), tr.MODEL_DIR / "cross_reader.onnx")
+    neural = tr.NeuralScores(tr.MODEL_DIR / "cross_reader.onnx", translator)
     table = tr.cached_table(datasets, tr.E5Embedder(threads=2), translator, neural, 12)
     pairs, labels, titles = tr.cross_pairs(table)
     sim_of = {table.pairs[i]: float(table.rows[i, FEATURES.index("similarity")]) for i in range(len(table.pairs))}

@@ -172,23 +172,28 @@ def file_sha(path: Path) -> str:
 
 
 class NeuralScores:
-    """The cross-encoder's probability for each (question, sentence as it reads it), cached per model file: scoring
-    the table's 190k candidates takes half an hour on 2 cores."""
+    """The cross-encoder's probability for each (question, sentence) as it reads them, cached per model file: scoring
+    the table's 190k candidates takes half an hour on 2 cores. With `translated`, it reads as with a translator (a
+    Spanish question and sentence through their English), otherwise as written."""
 
-    def __init__(self, reader: NeuralReader, model: Path) -> None:
+    def __init__(self, model: Path, translator) -> None:
         import pickle
 
-        self.reader, self.pickle = reader, pickle
+        self.readers = {True: NeuralReader(model.parent, threads=2, translator=translator),
+                        False: NeuralReader(model.parent, threads=2)}
+        self.pickle = pickle
         self.path = CACHE / f"neural-{file_sha(model)[:16]}.pkl"
         self.done: dict[tuple[str, str, str], float] = pickle.loads(self.path.read_bytes()) if self.path.exists() else {}
         self.added = 0
 
-    def __call__(self, question, candidates: list[ReaderCandidate]) -> np.ndarray:
-        keys = [(question.text, *self.reader.as_read(c)) for c in candidates]
+    def __call__(self, question, candidates: list[ReaderCandidate], translated: bool) -> np.ndarray:
+        reader = self.readers[translated]
+        asked = reader.question_as_read(question)
+        keys = [(asked, *reader.as_read(c)) for c in candidates]
         todo = [c for c, key in zip(candidates, keys) if key not in self.done]
         if todo:
-            p = self.reader.read(question, todo).p
-            self.done.update({(question.text, *self.reader.as_read(c)): float(v) for c, v in zip(todo, p)})
+            p = reader.read(question, todo).p
+            self.done.update({(asked, *reader.as_read(c)): float(v) for c, v in zip(todo, p)})
             self.added += len(todo)
             if self.added >= 20000:
                 self.save()
@@ -269,7 +274,7 @@ def build(datasets: dict[str, tuple[list[Paragraph], list[Item]]], embedder, tra
                         labs.append(int(it.answerable and pi == it.paragraph and si in it.gold[lang]))
                         pairs.append((q_en, english))
                         near.append(int(pi == it.paragraph and si in it.near_miss[lang]))
-                    rows.append(features(q, cands, idf[ql], neural(q, cands)))
+                    rows.append(features(q, cands, idf[ql], neural(q, cands, translated)))
                     labels.extend(labs)
                     qid.extend([len(meta)] * len(cands))
                     groups.extend([it.title] * len(cands))
@@ -501,7 +506,7 @@ def main() -> int:
     embedder = E5Embedder(threads=2)
     datasets = {"squad2": load_squad2(translator), "xquad": load_xquad(translator)}
     print("data loaded", round(time.time() - t0), "s", flush=True)
-    neural = NeuralScores(NeuralReader(MODEL_DIR, threads=2), MODEL_DIR / "cross_reader.onnx")
+    neural = NeuralScores(MODEL_DIR / "cross_reader.onnx", translator)
     table = cached_table(datasets, embedder, translator, neural, args.candidates)
     print("features", table.rows.shape, round(time.time() - t0), "s", flush=True)
     fold_of = fold_of_title(table, args.folds)

@@ -34,9 +34,9 @@ from qa.core.types import (Answer, Citation, Filters, Grade, IngestProgress, Ing
 from qa.answer.verify import Verifier
 
 
-def build_reader(settings: Settings) -> Reader:
+def build_reader(settings: Settings, translator: Translator | None) -> Reader:
     folder = settings.reader_dir or MODEL_DIR
-    neural = NeuralReader(folder, settings.reader_threads)
+    neural = NeuralReader(folder, settings.reader_threads, translator=translator)
     return neural if settings.reader == "neural" else TreeReader(neural, folder)
 
 
@@ -69,7 +69,7 @@ class Assistant:
         self.retriever = Retriever(self.settings, self.store, self.embedder)
         llm = llm if llm is not None else build_llm(self.settings)
         self.translator = translator if translator is not None else build_translator(self.settings)
-        self.reader = reader or build_reader(self.settings)
+        self.reader = reader or build_reader(self.settings, self.translator)
         self.composer = Composer(self.settings, self.embedder, Verifier(self.embedder, self.settings.verify_similarity), self.reader,
                                  build_checks(self.settings.disabled_checks), llm, self.translator)
         self.disagreement = Disagreement(self.settings)

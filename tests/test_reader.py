@@ -9,6 +9,7 @@ import pytest
 from qa.core.errors import InvalidSetting
 from qa.answer.question import parse
 from qa.index.e5file import E5File, E5Tokenizer
+from tests.fakes import FakeTranslator
 from qa.answer.reader import FEATURES, MODEL_DIR, NeuralReader, PairEncoder, ReaderCandidate, TreeReader, best_span, features
 
 
@@ -185,6 +186,18 @@ def test_a_sentence_in_another_language_is_read_through_its_stored_translation(n
     assert neural.as_read(replace(translated, lang="en", text=english)) == (english, "La mina cerró.")
     reading = neural.read(parse("How many workers joined the strike?"), [translated, replace(translated, translation=None)])
     assert reading.spans[0] is None and reading.spans[1] is not None
+
+
+def test_a_question_in_another_language_is_read_through_the_translator_once():
+    translator = FakeTranslator()
+    reader = NeuralReader(translator=translator)
+    spanish = parse("¿Cuántos trabajadores se sumaron a la huelga?")
+    assert reader.question_as_read(spanish) == "<en> ¿Cuántos trabajadores se sumaron a la huelga?"
+    reader.question_as_read(spanish)
+    assert translator.calls == [("es", "en", 1)]
+    assert reader.question_as_read(parse("How many workers joined the strike?")) == "How many workers joined the strike?"
+    assert NeuralReader(translator=FakeTranslator(fail=True)).question_as_read(spanish) == spanish.text
+    assert NeuralReader().question_as_read(spanish) == spanish.text
 
 
 def test_the_real_reader_doubts_a_near_miss(neural):

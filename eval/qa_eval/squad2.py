@@ -19,6 +19,7 @@ from qa_eval.paths import paths
 from qa_eval.report import check, fmt, progress_printer, provenance, run_meta
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.core.settings import Settings
+from qa.ingest.translate import build_translator
 from qa_eval.xquad import QueryCache
 
 
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     progress = progress_printer(args)
     texts, questions = load(source)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
-    neural = NeuralReader(settings.reader_dir or MODEL_DIR, settings.reader_threads)
+    neural = NeuralReader(settings.reader_dir or MODEL_DIR, settings.reader_threads, translator=build_translator(settings))
     readers = fold_readers(folds, neural) if settings.reader == "tree" else {}
     reader_of = held_out_readers(questions, readers, english)
     by_folds = reader_of is not None

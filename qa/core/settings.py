@@ -203,7 +203,7 @@ class Settings(BaseSettings):
         "to accept it (the strict check of numbers, dates and names runs as well); a drafted sentence under it is removed.",
     )
     answer_bar: float = Field(
-        0.37, ge=0.0, le=1.0,
+        0.32, ge=0.0, le=1.0,
         description="Least reader confidence for an answer. For the tree reader (its calibrated probability that the best "
         "sentence answers) the bar with the most right answers plus refusals over SQuAD 2.0 and XQuAD's held-out articles "
         "(eval/reader.md); for the neural reader alone 0.66, the best balanced bar on held-out training articles.",
