@@ -25,6 +25,7 @@ in data/eval/reader_folds/ that `qa eval --squad2` uses.
 import argparse
 import hashlib
 import json
+import pickle
 import platform
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from qa.answer.reader import (FEATURES, MODEL_DIR, QUESTION_FEATURES, NeuralRead
 from qa.core.settings import Settings  # noqa: E402
 from qa.core.text import sentences as split_sentences, terms  # noqa: E402
 from qa.ingest.translate import build_translator  # noqa: E402
+from train_neural_reader import sha256  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmarks"
 CACHE = ROOT / "data" / "eval" / "reader"
@@ -167,22 +169,15 @@ def embed_cached(embedder, kind: str, texts: list[str]) -> np.ndarray:
     return vecs
 
 
-def file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class NeuralScores:
     """The cross-encoder's probability for each (question, sentence) as it reads them, cached per model file: scoring
     the table's 190k candidates takes half an hour on 2 cores. With `translated`, it reads as with a translator (a
     Spanish question and sentence through their English), otherwise as written."""
 
     def __init__(self, model: Path, translator) -> None:
-        import pickle
-
         self.readers = {True: NeuralReader(model.parent, threads=2, translator=translator),
                         False: NeuralReader(model.parent, threads=2)}
-        self.pickle = pickle
-        self.path = CACHE / f"neural-{file_sha(model)[:16]}.pkl"
+        self.path = CACHE / f"neural-{sha256(model)[:16]}.pkl"
         self.done: dict[tuple[str, str, str], float] = pickle.loads(self.path.read_bytes()) if self.path.exists() else {}
         self.added = 0
 
@@ -202,14 +197,12 @@ class NeuralScores:
     def save(self) -> None:
         if self.added:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_bytes(self.pickle.dumps(self.done))
+            self.path.write_bytes(pickle.dumps(self.done))
             self.added = 0
 
 
 def cached_table(datasets, embedder, translator, neural: NeuralScores, k: int) -> "Table":
     """The feature table, rebuilt only when the code that makes it or the cross-encoder changes (it takes minutes)."""
-    import pickle
-
     code = "".join((ROOT / f).read_text() for f in ("qa/answer/reader.py", "qa/answer/question.py", "qa/lang/en.toml", "qa/lang/es.toml", "qa/core/text.py", "qa/answer/verify.py"))
     source = Path(__file__).read_text()
     build_code = source[source.index("def build(") : source.index("def cross_pairs(")]

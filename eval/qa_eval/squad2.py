@@ -19,7 +19,6 @@ from qa_eval.paths import paths
 from qa_eval.report import check, fmt, progress_printer, provenance, run_meta
 from qa.answer.reader import MODEL_DIR, NeuralReader, Reader, TreeReader
 from qa.core.settings import Settings
-from qa.ingest.translate import build_translator
 from qa_eval.xquad import QueryCache
 
 
@@ -153,14 +152,14 @@ def run(args: argparse.Namespace) -> int:
                         disabled_checks=args.disable_check or [])
     progress = progress_printer(args)
     texts, questions = load(source)
+    embedder = QueryCache(make_embedder(settings))
+    base = Assistant(settings, embedder=embedder, auto_ingest=False)
     # The neural reader never saw these articles (it is trained on SQuAD 2.0's training articles): no folds needed.
-    neural = NeuralReader(settings.reader_dir or MODEL_DIR, settings.reader_threads, translator=build_translator(settings))
+    neural = NeuralReader(settings.reader_dir or MODEL_DIR, settings.reader_threads, translator=base.translator)
     readers = fold_readers(folds, neural) if settings.reader == "tree" else {}
     reader_of = held_out_readers(questions, readers, english)
     by_folds = reader_of is not None
     held_out = by_folds or settings.reader == "neural"
-    embedder = QueryCache(make_embedder(settings))
-    base = Assistant(settings, embedder=embedder, auto_ingest=False)
     progress(f"indexing {len(texts)} articles into {data_dir} (slow the first time only)")
     ingest = base.ingest([write_articles(texts, settings.seeds_dir)])
     bots = {}

@@ -322,19 +322,20 @@ class NeuralReader:
         self.longest_answer = longest_answer
         self.passage_language = self.meta.get("passage_language")
         self.translator = translator
-        self._questions: dict[tuple[str, str], str] = {}
+        # A follow-up or a retry asks the same question again: one Apertium run each (a failure is not kept).
+        self._translated = lru_cache(maxsize=1024)(self._translate)
 
     def question_as_read(self, question: Question) -> str:
         """The question in the model's passage language when a translator can make it; as asked otherwise."""
         if self.translator is None or self.passage_language in (None, question.lang):
             return question.text
-        key = (question.lang, question.text)
-        if key not in self._questions:
-            try:
-                self._questions[key] = self.translator.translate([question.text], question.lang, self.passage_language)[0]
-            except TranslationFailed:
-                return question.text
-        return self._questions[key]
+        try:
+            return self._translated(question.text, question.lang)
+        except TranslationFailed:
+            return question.text
+
+    def _translate(self, text: str, lang: str) -> str:
+        return self.translator.translate([text], lang, self.passage_language)[0]
 
     def as_read(self, c: ReaderCandidate) -> tuple[str, str]:
         """The sentence and the one before it as the model reads them."""
